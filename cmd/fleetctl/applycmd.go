@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/plan"
+)
+
+func runApply(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlags("apply", env)
+	var pf planFlags
+	pf.register(fs)
+	auto := fs.Bool("auto-approve", false, "apply without asking for confirmation")
+	par := fs.Int("parallelism", 4, "how many actions run at once")
+	lockWait := fs.Duration("lock-timeout", 2*time.Minute, "how long to wait for another fleetctl holding the fleet's lock")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(env.stderr, "Error: apply takes at most one saved plan file, got %d arguments\n", fs.NArg())
+		return exitError
+	}
+	var saved *plan.Plan
+	if fs.NArg() == 1 {
+		var err error
+		if saved, err = readPlan(fs.Arg(0)); err != nil {
+			fmt.Fprintf(env.stderr, "Error: %v\n", err)
+			return exitError
+		}
+	}
+	s, ok := openSession(ctx, env, *pf.file, *pf.asJSON)
+	if !ok {
+		return exitError
+	}
+	defer s.close()
+	opt, ok := pf.options(env, s)
+	if !ok {
+		return exitError
+	}
+	if saved != nil {
+		opt = saved.Options
+	}
+
+	unlock, err := s.cli.Lock(ctx, s.spec.Fleet, holder("apply"), *lockWait)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			fmt.Fprintf(env.stderr, "Warning: releasing the lock: %v\n", err)
+		}
+	}()
+
+	p, ok := s.plan(ctx, env, opt)
+	if !ok {
+		return exitError
+	}
+	if saved != nil {
+		if msg := staleReason(saved, p); msg != "" {
+			fmt.Fprintf(env.stderr, "Error: the saved plan is stale: %s. Run 'fleetctl plan' again.\n", msg)
+			return exitError
+		}
+	}
+	out := env.stdout
+	if *pf.asJSON {
+		out = env.stderr // people's output goes to stderr; stdout carries the JSON result
+	}
+	if err := p.WriteText(out); err != nil {
+		return exitError
+	}
+	if p.Empty() {
+		return finishApply(env, *pf.asJSON, p, nil)
+	}
+	if !*auto && saved == nil && !confirm(env, out) {
+		fmt.Fprintln(env.stderr, "Apply cancelled.")
+		return exitError
+	}
+	fmt.Fprintln(out)
+	res := apply.Run(ctx, s.cli, p, apply.Options{
+		Parallelism: *par,
+		ProbeHost:   s.cli.ProbeHost(),
+		Progress:    progressPrinter(out),
+	})
+	return finishApply(env, *pf.asJSON, p, res)
+}
+
+// staleReason says why a saved plan no longer matches the world ("" if it does).
+func staleReason(saved, now *plan.Plan) string {
+	switch {
+	case saved.Fleet != now.Fleet:
+		return fmt.Sprintf("it is for fleet %q, not %q", saved.Fleet, now.Fleet)
+	case saved.SpecDigest != now.SpecDigest:
+		return "fleet.yaml changed since the plan was made"
+	case saved.Fingerprint != now.Fingerprint:
+		return "the Docker host changed since the plan was made"
+	case actionKey(saved) != actionKey(now):
+		return "the actions differ (a secret or an image changed)"
+	}
+	return ""
+}
+
+func actionKey(p *plan.Plan) string {
+	var b strings.Builder
+	for _, a := range p.Actions {
+		fmt.Fprintf(&b, "%s=%s;", a.ID, a.Kind)
+	}
+	return b.String()
+}
+
+func confirm(env *cliEnv, out io.Writer) bool {
+	fmt.Fprint(out, "Do you want to perform these actions? Only 'yes' will be accepted: ")
+	line, err := bufio.NewReader(env.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(out)
+		fmt.Fprintln(env.stderr, "No answer on standard input (use --auto-approve in scripts).")
+		return false
+	}
+	return strings.TrimSpace(line) == "yes"
+}
+
+func progressPrinter(w io.Writer) func(apply.Event) {
+	return func(e apply.Event) {
+		a := e.Action
+		switch e.Phase {
+		case apply.PhaseStart:
+			fmt.Fprintf(w, "%s %s: %s...\n", a.Kind.Symbol(), a.Object, verb(a.Kind))
+		case apply.PhaseDone:
+			fmt.Fprintf(w, "%s %s: done (%s)\n", a.Kind.Symbol(), a.Object, e.Duration.Round(100*time.Millisecond))
+		case apply.PhaseFailed:
+			fmt.Fprintf(w, "! %s: FAILED after %s: %v\n", a.Object, e.Duration.Round(100*time.Millisecond), e.Err)
+		case apply.PhaseSkipped:
+			fmt.Fprintf(w, "! %s: skipped (a dependency failed or the run was interrupted)\n", a.Object)
+		}
+	}
+}
+
+func verb(k plan.Kind) string {
+	switch k {
+	case plan.KindPullImage:
+		return "pulling"
+	case plan.KindCreateVolume:
+		return "creating volume"
+	case plan.KindCreateContainer:
+		return "creating, starting, waiting for health"
+	case plan.KindRecreateContainer:
+		return "replacing (stop-first), waiting for health"
+	case plan.KindStartContainer:
+		return "starting, waiting for health"
+	case plan.KindStopContainer:
+		return "stopping"
+	case plan.KindRemoveContainer:
+		return "removing container"
+	}
+	return string(k)
+}
+
+// applyReport is apply's --json output.
+type applyReport struct {
+	Plan    *plan.Plan        `json:"plan"`
+	Done    []string          `json:"done"`
+	Failed  map[string]string `json:"failed"`
+	Skipped []string          `json:"skipped"`
+	Success bool              `json:"success"`
+}
+
+func finishApply(env *cliEnv, asJSON bool, p *plan.Plan, res *apply.Result) int {
+	rep := applyReport{Plan: p, Done: []string{}, Failed: map[string]string{}, Skipped: []string{}}
+	if res != nil {
+		rep.Done = append(rep.Done, res.Done...)
+		rep.Skipped = append(rep.Skipped, res.Skipped...)
+		for id, err := range res.Failed {
+			rep.Failed[id] = err.Error()
+		}
+		sort.Strings(rep.Done)
+		sort.Strings(rep.Skipped)
+	}
+	rep.Success = len(rep.Failed) == 0 && len(rep.Skipped) == 0 && len(p.Conflicts) == 0
+	if asJSON {
+		writeJSON(env, rep)
+	}
+	out := env.stdout
+	if asJSON {
+		out = env.stderr
+	}
+	if res != nil {
+		if err := res.Err(); err != nil {
+			fmt.Fprintf(out, "\nError: %v\n", err)
+		}
+		s := p.Summary
+		fmt.Fprintf(out, "\nApply %s: %d of %d action(s) done (%d to add, %d to change, %d to destroy planned).\n",
+			map[bool]string{true: "complete", false: "incomplete"}[rep.Success && res.Err() == nil],
+			len(rep.Done), len(p.Actions), s.Add, s.Change, s.Destroy)
+	}
+	if len(p.Conflicts) > 0 {
+		fmt.Fprintf(out, "%d client(s) left unchanged because of conflicts (see above).\n", len(p.Conflicts))
+	}
+	if !rep.Success {
+		return exitError
+	}
+	return exitOK
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/quantabase/fleetctl/pkg/docker"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+)
+
+func newFlags(name string, env *cliEnv) *flag.FlagSet {
+	fs := flag.NewFlagSet("fleetctl "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	return fs
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// loadSpec loads and validates fleet.yaml, printing every diagnostic.
+func loadSpec(env *cliEnv, path string, asJSON bool) (*fleet.Spec, bool) {
+	spec, err := fleet.Load(path)
+	if err == nil {
+		return spec, true
+	}
+	var diags *fleet.Diagnostics
+	if asJSON && errors.As(err, &diags) {
+		writeJSON(env, map[string]any{"valid": false, "errors": diags})
+		return nil, false
+	}
+	fmt.Fprintln(env.stderr, err)
+	return nil, false
+}
+
+// resolveSecrets reads every secret reference of the spec (never printing a value).
+func resolveSecrets(env *cliEnv, spec *fleet.Spec) (fleet.Secrets, bool) {
+	secrets, err := fleet.Resolver{BaseDir: filepath.Dir(spec.Path)}.Resolve(spec)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %s: %v\n", spec.Path, err)
+		return nil, false
+	}
+	return secrets, true
+}
+
+func connect(ctx context.Context, env *cliEnv) (*docker.Client, bool) {
+	cli, err := docker.New(ctx)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return nil, false
+	}
+	return cli, true
+}
+
+// observeFleet takes one snapshot of what the fleet cares about.
+func observeFleet(ctx context.Context, env *cliEnv, cli *docker.Client, spec *fleet.Spec) (*observe.State, bool) {
+	vols := make([]string, 0, len(spec.Clients))
+	for i := range spec.Clients {
+		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
+	}
+	st, err := cli.Observe(ctx, spec.Fleet, vols)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: observe: %v\n", err)
+		return nil, false
+	}
+	return st, true
+}
+
+// targets turns --target client.NAME flags into client names.
+func targets(env *cliEnv, spec *fleet.Spec, flags []string) ([]string, bool) {
+	var out []string
+	for _, t := range flags {
+		name, ok := strings.CutPrefix(t, "client.")
+		if !ok || name == "" {
+			fmt.Fprintf(env.stderr, "Error: --target %q: expected client.NAME\n", t)
+			return nil, false
+		}
+		out = append(out, name)
+	}
+	return out, true
+}
+
+func writeJSON(env *cliEnv, v any) int {
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// holder describes this process in the fleet lock.
+func holder(cmd string) string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s pid %d: fleetctl %s", name, host, os.Getpid(), cmd)
+}
+
+// buildPlan runs load → resolve → observe → plan; shared by plan, apply and status.
+type session struct {
+	spec    *fleet.Spec
+	secrets fleet.Secrets
+	cli     *docker.Client
+}
+
+func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*session, bool) {
+	spec, ok := loadSpec(env, path, asJSON)
+	if !ok {
+		return nil, false
+	}
+	secrets, ok := resolveSecrets(env, spec)
+	if !ok {
+		return nil, false
+	}
+	cli, ok := connect(ctx, env)
+	if !ok {
+		return nil, false
+	}
+	return &session{spec: spec, secrets: secrets, cli: cli}, true
+}
+
+func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*plan.Plan, bool) {
+	st, ok := observeFleet(ctx, env, s.cli, s.spec)
+	if !ok {
+		return nil, false
+	}
+	return plan.Build(s.spec, s.secrets, st, opt), true
+}
+
+func (s *session) close() { s.cli.Close() }

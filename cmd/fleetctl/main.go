@@ -1,0 +1,94 @@
+// Command fleetctl reconciles a fleet of Open WebUI instances with fleet.yaml.
+// This package is CLI wiring only: flags, output and exit codes; the work is
+// done by the packages under pkg/.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+)
+
+// Set by the Makefile with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes (plan --detailed-exitcode adds exitChanges).
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *cliEnv, args []string) int
+}
+
+// cliEnv carries the process's streams so commands are testable in-process.
+type cliEnv struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"validate", "check fleet.yaml and report every error", runValidate},
+		{"plan", "show what apply would change", runPlan},
+		{"apply", "make the Docker host match fleet.yaml", runApply},
+		{"status", "one row per client: state, health, drift", runStatus},
+		{"unlock", "remove a fleet's lock left by a crashed fleetctl", runUnlock},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := dispatch(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func dispatch(ctx context.Context, env *cliEnv, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stderr)
+		if len(args) == 0 {
+			return exitError
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	fmt.Fprintf(env.stderr, "fleetctl: unknown command %q\n\n", args[0])
+	usage(env.stderr)
+	return exitError
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: fleetctl <command> [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'fleetctl <command> -h' for the flags of a command.\n")
+}
+
+func runVersion(_ context.Context, env *cliEnv, args []string) int {
+	fs := newFlags("version", env)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if fs.Parse(args) != nil {
+		return exitError
+	}
+	if *asJSON {
+		return writeJSON(env, map[string]string{"version": version, "go": runtime.Version()})
+	}
+	fmt.Fprintf(env.stdout, "fleetctl %s (%s)\n", version, runtime.Version())
+	return exitOK
+}

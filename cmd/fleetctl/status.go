@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+)
+
+// statusRow is one client in `fleetctl status`.
+type statusRow struct {
+	Client    string `json:"client"`
+	Container string `json:"container"`
+	State     string `json:"state"`
+	Health    string `json:"health"`
+	Port      int    `json:"port"`
+	Domain    string `json:"domain"`
+	Image     string `json:"image"`
+	Database  string `json:"database"`
+	Drift     string `json:"drift"`
+}
+
+func runStatus(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlags("status", env)
+	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if fs.Parse(args) != nil {
+		return exitError
+	}
+	s, ok := openSession(ctx, env, *file, *asJSON)
+	if !ok {
+		return exitError
+	}
+	defer s.close()
+	st, ok := observeFleet(ctx, env, s.cli, s.spec)
+	if !ok {
+		return exitError
+	}
+	p := plan.Build(s.spec, s.secrets, st, plan.Options{})
+	rows := statusRows(ctx, s.spec, st, p, s.cli)
+	if *asJSON {
+		return writeJSON(env, map[string]any{"fleet": s.spec.Fleet, "clients": rows, "orphans": p.Orphans})
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tSTATE\tHEALTH\tPORT\tDOMAIN\tIMAGE\tDB\tDRIFT")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Client, r.State, r.Health, r.Port, dash(r.Domain), r.Image, r.Database, r.Drift)
+	}
+	tw.Flush()
+	for _, o := range p.Orphans {
+		fmt.Fprintf(env.stdout, "orphan: %s (client %s, not in fleet.yaml)\n", o.Container, o.Client)
+	}
+	return exitOK
+}
+
+func statusRows(ctx context.Context, spec *fleet.Spec, st *observe.State, p *plan.Plan, cli *docker.Client) []statusRow {
+	byName := map[string]*observe.Container{}
+	for i := range st.Containers {
+		byName[st.Containers[i].Name] = &st.Containers[i]
+	}
+	rows := make([]statusRow, len(spec.Clients))
+	var wg sync.WaitGroup
+	for i := range spec.Clients {
+		c := &spec.Clients[i]
+		name := spec.ContainerName(c)
+		r := statusRow{Client: c.Name, Container: name, State: "absent", Health: "-", Port: c.Port,
+			Domain: c.Domain, Image: c.Image, Database: string(c.Database.Backend), Drift: drift(p, c.Name)}
+		if ctr := byName[name]; ctr != nil {
+			r.State, r.Image = ctr.State, ctr.Image
+			if ctr.Running() {
+				wg.Add(1)
+				go func(i int, bind string) {
+					defer wg.Done()
+					rows[i].Health = probeHealth(ctx, cli.ProbeHost(), bind, c.Port, c.HealthCheck.Path)
+				}(i, c.BindAddress)
+			}
+		}
+		rows[i] = r
+	}
+	wg.Wait()
+	return rows
+}
+
+// drift summarises what the plan would do to a client ("none" when nothing).
+func drift(p *plan.Plan, client string) string {
+	for _, c := range p.Conflicts {
+		if c.Client == client {
+			return "conflict: " + c.Message
+		}
+	}
+	if a := p.Action("container." + client); a != nil {
+		return string(a.Kind) + ": " + strings.Join(a.Causes, "; ")
+	}
+	if a := p.Action("volume." + client); a != nil {
+		return "volume missing"
+	}
+	return "none"
+}
+
+func probeHealth(ctx context.Context, probeHost, bind string, port int, path string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ok, detail := apply.Probe(ctx, http.DefaultClient, apply.HealthURL(probeHost, bind, port, path))
+	if ok {
+		return "healthy"
+	}
+	return "unhealthy (" + detail + ")"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runUnlock(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlags("unlock", env)
+	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
+	if fs.Parse(args) != nil {
+		return exitError
+	}
+	spec, ok := loadSpec(env, *file, false)
+	if !ok {
+		return exitError
+	}
+	cli, ok := connect(ctx, env)
+	if !ok {
+		return exitError
+	}
+	defer cli.Close()
+	if err := cli.ForceUnlock(ctx, spec.Fleet); err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(env.stdout, "Removed the lock of fleet %q.\n", spec.Fleet)
+	return exitOK
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuf is a goroutine-safe log sink.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type running struct {
+	addr           string
+	cancel         context.CancelFunc
+	done           chan int
+	stdout, stderr *syncBuf
+}
+
+// start runs the whole program in-process on a free port.
+func start(t *testing.T, e mapEnv) *running {
+	t.Helper()
+	e["PORT"] = "0"
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan int, 1), stdout: &syncBuf{}, stderr: &syncBuf{}}
+	addrc := make(chan string, 1)
+	go func() {
+		r.done <- run(ctx, e, r.stdout, r.stderr, func(a net.Addr) {
+			addrc <- net.JoinHostPort("127.0.0.1", strconv.Itoa(a.(*net.TCPAddr).Port))
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			t.Error("run did not return")
+		}
+	})
+	select {
+	case r.addr = <-addrc:
+	case code := <-r.done:
+		t.Fatalf("run exited %d: %s", code, r.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("never listened")
+	}
+	return r
+}
+
+// stop cancels (as SIGTERM does) and returns the exit code and how long it took.
+func (r *running) stop(t *testing.T) (int, time.Duration) {
+	t.Helper()
+	t0 := time.Now()
+	r.cancel()
+	select {
+	case code := <-r.done:
+		r.done <- code // for the cleanup
+		return code, time.Since(t0)
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after cancel")
+		return -1, 0
+	}
+}
+
+func TestRunGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, mapEnv{"DATA_DIR": dir, "WEBUI_NAME": "ACME"})
+	base := "http://" + r.addr
+	if code, body := do(t, "POST", base+"/_standin/chats", `{"id":"a","chat":{}}`, nil); code != 201 {
+		t.Fatalf("%d %s", code, body)
+	}
+	// A long stream and an idle WebSocket are in flight at shutdown.
+	resp, err := http.Get(base + "/_standin/stream?n=1000&interval=1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ws := dialWSAddr(t, r.addr)
+
+	code, took := r.stop(t)
+	t.Logf("shutdown took %v", took)
+	if code != 0 || took > 2*time.Second {
+		t.Errorf("exit %d after %v; want 0 within 2s", code, took)
+	}
+	ws.expectClose(closeGoingAway)
+	io.Copy(io.Discard, resp.Body) // the stream ended
+	if _, err := os.Stat(filepath.Join(dir, "webui.db-wal")); !os.IsNotExist(err) {
+		t.Errorf("WAL left behind: %v", err)
+	}
+	for _, f := range []string{"webui.db", ".webui-standin", "uploads"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	out := r.stdout.String()
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "NOT Open WebUI") || !strings.Contains(out, `"ACME"`) {
+		t.Errorf("stdout: %q", out)
+	}
+
+	// The next start on the same data dir sees the chat.
+	r2 := start(t, mapEnv{"DATA_DIR": dir})
+	if code, body := do(t, "GET", "http://"+r2.addr+"/_standin/chats/a", "", nil); code != 200 {
+		t.Errorf("after restart: %d %s", code, body)
+	}
+}
+
+func TestRunStartDelay(t *testing.T) {
+	t0 := time.Now()
+	start(t, mapEnv{"DATA_DIR": t.TempDir(), "STANDIN_START_DELAY": "300ms"})
+	if d := time.Since(t0); d < 300*time.Millisecond {
+		t.Errorf("listened after %v", d)
+	}
+}
+
+func TestRunStopDuringStartDelay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	code := run(ctx, mapEnv{"DATA_DIR": t.TempDir(), "PORT": "0", "STANDIN_START_DELAY": "1h"}, io.Discard, io.Discard, nil)
+	if code != 0 || time.Since(t0) > 2*time.Second {
+		t.Errorf("exit %d after %v", code, time.Since(t0))
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		env  mapEnv
+		code int
+		msg  string
+	}{
+		{mapEnv{"STANDIN_EXIT_CODE": "3"}, 3, "STANDIN_EXIT_CODE=3"},
+		{mapEnv{"STANDIN_EXIT_CODE": "0"}, 0, "simulated crash"},
+		{mapEnv{"DATABASE_URL": "postgresql://u:pw@db/x"}, 2, "PostgreSQL is not supported"},
+		{mapEnv{"STANDIN_START_DELAY": "soon"}, 2, "STANDIN_START_DELAY"},
+		{mapEnv{"DATABASE_URL": "sqlite:////proc/nope/webui.db"}, 1, "database"},
+	} {
+		dir := t.TempDir()
+		c.env["DATA_DIR"] = dir
+		c.env["PORT"] = "0"
+		var stderr bytes.Buffer
+		code := run(context.Background(), c.env, io.Discard, &stderr, func(net.Addr) { t.Errorf("%v: listened", c.env) })
+		if code != c.code || !strings.Contains(stderr.String(), c.msg) || strings.Contains(stderr.String(), ":pw@") {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.env, code, stderr.String(), c.code, c.msg)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "webui.db")); c.code == 3 && err == nil {
+			t.Errorf("crash knob touched the database")
+		}
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	r := start(t, mapEnv{"DATA_DIR": t.TempDir()})
+	port := r.addr[strings.LastIndex(r.addr, ":")+1:]
+	getenv := func(k string) string {
+		if k == "PORT" {
+			return port
+		}
+		return ""
+	}
+	if code := healthcheck(getenv, io.Discard); code != 0 {
+		t.Errorf("healthy: %d", code)
+	}
+	u := start(t, mapEnv{"DATA_DIR": t.TempDir(), "STANDIN_UNHEALTHY": "1"})
+	port = u.addr[strings.LastIndex(u.addr, ":")+1:]
+	if code := healthcheck(getenv, io.Discard); code != 1 {
+		t.Errorf("unhealthy: %d", code)
+	}
+	r.stop(t)
+	port = r.addr[strings.LastIndex(r.addr, ":")+1:]
+	if code := healthcheck(getenv, io.Discard); code != 1 {
+		t.Errorf("stopped: %d", code)
+	}
+}

@@ -1,0 +1,153 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// Observe takes one snapshot of the host for fleet in three API calls: every
+// container (managed or not, so the planner sees name and port collisions),
+// the volumes labelled with fleet plus the unmanaged ones named in
+// wantVolumes (old-script volumes to adopt), and every local image tag.
+//
+// The three lists are read one after the other, not atomically; a change in
+// between shows up in the next snapshot, as with any level-triggered loop.
+func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes []string) (*observe.State, error) {
+	cs, err := c.api.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("observe fleet %s: list containers: %w", fleet, err)
+	}
+	vs, err := c.api.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("observe fleet %s: list volumes: %w", fleet, err)
+	}
+	is, err := c.api.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("observe fleet %s: list images: %w", fleet, err)
+	}
+	return &observe.State{
+		Fleet:      fleet,
+		Containers: containersOf(cs),
+		Volumes:    volumesOf(vs.Volumes, fleet, wantVolumes),
+		Images:     imagesOf(is),
+	}, nil
+}
+
+func containersOf(list []container.Summary) []observe.Container {
+	out := make([]observe.Container, 0, len(list))
+	for _, s := range list {
+		out = append(out, observe.Container{
+			ID:      s.ID,
+			Name:    primaryName(s.Names),
+			Image:   s.Image,
+			ImageID: s.ImageID,
+			State:   string(s.State),
+			Health:  healthOf(s.Status),
+			Labels:  s.Labels,
+			Ports:   portsOf(s.Ports),
+			Created: s.Created,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// primaryName picks the container's own name: the engine also lists legacy
+// link aliases ("/other/alias"), which have a second slash.
+func primaryName(names []string) string {
+	for _, n := range names {
+		n = strings.TrimPrefix(n, "/")
+		if !strings.Contains(n, "/") {
+			return n
+		}
+	}
+	if len(names) > 0 {
+		return strings.TrimPrefix(names[0], "/")
+	}
+	return ""
+}
+
+// healthOf reads the health from the list's Status text ("Up 3 minutes
+// (healthy)"): API 1.41 has no structured health in the container list, and
+// inspecting each container would cost one call per container.
+func healthOf(status string) string {
+	switch {
+	case strings.HasSuffix(status, "(healthy)"):
+		return "healthy"
+	case strings.HasSuffix(status, "(unhealthy)"):
+		return "unhealthy"
+	case strings.HasSuffix(status, "(health: starting)"):
+		return "starting"
+	}
+	return ""
+}
+
+// portsOf keeps the published ports, each (host IP, host port) once, sorted.
+func portsOf(ports []container.Port) []observe.PortBinding {
+	var out []observe.PortBinding
+	seen := map[observe.PortBinding]bool{}
+	for _, p := range ports {
+		if p.PublicPort == 0 {
+			continue
+		}
+		b := observe.PortBinding{HostIP: p.IP, HostPort: int(p.PublicPort)}
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].HostPort != out[j].HostPort {
+			return out[i].HostPort < out[j].HostPort
+		}
+		return out[i].HostIP < out[j].HostIP
+	})
+	return out
+}
+
+func volumesOf(list []*volume.Volume, fleet string, want []string) []observe.Volume {
+	wanted := make(map[string]bool, len(want))
+	for _, n := range want {
+		wanted[n] = true
+	}
+	var out []observe.Volume
+	for _, v := range list {
+		if v == nil {
+			continue
+		}
+		ours := v.Labels[observe.LabelFleet] == fleet
+		unmanaged := v.Labels[observe.LabelManagedBy] == ""
+		if ours || (unmanaged && wanted[v.Name]) {
+			out = append(out, observe.Volume{Name: v.Name, Labels: v.Labels})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func imagesOf(list []image.Summary) map[string]string {
+	out := make(map[string]string, len(list))
+	for _, im := range list {
+		for _, tag := range im.RepoTags {
+			if tag == "" || tag == "<none>:<none>" {
+				continue
+			}
+			out[tag] = im.ID
+		}
+	}
+	return out
+}

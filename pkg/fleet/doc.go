@@ -1,0 +1,25 @@
+// Package fleet owns the fleet.yaml contract: the spec types, strict loading
+// with file:line:column diagnostics, validation against the embedded JSON
+// Schema (package schema) plus the semantic rules a schema cannot express,
+// defaulting, object naming and secret references.
+//
+// Loading is the first line of defence of invariants 3 (bad input changes
+// nothing), 4 (nothing rendered is injectable) and 5 (secrets stay secret):
+// every name, domain, image and env value that later reaches Docker, nginx or a
+// shell has passed a strict pattern here, every error is reported at once with
+// its position, hostile YAML (alias bombs, deep nesting, huge files) is
+// rejected quickly, and no message ever echoes a secret.
+//
+// The pipeline, one file each:
+//
+//	load.go        Load/Parse: size cap, one YAML document, orchestration
+//	expand.go      aliases and merge keys expanded under a budget, duplicate keys, tags
+//	schemacheck.go the JSON Schema subset, enforced on the yaml.Node tree
+//	validate.go    semantic rules (uniqueness, managed env keys, backends, ...)
+//	defaults.go    defaulting so callers read only Client fields; object names
+//	diag.go        positioned Diagnostics, rendered text and JSON
+//
+// fleet is a leaf of the module: it must not import the planner, the executor
+// or any adapter (docker, nginx, pg), and it performs no I/O beyond reading
+// fleet.yaml and resolving secrets when asked.
+package fleet

@@ -1,0 +1,181 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/quantabase/fleetctl/schema"
+)
+
+// resolved follows $ref until the schema that holds the keywords.
+func resolved(s *schemaNode) *schemaNode {
+	for s.ref != nil && s.properties == nil && s.types == nil {
+		s = s.ref
+	}
+	return s
+}
+
+// jsonTypeOf is the JSON Schema type a Go field of type t must have.
+func jsonTypeOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Int, reflect.Int64:
+		if t == reflect.TypeOf(Duration(0)) {
+			return "string"
+		}
+		return "integer"
+	case reflect.Float64:
+		return "number"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Slice:
+		return "array"
+	}
+	return "?" + t.Kind().String()
+}
+
+// TestSchemaMatchesTypes keeps the Go types and the schema in step: every
+// yaml field of the types is a schema property of the same JSON type, and
+// every schema property is a yaml field.
+func TestSchemaMatchesTypes(t *testing.T) {
+	root, err := fleetSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(typ reflect.Type, s *schemaNode, path string)
+	walk = func(typ reflect.Type, s *schemaNode, path string) {
+		s = resolved(s)
+		fields := map[string]bool{}
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" || name == "" {
+				continue
+			}
+			fields[name] = true
+			fp := path + "." + name
+			ps, ok := s.properties[name]
+			if !ok {
+				t.Errorf("schema lacks %s (Go field %s.%s)", fp, typ.Name(), f.Name)
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			rs := resolved(ps)
+			if want := jsonTypeOf(ft); !typeAllowed(rs.types, want) && !contains(rs.types, want) {
+				t.Errorf("%s: schema type %v, Go type %s wants %s", fp, rs.types, ft, want)
+			}
+			switch {
+			case ft.Kind() == reflect.Struct:
+				walk(ft, ps, fp)
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				if rs.items == nil {
+					t.Errorf("%s: schema array without items", fp)
+					continue
+				}
+				walk(ft.Elem(), rs.items, fp+"[]")
+			}
+		}
+		for name := range s.properties {
+			if !fields[name] {
+				t.Errorf("schema property %s.%s has no Go field in %s", path, name, typ.Name())
+			}
+		}
+	}
+	walk(reflect.TypeOf(Spec{}), root, "")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSchemaConventions checks the raw schema: draft 2020-12, a description on
+// every property and definition, every object closed (additionalProperties
+// false, or a value schema for maps), every definition used.
+func TestSchemaConventions(t *testing.T) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(schema.JSON))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
+		t.Errorf("$schema = %v", doc["$schema"])
+	}
+	used := map[string]bool{}
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if ref, ok := m["$ref"].(string); ok {
+			used[strings.TrimPrefix(ref, "#/$defs/")] = true
+		}
+		if m["type"] == "object" {
+			if _, ok := m["additionalProperties"]; !ok {
+				t.Errorf("%s: object without additionalProperties", at)
+			}
+			if ap, ok := m["additionalProperties"].(bool); ok && ap {
+				t.Errorf("%s: additionalProperties: true", at)
+			}
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for name, p := range props {
+				pm, _ := p.(map[string]any)
+				if d, _ := pm["description"].(string); d == "" {
+					t.Errorf("%s/properties/%s: no description", at, name)
+				}
+				walk(p, at+"/properties/"+name)
+			}
+		}
+		for _, k := range []string{"items", "additionalProperties", "propertyNames"} {
+			walk(m[k], at+"/"+k)
+		}
+	}
+	walk(doc, "#")
+	defs, _ := doc["$defs"].(map[string]any)
+	var names []string
+	for name, d := range defs {
+		names = append(names, name)
+		dm, _ := d.(map[string]any)
+		if desc, _ := dm["description"].(string); desc == "" {
+			t.Errorf("$defs/%s: no description", name)
+		}
+		walk(d, "#/$defs/"+name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !used[name] {
+			t.Errorf("$defs/%s is never referenced", name)
+		}
+	}
+}
+
+func TestSchemaCompilerRejectsUnknownKeywords(t *testing.T) {
+	for _, doc := range []string{
+		`{"type": "object", "oneOf": []}`,
+		`{"$ref": "#/$defs/missing"}`,
+		`{"pattern": "("}`,
+		`{"minimum": "one"}`,
+		`{"properties": {"a": 1}}`,
+	} {
+		if _, err := compileSchema([]byte(doc)); err == nil {
+			t.Errorf("compileSchema(%s) succeeded", doc)
+		}
+	}
+}

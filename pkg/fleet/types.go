@@ -1,0 +1,150 @@
+package fleet
+
+import "time"
+
+// APIVersion is the only fleet.yaml apiVersion this build understands.
+const APIVersion = "fleetctl/v1"
+
+// Spec is a loaded, defaulted and validated fleet.yaml. Secret references are
+// kept as references (SecretRef); they are resolved only by Resolve.
+type Spec struct {
+	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
+	Fleet      string `yaml:"fleet" json:"fleet"`
+	// SecretKeySeed derives every client's stable WEBUI_SECRET_KEY
+	// (HMAC-SHA256(seed, fleet/client)). Must be a secret reference.
+	SecretKeySeed SecretRef `yaml:"secretKeySeed" json:"secretKeySeed"`
+	// Prune removes containers of clients deleted from fleet.yaml (never volumes).
+	Prune    bool     `yaml:"prune,omitempty" json:"prune,omitempty"`
+	Defaults Defaults `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+	Clients  []Client `yaml:"clients" json:"clients"`
+
+	// Path is the file the spec was loaded from ("" for in-memory specs).
+	Path string `yaml:"-" json:"-"`
+	// Digest is the SHA-256 of the raw file bytes, used to tie a saved plan to its input.
+	Digest string `yaml:"-" json:"-"`
+}
+
+// Defaults apply to every client unless the client overrides the field.
+type Defaults struct {
+	Image         string            `yaml:"image,omitempty" json:"image,omitempty"`
+	PullPolicy    PullPolicy        `yaml:"pullPolicy,omitempty" json:"pullPolicy,omitempty"`
+	Env           map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	OAuth         *OAuth            `yaml:"oauth,omitempty" json:"oauth,omitempty"`
+	Resources     *Resources        `yaml:"resources,omitempty" json:"resources,omitempty"`
+	RestartPolicy string            `yaml:"restartPolicy,omitempty" json:"restartPolicy,omitempty"`
+	HealthCheck   *HealthCheck      `yaml:"healthCheck,omitempty" json:"healthCheck,omitempty"`
+	// BindAddress is the host address client ports are published on
+	// (default 127.0.0.1: clients are meant to sit behind a proxy).
+	BindAddress string  `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	Naming      *Naming `yaml:"naming,omitempty" json:"naming,omitempty"`
+}
+
+// Client is one Open WebUI instance. Zero fields inherit from Defaults after Load.
+type Client struct {
+	Name          string            `yaml:"name" json:"name"`
+	Port          int               `yaml:"port" json:"port"`
+	Domain        string            `yaml:"domain,omitempty" json:"domain,omitempty"`
+	DisplayName   string            `yaml:"displayName,omitempty" json:"displayName,omitempty"`
+	State         State             `yaml:"state,omitempty" json:"state,omitempty"`
+	Image         string            `yaml:"image,omitempty" json:"image,omitempty"`
+	PullPolicy    PullPolicy        `yaml:"pullPolicy,omitempty" json:"pullPolicy,omitempty"`
+	Env           map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	OAuth         *OAuth            `yaml:"oauth,omitempty" json:"oauth,omitempty"`
+	Resources     *Resources        `yaml:"resources,omitempty" json:"resources,omitempty"`
+	RestartPolicy string            `yaml:"restartPolicy,omitempty" json:"restartPolicy,omitempty"`
+	HealthCheck   *HealthCheck      `yaml:"healthCheck,omitempty" json:"healthCheck,omitempty"`
+	BindAddress   string            `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	Database      *Database         `yaml:"database,omitempty" json:"database,omitempty"`
+	// SecretKey overrides the derived WEBUI_SECRET_KEY (to adopt a deployment
+	// that already has one). Must be a secret reference.
+	SecretKey SecretRef `yaml:"secretKey,omitempty" json:"secretKey,omitempty"`
+
+	// Line and Column locate the client's entry in fleet.yaml (for messages).
+	Line   int `yaml:"-" json:"-"`
+	Column int `yaml:"-" json:"-"`
+}
+
+// State is a client's desired run state.
+type State string
+
+const (
+	StateRunning State = "running"
+	StateStopped State = "stopped"
+)
+
+// PullPolicy says when apply pulls the client's image.
+type PullPolicy string
+
+const (
+	PullAlways       PullPolicy = "always"
+	PullIfNotPresent PullPolicy = "if-not-present"
+	PullNever        PullPolicy = "never"
+)
+
+// OAuth configures Google sign-in for the clients.
+type OAuth struct {
+	Google         *GoogleOAuth `yaml:"google,omitempty" json:"google,omitempty"`
+	AllowedDomains []string     `yaml:"allowedDomains,omitempty" json:"allowedDomains,omitempty"`
+	// EnableSignup maps to ENABLE_OAUTH_SIGNUP (default true when OAuth is configured:
+	// the allowed domain is the gate).
+	EnableSignup *bool `yaml:"enableSignup,omitempty" json:"enableSignup,omitempty"`
+}
+
+// GoogleOAuth holds the shared Google OAuth client.
+type GoogleOAuth struct {
+	ClientID     string    `yaml:"clientID" json:"clientID"`
+	ClientSecret SecretRef `yaml:"clientSecret" json:"clientSecret"`
+}
+
+// Resources are container limits.
+type Resources struct {
+	// Memory limit, e.g. "2g", "512m" (bytes when a bare number).
+	Memory string `yaml:"memory,omitempty" json:"memory,omitempty"`
+	// CPUs limit, e.g. 1.5.
+	CPUs float64 `yaml:"cpus,omitempty" json:"cpus,omitempty"`
+}
+
+// HealthCheck configures the health gate apply waits on.
+type HealthCheck struct {
+	Path     string   `yaml:"path,omitempty" json:"path,omitempty"`
+	Timeout  Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// Naming holds the templates for object names; "{fleet}" and "{client}" are
+// replaced. Defaults follow the old scripts so deployments can be adopted.
+type Naming struct {
+	Container string `yaml:"container,omitempty" json:"container,omitempty"`
+	Volume    string `yaml:"volume,omitempty" json:"volume,omitempty"`
+}
+
+// Database selects the client's database backend.
+type Database struct {
+	Backend Backend   `yaml:"backend,omitempty" json:"backend,omitempty"`
+	URL     SecretRef `yaml:"url,omitempty" json:"url,omitempty"`
+}
+
+// Backend is a database backend.
+type Backend string
+
+const (
+	BackendSQLite   Backend = "sqlite"
+	BackendPostgres Backend = "postgres"
+)
+
+// Duration is a time.Duration written as a Go duration string ("90s").
+type Duration time.Duration
+
+// Defaults of the defaults.
+const (
+	DefaultImage         = "ghcr.io/open-webui/open-webui:main"
+	DefaultRestartPolicy = "unless-stopped"
+	DefaultBindAddress   = "127.0.0.1"
+	DefaultHealthPath    = "/health"
+	DefaultHealthTimeout = 120 * time.Second
+	DefaultHealthEvery   = 500 * time.Millisecond
+	DefaultContainerName = "openwebui-{client}"
+	DefaultVolumeName    = "openwebui-{client}-data"
+	DataDir              = "/app/backend/data"
+	ContainerPort        = 8080
+)

@@ -1,0 +1,390 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// Options narrow or widen what a plan may do.
+type Options struct {
+	// Targets limits the plan to these clients (by name); empty means all.
+	Targets []string `json:"targets,omitempty"`
+	// Prune removes containers of clients deleted from fleet.yaml (never
+	// their volumes). The spec's prune: true has the same effect.
+	Prune bool `json:"prune,omitempty"`
+	// Adopt replaces an unmanaged container that has a client's name (a
+	// deployment made by the old scripts) by a managed one, keeping its volume.
+	Adopt bool `json:"adopt,omitempty"`
+}
+
+// Build computes the plan that takes the observed state to the spec. secrets
+// holds the resolved value of every reference in the spec. Build is pure.
+func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options) *Plan {
+	b := &builder{
+		spec: s, secrets: secrets, st: st, opt: opt,
+		plan: &Plan{
+			FormatVersion: 1, Fleet: s.Fleet,
+			SpecDigest: s.Digest, Options: opt,
+			Actions: []Action{}, Conflicts: []Problem{}, Orphans: []Orphan{}, Warnings: []string{},
+		},
+		containers: make(map[string]*observe.Container, len(st.Containers)),
+		volumes:    make(map[string]*observe.Volume, len(st.Volumes)),
+		ports:      map[int][]string{},
+		pulls:      map[string]bool{},
+		targets:    map[string]bool{},
+	}
+	for _, t := range opt.Targets {
+		b.targets[t] = true
+	}
+	for i := range st.Containers {
+		c := &st.Containers[i]
+		b.containers[c.Name] = c
+		for _, p := range c.Ports {
+			b.ports[p.HostPort] = appendUnique(b.ports[p.HostPort], c.Name)
+		}
+	}
+	for i := range st.Volumes {
+		b.volumes[st.Volumes[i].Name] = &st.Volumes[i]
+	}
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		if b.targeted(c.Name) {
+			b.client(c)
+		}
+	}
+	b.orphans()
+	b.plan.Fingerprint = b.relevant().Fingerprint()
+	sortActions(b.plan.Actions)
+	b.plan.summarize()
+	return b.plan
+}
+
+type builder struct {
+	spec       *fleet.Spec
+	secrets    fleet.Secrets
+	st         *observe.State
+	opt        Options
+	plan       *Plan
+	containers map[string]*observe.Container
+	volumes    map[string]*observe.Volume
+	ports      map[int][]string
+	pulls      map[string]bool
+	targets    map[string]bool
+}
+
+func (b *builder) targeted(client string) bool { return len(b.targets) == 0 || b.targets[client] }
+
+func (b *builder) conflict(client, object, format string, args ...any) {
+	b.plan.Conflicts = append(b.plan.Conflicts, Problem{Client: client, Object: object, Message: fmt.Sprintf(format, args...)})
+}
+
+// client plans one client: conflicts first (they block every action of the
+// client), then volume, image and container.
+func (b *builder) client(c *fleet.Client) {
+	d := renderClient(b.spec, c, b.secrets)
+	name := d.Container.Name
+	primary := b.containers[name]
+	prev := b.containers[name+observe.PreviousSuffix]
+	adopt := false
+
+	if primary != nil && !b.owns(primary, c.Name) {
+		if !b.opt.Adopt || primary.Labels[observe.LabelManagedBy] == observe.ManagedByValue {
+			b.conflict(c.Name, name, "container %s already exists and is not managed by fleet %q for client %s; "+
+				"rename or remove it, or re-run with --adopt to replace it by a managed container (its volume is kept)",
+				name, b.spec.Fleet, c.Name)
+			return
+		}
+		adopt = true
+	}
+	if prev != nil && !b.owns(prev, c.Name) {
+		b.conflict(c.Name, prev.Name, "container %s is in the way of safe recreates and is not managed by this fleet", prev.Name)
+		return
+	}
+	for _, owner := range b.ports[c.Port] {
+		if owner != name && owner != name+observe.PreviousSuffix {
+			b.conflict(c.Name, owner, "host port %d is already published by container %s", c.Port, owner)
+			return
+		}
+	}
+	vol := b.volumes[d.Volume.Name]
+	if vol != nil && vol.Labels[observe.LabelManagedBy] == observe.ManagedByValue && !observe.Managed(vol.Labels, b.spec.Fleet) {
+		b.conflict(c.Name, vol.Name, "volume %s belongs to fleet %q", vol.Name, vol.Labels[observe.LabelFleet])
+		return
+	}
+
+	act := b.containerAction(c, &d, primary, prev, adopt)
+	if act == nil {
+		return
+	}
+	if act.Kind == KindCreateContainer || (act.Kind == KindRecreateContainer && !act.ExistingMatches) {
+		dep, ok := b.image(c)
+		if !ok {
+			return
+		}
+		if dep != "" {
+			act.DependsOn = append(act.DependsOn, dep)
+		}
+	}
+	if vol == nil {
+		v := d.Volume
+		b.plan.Actions = append(b.plan.Actions, Action{
+			ID: "volume." + c.Name, Kind: KindCreateVolume, Client: c.Name, Object: v.Name,
+			Causes: []string{"volume missing"}, Volume: &v,
+			After: map[string]any{"name": v.Name},
+		})
+		act.DependsOn = append(act.DependsOn, "volume."+c.Name)
+	} else if vol.Labels[observe.LabelManagedBy] == "" && act.Kind == KindCreateContainer {
+		act.Causes = append(act.Causes, "adopting existing volume "+vol.Name+" (its data is kept)")
+	}
+	b.plan.Actions = append(b.plan.Actions, *act)
+}
+
+// relevant is the part of the snapshot the plan read: this fleet's client
+// containers, anything holding a name or host port the fleet wants, its
+// volumes and its images. A saved plan goes stale only when these change,
+// not when an unrelated container (or the fleet's own lock) comes and goes.
+func (b *builder) relevant() *observe.State {
+	names, ports, images := map[string]bool{}, map[int]bool{}, map[string]bool{}
+	for i := range b.spec.Clients {
+		c := &b.spec.Clients[i]
+		n := b.spec.ContainerName(c)
+		names[n], names[n+observe.PreviousSuffix] = true, true
+		ports[c.Port], images[c.Image] = true, true
+	}
+	sub := &observe.State{Fleet: b.st.Fleet, Volumes: b.st.Volumes, Images: map[string]string{}}
+	for _, c := range b.st.Containers {
+		keep := names[c.Name] || (observe.Managed(c.Labels, b.spec.Fleet) && c.Labels[observe.LabelClient] != "")
+		for _, p := range c.Ports {
+			keep = keep || ports[p.HostPort]
+		}
+		if keep {
+			sub.Containers = append(sub.Containers, c)
+		}
+	}
+	for ref := range images {
+		if id, ok := b.st.Images[ref]; ok {
+			sub.Images[ref] = id
+		}
+	}
+	return sub
+}
+
+// owns reports whether ctr is this fleet's container for client.
+func (b *builder) owns(ctr *observe.Container, client string) bool {
+	return observe.Managed(ctr.Labels, b.spec.Fleet) && ctr.Labels[observe.LabelClient] == client
+}
+
+// containerAction decides what happens to the client's container (nil:
+// nothing). Views are built only for clients that get an action: a no-op plan
+// of a large fleet must stay cheap.
+func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *observe.Container, adopt bool) *Action {
+	run := c.State != fleet.StateStopped
+	a := &Action{ID: "container." + c.Name, Client: c.Name, Object: d.Container.Name, Start: run}
+	if prev != nil {
+		a.PreviousID = prev.ID
+	}
+	if primary != nil {
+		a.ExistingID = primary.ID
+	}
+	switch {
+	case primary == nil && prev == nil:
+		a.Kind, a.Causes = KindCreateContainer, []string{"container missing"}
+	case primary == nil:
+		a.Kind = KindRecreateContainer
+		a.Causes = []string{"container missing; an interrupted recreate left " + prev.Name + " (kept until the new container is healthy)"}
+	case adopt:
+		a.Kind, a.Causes = KindRecreateContainer, []string{"adopt container created outside fleetctl (--adopt)"}
+	case primary.Labels[observe.LabelConfigHash] != d.Hash:
+		a.Kind = KindRecreateContainer
+		a.Changes, a.Causes = changeCauses(primary, &d.Config)
+	case prev != nil:
+		a.Kind, a.ExistingMatches = KindRecreateContainer, true
+		a.Causes = []string{"finish an interrupted recreate: " + prev.Name + " is still kept"}
+	case run && !primary.Running():
+		a.Kind, a.Causes = KindStartContainer, []string{"container is " + primary.State + ", desired running"}
+	case !run && primary.Running():
+		a.Kind, a.Causes = KindStopContainer, []string{"state: stopped in fleet.yaml"}
+	default:
+		return nil
+	}
+	ctr := d.Container
+	a.Container, a.PreviousName = &ctr, ctr.Name+observe.PreviousSuffix
+	a.After = containerView(&d.Config, run)
+	if primary != nil {
+		a.Before = observedView(primary)
+	}
+	return a
+}
+
+func changeCauses(primary *observe.Container, after *ContainerConfig) ([]Change, []string) {
+	before := parseConfig(primary.Labels)
+	if before == nil {
+		return nil, []string{"config label missing or unreadable"}
+	}
+	changes := diffConfig(before, after)
+	if len(changes) == 0 {
+		// Same inputs, different digest: the secret key (seed) changed.
+		return nil, []string{"config hash changed (secret key or hash version)"}
+	}
+	causes := make([]string, 0, len(changes))
+	for _, ch := range changes {
+		name := strings.Replace(ch.Field, "env.", "env ", 1)
+		switch {
+		case ch.Added:
+			causes = append(causes, name+" added")
+		case ch.Removed:
+			causes = append(causes, name+" removed")
+		default:
+			causes = append(causes, name+" changed")
+		}
+	}
+	return changes, causes
+}
+
+// image returns the id of the pull action the client's container depends on
+// ("" when the image is present and no pull is due); ok is false when the
+// client is blocked (image missing and pullPolicy never).
+func (b *builder) image(c *fleet.Client) (string, bool) {
+	_, present := b.st.Images[c.Image]
+	switch {
+	case c.PullPolicy == fleet.PullNever && !present:
+		b.conflict(c.Name, c.Image, "image %s is not present locally and pullPolicy is never", c.Image)
+		return "", false
+	case present && c.PullPolicy != fleet.PullAlways:
+		return "", true
+	}
+	id := "image." + c.Image
+	if !b.pulls[c.Image] {
+		b.pulls[c.Image] = true
+		cause := "image not present locally"
+		if present {
+			cause = "pullPolicy: always"
+		}
+		b.plan.Actions = append(b.plan.Actions, Action{
+			ID: id, Kind: KindPullImage, Object: c.Image, Image: c.Image,
+			Causes: []string{cause}, After: map[string]any{"image": c.Image},
+		})
+	}
+	return id, true
+}
+
+// orphans lists (or, with prune, removes) managed containers whose client
+// left fleet.yaml. Volumes are never removed here.
+func (b *builder) orphans() {
+	inSpec := map[string]bool{}
+	for _, c := range b.spec.Clients {
+		inSpec[c.Name] = true
+	}
+	prune := b.opt.Prune || b.spec.Prune
+	for i := range b.st.Containers {
+		ctr := &b.st.Containers[i]
+		client := ctr.Labels[observe.LabelClient]
+		if !observe.Managed(ctr.Labels, b.spec.Fleet) || client == "" || inSpec[client] || !b.targeted(client) {
+			continue
+		}
+		vol := b.orphanVolume(client)
+		if !prune {
+			b.plan.Orphans = append(b.plan.Orphans, Orphan{Client: client, Container: ctr.Name, Volume: vol})
+			continue
+		}
+		cause := "client removed from fleet.yaml (prune)"
+		if vol != "" {
+			cause += "; volume " + vol + " is kept"
+		}
+		b.plan.Actions = append(b.plan.Actions, Action{
+			ID: "container." + client + "#" + ctr.Name, Kind: KindRemoveContainer, Client: client,
+			Object: ctr.Name, ExistingID: ctr.ID, Causes: []string{cause},
+			Before: observedView(ctr),
+		})
+	}
+}
+
+func (b *builder) orphanVolume(client string) string {
+	for _, v := range b.st.Volumes {
+		if observe.Managed(v.Labels, b.spec.Fleet) && v.Labels[observe.LabelClient] == client {
+			return v.Name
+		}
+	}
+	return ""
+}
+
+func containerView(cfg *ContainerConfig, run bool) map[string]any {
+	env := make(map[string]any, len(cfg.Env))
+	sens := map[string]bool{}
+	for _, k := range cfg.Sensitive {
+		sens[k] = true
+	}
+	for k, v := range cfg.Env {
+		if sens[k] {
+			env[k] = Masked
+		} else {
+			env[k] = v
+		}
+	}
+	state := "running"
+	if !run {
+		state = "stopped"
+	}
+	return map[string]any{
+		"image": cfg.Image, "port": cfg.BindAddress + ":" + strconv.Itoa(cfg.HostPort),
+		"volume": cfg.Volume, "restartPolicy": cfg.Restart, "env": env, "state": state,
+		"memoryBytes": cfg.MemoryBytes, "nanoCPUs": cfg.NanoCPUs,
+	}
+}
+
+func observedView(c *observe.Container) map[string]any {
+	v := map[string]any{"id": shortID(c.ID), "name": c.Name, "image": c.Image, "state": c.State}
+	if cfg := parseConfig(c.Labels); cfg != nil {
+		for k, x := range containerView(cfg, c.Running()) {
+			if k != "state" {
+				v[k] = x
+			}
+		}
+	}
+	return v
+}
+
+// Masked replaces every sensitive value in any output.
+const Masked = "(sensitive)"
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// sortActions orders images, then volumes, then containers, each by ID, so
+// output is stable whatever the input order.
+func sortActions(as []Action) {
+	rank := func(k Kind) int {
+		switch k {
+		case KindPullImage:
+			return 0
+		case KindCreateVolume:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(as, func(i, j int) bool {
+		ri, rj := rank(as[i].Kind), rank(as[j].Kind)
+		if ri != rj {
+			return ri < rj
+		}
+		return as[i].ID < as[j].ID
+	})
+}

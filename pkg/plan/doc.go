@@ -1,0 +1,7 @@
+// Package plan turns (desired spec, observed state) into a Plan: a list of
+// actions, each with its causes and dependencies, renderable as text and JSON.
+//
+// Build is pure: no context, clock, client, logger or prompt. It imports the
+// spec (pkg/fleet), the snapshot (pkg/observe) and the object vocabulary
+// (pkg/resource), and never an adapter.
+package plan

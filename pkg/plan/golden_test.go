@@ -1,0 +1,170 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// Fixed secret values of the golden cases (never appear in any golden file).
+var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x"}
+
+const goldenSeed = "golden-seed-0123456789abcdef"
+
+// observedCase describes the observed state of a golden case on top of
+// before.yaml: every client of before.yaml has its volume and a running
+// container with the labels apply would have given it; then the tweaks apply.
+type observedCase struct {
+	Remove     []string            `json:"remove"`     // container names gone
+	State      map[string]string   `json:"state"`      // container name -> state
+	Rename     map[string]string   `json:"rename"`     // container name -> new name
+	Containers []observe.Container `json:"containers"` // extra containers
+	Volumes    []observe.Volume    `json:"volumes"`    // extra volumes
+	NoImages   bool                `json:"noImages"`   // no image present locally
+	Options    Options             `json:"options"`
+}
+
+func loadGoldenSpec(t *testing.T, path string) (*fleet.Spec, fleet.Secrets) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := fleet.Parse(data, filepath.Base(path))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	r := fleet.Resolver{
+		LookupEnv: func(k string) (string, bool) { v, ok := goldenEnv[k]; return v, ok },
+		ReadFile:  func(string) ([]byte, error) { return []byte(goldenSeed), nil },
+	}
+	secrets, err := r.Resolve(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, secrets
+}
+
+// appliedState is what the host looks like after applying spec successfully.
+func appliedState(spec *fleet.Spec, secrets fleet.Secrets) *observe.State {
+	st := &observe.State{Fleet: spec.Fleet, Images: map[string]string{}}
+	for i := range spec.Clients {
+		c := &spec.Clients[i]
+		d := renderClient(spec, c, secrets)
+		state := "running"
+		if c.State == fleet.StateStopped {
+			state = "exited"
+		}
+		st.Containers = append(st.Containers, observe.Container{
+			ID: "id-" + c.Name + "-000000000000", Name: d.Container.Name, Image: c.Image, State: state,
+			Labels: d.Container.Labels, Ports: []observe.PortBinding{{HostIP: c.BindAddress, HostPort: c.Port}},
+		})
+		st.Volumes = append(st.Volumes, observe.Volume{Name: d.Volume.Name, Labels: d.Volume.Labels})
+		st.Images[c.Image] = "sha256:" + c.Image
+	}
+	return st
+}
+
+func TestGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/plan/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			spec, secrets := loadGoldenSpec(t, filepath.Join(dir, "fleet.yaml"))
+			st := &observe.State{Fleet: spec.Fleet, Images: map[string]string{}}
+			if _, err := os.Stat(filepath.Join(dir, "before.yaml")); err == nil {
+				before, bs := loadGoldenSpec(t, filepath.Join(dir, "before.yaml"))
+				st = appliedState(before, bs)
+			}
+			var oc observedCase
+			if b, err := os.ReadFile(filepath.Join(dir, "observed.json")); err == nil {
+				if err := json.Unmarshal(b, &oc); err != nil {
+					t.Fatalf("observed.json: %v", err)
+				}
+			}
+			tweak(st, spec, &oc)
+			p := Build(spec, secrets, st, oc.Options)
+
+			var text, js bytes.Buffer
+			if err := p.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			for _, out := range []string{text.String(), js.String()} {
+				for _, s := range append([]string{goldenSeed}, values(goldenEnv)...) {
+					if bytes.Contains([]byte(out), []byte(s)) {
+						t.Fatalf("plan output contains a secret value")
+					}
+				}
+			}
+			golden(t, filepath.Join(dir, "want.txt"), text.Bytes())
+			golden(t, filepath.Join(dir, "want.json"), js.Bytes())
+		})
+	}
+}
+
+func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
+	gone := map[string]bool{}
+	for _, n := range oc.Remove {
+		gone[n] = true
+	}
+	var kept []observe.Container
+	for _, c := range st.Containers {
+		if gone[c.Name] {
+			continue
+		}
+		if s, ok := oc.State[c.Name]; ok {
+			c.State = s
+		}
+		if n, ok := oc.Rename[c.Name]; ok {
+			c.Name = n
+		}
+		kept = append(kept, c)
+	}
+	st.Containers = append(kept, oc.Containers...)
+	st.Volumes = append(st.Volumes, oc.Volumes...)
+	if oc.NoImages {
+		st.Images = map[string]string{}
+	} else {
+		for _, c := range spec.Clients {
+			st.Images[c.Image] = "sha256:" + c.Image
+		}
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/plan -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test ./pkg/plan -run TestGolden -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func values(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

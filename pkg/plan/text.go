@@ -1,0 +1,167 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// WriteText renders the plan for people, Terraform-style.
+func (p *Plan) WriteText(w io.Writer) error {
+	tw := &textWriter{w: w}
+	for i := range p.Actions {
+		tw.action(&p.Actions[i])
+	}
+	if len(p.Conflicts) > 0 {
+		tw.printf("Conflicts (the clients named are left unchanged):\n")
+		for _, c := range p.Conflicts {
+			who := "fleet"
+			if c.Client != "" {
+				who = "client " + c.Client
+			}
+			tw.printf("  ! %s: %s\n", who, c.Message)
+		}
+		tw.printf("\n")
+	}
+	if len(p.Orphans) > 0 {
+		tw.printf("Orphans (managed, no longer in fleet.yaml; left alone — prune: true or --prune removes their containers, never their volumes):\n")
+		for _, o := range p.Orphans {
+			vol := ""
+			if o.Volume != "" {
+				vol = ", volume " + o.Volume
+			}
+			tw.printf("  ? %s (client %s%s)\n", o.Container, o.Client, vol)
+		}
+		tw.printf("\n")
+	}
+	for _, w := range p.Warnings {
+		tw.printf("Warning: %s\n", w)
+	}
+	tw.printf("%s\n", p.SummaryLine())
+	return tw.err
+}
+
+// SummaryLine is "Plan: 2 to add, 1 to change, 0 to destroy." or "No changes. ...".
+func (p *Plan) SummaryLine() string {
+	s := p.Summary
+	if p.Empty() {
+		if len(p.Conflicts) > 0 {
+			return fmt.Sprintf("No changes can be made: %d conflict(s) to resolve.", len(p.Conflicts))
+		}
+		return "No changes. The fleet matches fleet.yaml."
+	}
+	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy", s.Add, s.Change, s.Destroy)
+	if s.Pull > 0 {
+		line += fmt.Sprintf(" (%d image(s) to pull)", s.Pull)
+	}
+	return line + "."
+}
+
+type textWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (t *textWriter) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+func (t *textWriter) action(a *Action) {
+	noun := "container"
+	switch a.Kind {
+	case KindPullImage:
+		noun = "image"
+	case KindCreateVolume:
+		noun = "volume"
+	}
+	head := fmt.Sprintf("  %s %s %s", a.Kind.Symbol(), noun, a.Object)
+	if a.Client != "" && noun == "container" {
+		head += " (client " + a.Client + ")"
+	}
+	switch a.Kind {
+	case KindRecreateContainer:
+		head += ": replace stop-first; the old container is kept until the new one is healthy"
+	case KindStartContainer:
+		head += ": start"
+	case KindStopContainer:
+		head += ": stop"
+	case KindRemoveContainer:
+		head += ": remove container (volume kept)"
+	case KindPullImage:
+		head += ": pull"
+	}
+	t.printf("%s\n", head)
+	for _, c := range a.Causes {
+		t.printf("      # %s\n", c)
+	}
+	switch {
+	case a.Kind == KindCreateContainer:
+		t.attrs(a.After)
+	case len(a.Changes) > 0:
+		for _, ch := range a.Changes {
+			t.change(ch)
+		}
+	}
+	t.printf("\n")
+}
+
+func (t *textWriter) change(ch Change) {
+	switch {
+	case ch.Sensitive && ch.Added:
+		t.printf("      + %s: %s\n", ch.Field, Masked)
+	case ch.Sensitive && ch.Removed:
+		t.printf("      - %s: %s\n", ch.Field, Masked)
+	case ch.Sensitive:
+		t.printf("      ~ %s: %s (value changed)\n", ch.Field, Masked)
+	case ch.Added:
+		t.printf("      + %s: %q\n", ch.Field, ch.After)
+	case ch.Removed:
+		t.printf("      - %s: %q\n", ch.Field, ch.Before)
+	default:
+		t.printf("      ~ %s: %q -> %q\n", ch.Field, ch.Before, ch.After)
+	}
+}
+
+// attrs prints a create's attributes, env flattened and sorted.
+func (t *textWriter) attrs(m map[string]any) {
+	keys := []string{"image", "port", "volume", "restartPolicy", "state"}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			t.printf("      %-16s %s\n", k+":", quote(v))
+		}
+	}
+	env, _ := m["env"].(map[string]any)
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		t.printf("      env.%s: %s\n", k, quote(env[k]))
+	}
+}
+
+func quote(v any) string {
+	s := fmt.Sprint(v)
+	if s == Masked {
+		return s
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// WriteJSON renders the plan for programs. The format is documented in the
+// README; sensitive values are already masked in the plan's views.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// Describe is a one-line description of an action for progress output.
+func (a *Action) Describe() string {
+	return strings.TrimSpace(fmt.Sprintf("%s %s %s", a.Kind.Symbol(), a.Kind, a.Object))
+}

@@ -1,0 +1,64 @@
+// Package resource holds the concrete object specs the planner asks adapters to
+// create (a container, a volume). It is the vocabulary shared by pkg/plan and
+// the adapters, so neither has to import the other. Plain data, no I/O.
+package resource
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// EnvVar is one container environment variable. Sensitive values are masked
+// in every rendering and never hashed in clear.
+type EnvVar struct {
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// Container is everything needed to create one client container.
+type Container struct {
+	Name          string            `json:"name"`
+	Image         string            `json:"image"`
+	Env           []EnvVar          `json:"env"` // sorted by Name
+	Labels        map[string]string `json:"labels"`
+	Volume        string            `json:"volume"`
+	MountPath     string            `json:"mountPath"`
+	BindAddress   string            `json:"bindAddress"`
+	HostPort      int               `json:"hostPort"`
+	ContainerPort int               `json:"containerPort"`
+	RestartPolicy string            `json:"restartPolicy"`
+	MemoryBytes   int64             `json:"memoryBytes,omitempty"`
+	NanoCPUs      int64             `json:"nanoCPUs,omitempty"`
+	// Health is how apply decides the container is ready.
+	Health Health `json:"health"`
+}
+
+// Health is an HTTP health gate: GET Path on the published port must answer
+// 200 with {"status": true} within Timeout.
+type Health struct {
+	Path     string        `json:"path"`
+	Timeout  time.Duration `json:"timeout"`
+	Interval time.Duration `json:"interval"`
+}
+
+// Volume is a named data volume.
+type Volume struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+}
+
+// SortEnv sorts env by name, in place.
+func SortEnv(env []EnvVar) {
+	slices.SortFunc(env, func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// EnvMap returns env as a map (values in clear: keep it off any output).
+func EnvMap(env []EnvVar) map[string]EnvVar {
+	m := make(map[string]EnvVar, len(env))
+	for _, e := range env {
+		m[e.Name] = e
+	}
+	return m
+}
