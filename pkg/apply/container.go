@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
 // logTailer is implemented by engines that can explain a failed health check
@@ -107,8 +108,15 @@ func (r *runner) restore(ctx context.Context, a *plan.Action, prev, newID string
 		if err := r.eng.StartContainer(ctx, prev); err != nil {
 			return fmt.Errorf("%w; the old container was restored but did not start: %v", cause, err)
 		}
+		old := *a.Container
+		if a.OldPort.HostPort != 0 {
+			old.BindAddress, old.HostPort = a.OldPort.HostIP, a.OldPort.HostPort
+		}
+		if err := r.healthy(ctx, a.Object, &old, prev); err != nil {
+			return fmt.Errorf("%w; the old container was restored but is not healthy: %v", cause, err)
+		}
 	}
-	return fmt.Errorf("%w; rolled back: the old container is restored", cause)
+	return fmt.Errorf("%w; rolled back: the old container is restored and healthy", cause)
 }
 
 func (r *runner) stopRemove(ctx context.Context, id string) error {
@@ -122,14 +130,14 @@ func (r *runner) startHealthy(ctx context.Context, a *plan.Action, id string) er
 	if err := r.eng.StartContainer(ctx, id); err != nil {
 		return err
 	}
-	return r.healthy(ctx, a, id)
+	return r.healthy(ctx, a.Object, a.Container, id)
 }
 
 // healthy polls the container's health endpoint on its published port until
 // it answers {"status": true} or the timeout runs out. A container that exits
 // fails at once, with its last log lines.
-func (r *runner) healthy(ctx context.Context, a *plan.Action, id string) error {
-	h := a.Container.Health
+func (r *runner) healthy(ctx context.Context, name string, c *resource.Container, id string) error {
+	h := c.Health
 	if h.Path == "" {
 		h.Path = "/health"
 	}
@@ -139,7 +147,7 @@ func (r *runner) healthy(ctx context.Context, a *plan.Action, id string) error {
 	if h.Interval <= 0 {
 		h.Interval = 500 * time.Millisecond
 	}
-	url := HealthURL(r.opt.ProbeHost, a.Container.BindAddress, a.Container.HostPort, h.Path)
+	url := HealthURL(r.opt.ProbeHost, c.BindAddress, c.HostPort, h.Path)
 	deadline := time.Now().Add(h.Timeout)
 	var last string
 	for {
@@ -150,7 +158,7 @@ func (r *runner) healthy(ctx context.Context, a *plan.Action, id string) error {
 		last = detail
 		state, err := r.eng.ContainerState(ctx, id)
 		if err == nil && state != "running" && state != "restarting" {
-			return fmt.Errorf("health check: container %s is %s%s", a.Object, orUnknown(state), r.logs(ctx, id))
+			return fmt.Errorf("health check: container %s is %s%s", name, orUnknown(state), r.logs(ctx, id))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("health check: %s not healthy after %s (last: %s)%s", url, h.Timeout, last, r.logs(ctx, id))

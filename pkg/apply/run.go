@@ -212,7 +212,7 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 		if err := r.eng.StartContainer(ctx, a.ExistingID); err != nil {
 			return err
 		}
-		return r.healthy(ctx, a, a.ExistingID)
+		return r.healthy(ctx, a.Object, a.Container, a.ExistingID)
 	case plan.KindStopContainer:
 		return r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout)
 	case plan.KindRemoveContainer:

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
@@ -189,9 +190,11 @@ func TestRecreateRollsBackWhenUnhealthy(t *testing.T) {
 	old := f.add("web", "running")
 	a := ctrAction(plan.KindRecreateContainer, "web", healthServer(t, false))
 	a.ExistingID = old
+	// The old container answers on its own (old) port: the restore is health-gated there.
+	a.OldPort = observe.PortBinding{HostIP: "127.0.0.1", HostPort: healthServer(t, true)}
 	res := Run(context.Background(), f, &plan.Plan{Actions: []plan.Action{a}}, Options{})
 	err := res.Failed["container.web"]
-	if err == nil || !strings.Contains(err.Error(), "rolled back") {
+	if err == nil || !strings.Contains(err.Error(), "rolled back: the old container is restored and healthy") {
 		t.Fatalf("want rollback error, got %v", err)
 	}
 	if c := f.containers[old]; c == nil || c.name != "web" || c.state != "running" {

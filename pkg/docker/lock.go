@@ -91,7 +91,7 @@ func (c *Client) Lock(ctx context.Context, fleet, holder string, wait time.Durat
 		return nil, fmt.Errorf("lock fleet %q: invalid fleet name", fleet)
 	}
 	deadline := time.Now().Add(wait)
-	imported := false
+	imported, vanished := false, 0
 	for {
 		id, err := c.createLock(ctx, fleet, holder)
 		switch {
@@ -112,10 +112,11 @@ func (c *Client) Lock(ctx context.Context, fleet, holder string, wait time.Durat
 		if err != nil {
 			return nil, fmt.Errorf("lock fleet %s: %w", fleet, err)
 		}
-		if !found {
-			continue // released between our create and inspect
+		if !found && vanished < 3 {
+			vanished++ // released between our create and inspect: try again now
+			continue
 		}
-		if stale(info) {
+		if found && stale(info) {
 			c.log.Warn("removing stale fleet lock: its holder's process is gone",
 				"fleet", fleet, "holder", info.Holder, "since", info.Since, "container", info.ContainerID)
 			if err := c.RemoveContainer(ctx, info.ContainerID); err != nil {

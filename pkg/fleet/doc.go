@@ -12,12 +12,15 @@
 //
 // The pipeline, one file each:
 //
-//	load.go        Load/Parse: size cap, one YAML document, orchestration
-//	expand.go      aliases and merge keys expanded under a budget, duplicate keys, tags
-//	schemacheck.go the JSON Schema subset, enforced on the yaml.Node tree
-//	validate.go    semantic rules (uniqueness, managed env keys, backends, ...)
-//	defaults.go    defaulting so callers read only Client fields; object names
-//	diag.go        positioned Diagnostics, rendered text and JSON
+//	load.go          Load/Parse: size cap, one YAML document, orchestration
+//	expand.go        aliases and merge keys expanded under a budget, duplicate keys, tags
+//	schemacompile.go the JSON Schema subset the loader understands, compiled once
+//	schemacheck.go   that schema enforced on the yaml.Node tree
+//	validate.go      semantic rules (uniqueness, managed env keys, backends, ...)
+//	defaults.go      defaulting so callers read only Client fields; object names
+//	diag.go          positioned Diagnostics, rendered text and JSON
+//	suggest.go       "did you mean" for unknown keys
+//	duration.go      Duration as a "90s" string in YAML and JSON
 //
 // fleet is a leaf of the module: it must not import the planner, the executor
 // or any adapter (docker, nginx, pg), and it performs no I/O beyond reading

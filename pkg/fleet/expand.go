@@ -130,7 +130,7 @@ func (e *expander) mapping(n *yaml.Node, path string, depth, aliases int) []*yam
 			k = k.Alias
 		}
 		if k.Kind != yaml.ScalarNode {
-			e.c.at(k, path, "mapping keys must be plain strings")
+			e.c.note(k, path, "mapping keys must be plain strings")
 			continue
 		}
 		if k.ShortTag() == "!!merge" {
@@ -176,14 +176,14 @@ func (e *expander) mergeSources(v *yaml.Node, path string, depth, aliases int) [
 		var pairs []*yaml.Node
 		for _, m := range src.Content {
 			if m.Kind != yaml.MappingNode {
-				e.c.at(m, path, "a merge key (<<) takes a mapping or a list of mappings")
+				e.c.note(m, path, "a merge key (<<) takes a mapping or a list of mappings")
 				continue
 			}
 			pairs = append(pairs, m.Content...)
 		}
 		return pairs
 	}
-	e.c.at(v, path, "a merge key (<<) takes a mapping or a list of mappings")
+	e.c.note(v, path, "a merge key (<<) takes a mapping or a list of mappings")
 	return nil
 }
 

@@ -103,9 +103,11 @@ func TestParseBad(t *testing.T) {
 		{name: "displayName with newline", in: hdr + one + "    displayName: \"ACME\\nCorp\"\n",
 			want: []string{`f.yaml:7:18: clients[0].displayName: must not contain control characters`}},
 		{name: "displayName with quote", in: hdr + one + "    displayName: Joe's Diner\n",
-			want: []string{`f.yaml:7:18: clients[0].displayName: must not contain control characters (newline, tab, ...) or any of " ' `}},
+			want: []string{"f.yaml:7:18: clients[0].displayName: must not contain control characters (newline, tab, bidirectional overrides, ...) or any of \" ' ` ; { } \\ $ < >"}},
 		{name: "displayName with dollar", in: hdr + one + "    displayName: \"$(reboot)\"\n",
 			want: []string{`f.yaml:7:18: clients[0].displayName: must not contain`}},
+		{name: "displayName with bidi override", in: hdr + one + "    displayName: \"abc\u202edef\"\n",
+			want: []string{`f.yaml:7:18: clients[0].displayName: must not contain control characters`}},
 		{name: "displayName too long", in: hdr + one + "    displayName: " + strings.Repeat("é", 65) + "\n",
 			want: []string{`f.yaml:7:18: clients[0].displayName: must be at most 64 characters long (it has 65)`}},
 
@@ -165,6 +167,9 @@ func TestParseBad(t *testing.T) {
 			want: []string{`f.yaml:8:7: clients[0].env.1FOO: must be an environment variable name`}},
 		{name: "env value with newline", in: hdr + one + "    env:\n      FOO: \"a\\nb\"\n",
 			want: []string{`f.yaml:8:12: clients[0].env.FOO: must not contain control characters`}},
+
+		{name: "env value with C1 control", in: hdr + one + "    env: {FOO: \"a\\x85b\"}\n",
+			want: []string{`f.yaml:7:16: clients[0].env.FOO: must not contain control characters`}},
 
 		// Image and enums.
 		{name: "image with shell", in: hdr + one + "    image: \"ubuntu; rm -rf /\"\n",
@@ -294,5 +299,26 @@ func TestParseBad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A badly broken file reports a bounded number of diagnostics, the last one
+// saying how many were left out.
+func TestDiagnosticsCapped(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(hdr)
+	for i := 0; i < 600; i++ {
+		sb.WriteString("  - name: A\n    port: 1\n")
+	}
+	_, err := Parse([]byte(sb.String()), "cap.yaml")
+	var ds *Diagnostics
+	if !errors.As(err, &ds) {
+		t.Fatal(err)
+	}
+	if len(*ds) != maxDiagnostics+1 {
+		t.Fatalf("got %d diagnostics, want %d", len(*ds), maxDiagnostics+1)
+	}
+	if last := (*ds)[maxDiagnostics]; last.Message != "too many errors: 700 more not shown" {
+		t.Errorf("last diagnostic = %+v", last)
 	}
 }

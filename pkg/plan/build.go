@@ -190,6 +190,11 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	}
 	if primary != nil {
 		a.ExistingID = primary.ID
+		if len(primary.Ports) > 0 {
+			a.OldPort = primary.Ports[0]
+		}
+	} else if prev != nil && len(prev.Ports) > 0 {
+		a.OldPort = prev.Ports[0]
 	}
 	switch {
 	case primary == nil && prev == nil:

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
@@ -68,6 +69,9 @@ type Action struct {
 	Start bool `json:"-"`
 	// PreviousName is where the old container is parked during a recreate.
 	PreviousName string `json:"-"`
+	// OldPort is where the current container is published, so a rolled-back
+	// recreate can health-check the restored container on its own port.
+	OldPort observe.PortBinding `json:"-"`
 }
 
 // Change is one field that differs between the observed and desired config.
