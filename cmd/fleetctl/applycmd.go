@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -48,48 +49,32 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		opt = saved.Options
 	}
 
-	unlock, err := s.cli.Lock(ctx, s.spec.Fleet, holder("apply"), *lockWait)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "Error: %v\n", err)
-		return exitError
-	}
-	defer func() {
-		if err := unlock(); err != nil {
-			fmt.Fprintf(env.stderr, "Warning: releasing the lock: %v\n", err)
-		}
-	}()
-
-	p, ok := s.plan(ctx, env, opt)
-	if !ok {
-		return exitError
-	}
-	if saved != nil {
-		if msg := staleReason(saved, p); msg != "" {
-			fmt.Fprintf(env.stderr, "Error: the saved plan is stale: %s. Run 'fleetctl plan' again.\n", msg)
-			return exitError
-		}
-	}
 	out := env.stdout
 	if *pf.asJSON {
 		out = env.stderr // people's output goes to stderr; stdout carries the JSON result
 	}
-	if err := p.WriteText(out); err != nil {
-		return exitError
-	}
-	if p.Empty() {
-		return finishApply(env, *pf.asJSON, p, nil)
-	}
-	if !*auto && saved == nil && !confirm(env, out) {
-		fmt.Fprintln(env.stderr, "Apply cancelled.")
-		return exitError
-	}
-	fmt.Fprintln(out)
-	res := apply.Run(ctx, s.cli, p, apply.Options{
-		Parallelism: *par,
-		ProbeHost:   s.cli.ProbeHost(),
-		Progress:    progressPrinter(out),
+	r := s.runner("apply", *lockWait)
+	r.Exec = apply.Options{Parallelism: *par, Progress: progressPrinter(out)}
+	outcome, err := r.Apply(ctx, s.spec, s.secrets, opt, func(p *plan.Plan) error {
+		if saved != nil {
+			if msg := staleReason(saved, p); msg != "" {
+				return fmt.Errorf("the saved plan is stale: %s. Run 'fleetctl plan' again", msg)
+			}
+		}
+		if err := p.WriteText(out); err != nil {
+			return err
+		}
+		if !p.Empty() && !*auto && saved == nil && !confirm(env, out) {
+			return errors.New("apply cancelled")
+		}
+		fmt.Fprintln(out)
+		return nil
 	})
-	return finishApply(env, *pf.asJSON, p, res)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	return finishApply(env, *pf.asJSON, outcome.Plan, outcome.Result)
 }
 
 // staleReason says why a saved plan no longer matches the world ("" if it does).

@@ -10,11 +10,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/reconcile"
 )
 
 func newFlags(name string, env *cliEnv) *flag.FlagSet {
@@ -63,20 +65,6 @@ func connect(ctx context.Context, env *cliEnv) (*docker.Client, bool) {
 	return cli, true
 }
 
-// observeFleet takes one snapshot of what the fleet cares about.
-func observeFleet(ctx context.Context, env *cliEnv, cli *docker.Client, spec *fleet.Spec) (*observe.State, bool) {
-	vols := make([]string, 0, len(spec.Clients))
-	for i := range spec.Clients {
-		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
-	}
-	st, err := cli.Observe(ctx, spec.Fleet, vols)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "Error: observe: %v\n", err)
-		return nil, false
-	}
-	return st, true
-}
-
 // targets turns --target client.NAME flags into client names.
 func targets(env *cliEnv, spec *fleet.Spec, flags []string) ([]string, bool) {
 	var out []string
@@ -111,7 +99,8 @@ func holder(cmd string) string {
 	return fmt.Sprintf("%s@%s pid %d: fleetctl %s", name, host, os.Getpid(), cmd)
 }
 
-// buildPlan runs load → resolve → observe → plan; shared by plan, apply and status.
+// session is a loaded spec with its secrets and an engine connection;
+// plan, apply and status share it.
 type session struct {
 	spec    *fleet.Spec
 	secrets fleet.Secrets
@@ -134,12 +123,17 @@ func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*s
 	return &session{spec: spec, secrets: secrets, cli: cli}, true
 }
 
-func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*plan.Plan, bool) {
-	st, ok := observeFleet(ctx, env, s.cli, s.spec)
-	if !ok {
-		return nil, false
+func (s *session) runner(cmd string, lockWait time.Duration) *reconcile.Runner {
+	return &reconcile.Runner{Docker: s.cli, Holder: holder(cmd), LockWait: lockWait}
+}
+
+func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*plan.Plan, *observe.State, bool) {
+	p, st, err := s.runner("plan", 0).Plan(ctx, s.spec, s.secrets, opt)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return nil, nil, false
 	}
-	return plan.Build(s.spec, s.secrets, st, opt), true
+	return p, st, true
 }
 
 func (s *session) close() { s.cli.Close() }

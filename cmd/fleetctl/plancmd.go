@@ -50,7 +50,7 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitError
 	}
-	p, ok := s.plan(ctx, env, opt)
+	p, _, ok := s.plan(ctx, env, opt)
 	if !ok {
 		return exitError
 	}

@@ -41,11 +41,10 @@ func runStatus(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	defer s.close()
-	st, ok := observeFleet(ctx, env, s.cli, s.spec)
+	p, st, ok := s.plan(ctx, env, plan.Options{})
 	if !ok {
 		return exitError
 	}
-	p := plan.Build(s.spec, s.secrets, st, plan.Options{})
 	rows := statusRows(ctx, s.spec, st, p, s.cli)
 	if *asJSON {
 		return writeJSON(env, map[string]any{"fleet": s.spec.Fleet, "clients": rows, "orphans": p.Orphans})

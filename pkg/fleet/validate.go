@@ -92,7 +92,7 @@ func (v validator) unique(clients []Client) {
 	names := map[string]int{}
 	ports := map[int]int{}
 	domains := map[string]int{}
-	first := func(field string, i int) string {
+	firstUse := func(field string, i int) string {
 		p := joinIndex("clients", i)
 		line := 0
 		if n := v.ix.val(p + "." + field); n != nil {
@@ -108,21 +108,21 @@ func (v validator) unique(clients []Client) {
 		p := joinIndex("clients", i)
 		if cl.Name != "" && v.set(p+".name") {
 			if j, dup := names[cl.Name]; dup {
-				v.errf(p+".name", "duplicate client name %s, already used by %s", quote(cl.Name), first("name", j))
+				v.errf(p+".name", "duplicate client name %s, already used by %s", quote(cl.Name), firstUse("name", j))
 			} else {
 				names[cl.Name] = i
 			}
 		}
 		if cl.Port != 0 && v.set(p+".port") {
 			if j, dup := ports[cl.Port]; dup {
-				v.errf(p+".port", "port %d is already used by %s", cl.Port, first("port", j))
+				v.errf(p+".port", "port %d is already used by %s", cl.Port, firstUse("port", j))
 			} else {
 				ports[cl.Port] = i
 			}
 		}
 		if cl.Domain != "" && v.set(p+".domain") {
 			if j, dup := domains[cl.Domain]; dup {
-				v.errf(p+".domain", "domain %s is already used by %s", quote(cl.Domain), first("domain", j))
+				v.errf(p+".domain", "domain %s is already used by %s", quote(cl.Domain), firstUse("domain", j))
 			} else {
 				domains[cl.Domain] = i
 			}

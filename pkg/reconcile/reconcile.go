@@ -1,0 +1,95 @@
+// Package reconcile runs one observe → plan → apply pass for a fleet under
+// the fleet's lock. The CLI's plan and apply and the watch daemon share it,
+// so they take the same lock and make the same decisions. It wires the
+// Docker adapter to the planner and executor; it makes no decisions itself.
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+)
+
+// Runner reconciles fleets on one Docker engine.
+type Runner struct {
+	Docker *docker.Client
+	// Holder describes this process in the lock ("user@host pid N: fleetctl apply").
+	Holder string
+	// LockWait is how long Apply waits for another holder of the lock.
+	LockWait time.Duration
+	// Exec tunes the executor; ProbeHost defaults to the engine's host.
+	Exec apply.Options
+}
+
+// Observe takes one snapshot of what the fleet cares about.
+func (r *Runner) Observe(ctx context.Context, spec *fleet.Spec) (*observe.State, error) {
+	vols := make([]string, 0, len(spec.Clients))
+	for i := range spec.Clients {
+		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
+	}
+	st, err := r.Docker.Observe(ctx, spec.Fleet, vols)
+	if err != nil {
+		return nil, fmt.Errorf("observe: %w", err)
+	}
+	return st, nil
+}
+
+// Plan observes and plans without taking the lock (read only).
+func (r *Runner) Plan(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets, opt plan.Options) (*plan.Plan, *observe.State, error) {
+	st, err := r.Observe(ctx, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return plan.Build(spec, secrets, st, opt), st, nil
+}
+
+// Approve sees the plan made under the lock and says whether to run it; an
+// error aborts the run (a stale saved plan, a refused confirmation).
+type Approve func(p *plan.Plan) error
+
+// Outcome is what one pass did. Result is nil when nothing ran.
+type Outcome struct {
+	Plan     *plan.Plan
+	State    *observe.State
+	Result   *apply.Result
+	LockWait time.Duration
+}
+
+// Apply takes the fleet's lock, observes, plans and, when approve agrees and
+// the plan is not empty, runs it. The lock is released before returning.
+func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets, opt plan.Options, approve Approve) (out *Outcome, err error) {
+	start := time.Now()
+	unlock, err := r.Docker.Lock(ctx, spec.Fleet, r.Holder, r.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	out = &Outcome{LockWait: time.Since(start)}
+	defer func() {
+		if uerr := unlock(); uerr != nil && err == nil {
+			err = fmt.Errorf("release lock: %w", uerr)
+		}
+	}()
+	if out.Plan, out.State, err = r.Plan(ctx, spec, secrets, opt); err != nil {
+		return out, err
+	}
+	if approve != nil {
+		if err = approve(out.Plan); err != nil {
+			return out, err
+		}
+	}
+	if out.Plan.Empty() {
+		return out, nil
+	}
+	ao := r.Exec
+	if ao.ProbeHost == "" {
+		ao.ProbeHost = r.Docker.ProbeHost()
+	}
+	out.Result = apply.Run(ctx, r.Docker, out.Plan, ao)
+	return out, nil
+}
