@@ -99,3 +99,15 @@ func TestSecretKeysAreStableAndDistinct(t *testing.T) {
 		t.Fatal("the config label carries the secret key")
 	}
 }
+
+func TestTargetsAndExclude(t *testing.T) {
+	spec, secrets := benchFleet(t, 3)
+	st := &observe.State{Fleet: spec.Fleet, Images: map[string]string{"fleetctl/webui-standin:dev": "x"}}
+	only := Build(spec, secrets, st, Options{Targets: []string{"client-1"}})
+	if len(only.Actions) != 2 || only.Actions[1].Client != "client-1" {
+		t.Fatalf("target: %d actions", len(only.Actions))
+	}
+	if ex := Build(spec, secrets, st, Options{Exclude: []string{"client-1"}}); len(ex.Actions) != 4 || ex.Action("container.client-1") != nil {
+		t.Fatalf("exclude: %d actions", len(ex.Actions))
+	}
+}

@@ -14,6 +14,9 @@ import (
 type Options struct {
 	// Targets limits the plan to these clients (by name); empty means all.
 	Targets []string `json:"targets,omitempty"`
+	// Exclude leaves these clients out of the plan (the watch daemon's
+	// per-client backoff). Their objects are not treated as orphans.
+	Exclude []string `json:"exclude,omitempty"`
 	// Prune removes containers of clients deleted from fleet.yaml (never
 	// their volumes). The spec's prune: true has the same effect.
 	Prune bool `json:"prune,omitempty"`
@@ -40,6 +43,10 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 	}
 	for _, t := range opt.Targets {
 		b.targets[t] = true
+	}
+	b.excluded = make(map[string]bool, len(opt.Exclude))
+	for _, x := range opt.Exclude {
+		b.excluded[x] = true
 	}
 	for i := range st.Containers {
 		c := &st.Containers[i]
@@ -75,9 +82,12 @@ type builder struct {
 	ports      map[int][]string
 	pulls      map[string]bool
 	targets    map[string]bool
+	excluded   map[string]bool
 }
 
-func (b *builder) targeted(client string) bool { return len(b.targets) == 0 || b.targets[client] }
+func (b *builder) targeted(client string) bool {
+	return !b.excluded[client] && (len(b.targets) == 0 || b.targets[client])
+}
 
 func (b *builder) conflict(client, object, format string, args ...any) {
 	b.plan.Conflicts = append(b.plan.Conflicts, Problem{Client: client, Object: object, Message: fmt.Sprintf(format, args...)})
