@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
@@ -18,20 +19,30 @@ import (
 // the volumes labelled with fleet plus the unmanaged ones named in
 // wantVolumes (old-script volumes to adopt), and every local image tag.
 //
-// The three lists are read one after the other, not atomically; a change in
-// between shows up in the next snapshot, as with any level-triggered loop.
+// The three lists are independent, so they are read concurrently: a no-op
+// plan costs one engine round trip instead of three. They are not atomic
+// together; a change in between shows up in the next snapshot, as with any
+// level-triggered loop.
 func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes []string) (*observe.State, error) {
-	cs, err := c.api.ContainerList(ctx, container.ListOptions{All: true})
-	if err != nil {
-		return nil, fmt.Errorf("observe fleet %s: list containers: %w", fleet, err)
-	}
-	vs, err := c.api.VolumeList(ctx, volume.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("observe fleet %s: list volumes: %w", fleet, err)
-	}
-	is, err := c.api.ImageList(ctx, image.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("observe fleet %s: list images: %w", fleet, err)
+	var (
+		wg               sync.WaitGroup
+		cs               []container.Summary
+		vs               volume.ListResponse
+		is               []image.Summary
+		cErr, vErr, iErr error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); cs, cErr = c.api.ContainerList(ctx, container.ListOptions{All: true}) }()
+	go func() { defer wg.Done(); vs, vErr = c.api.VolumeList(ctx, volume.ListOptions{}) }()
+	go func() { defer wg.Done(); is, iErr = c.api.ImageList(ctx, image.ListOptions{}) }()
+	wg.Wait()
+	switch {
+	case cErr != nil:
+		return nil, fmt.Errorf("observe fleet %s: list containers: %w", fleet, cErr)
+	case vErr != nil:
+		return nil, fmt.Errorf("observe fleet %s: list volumes: %w", fleet, vErr)
+	case iErr != nil:
+		return nil, fmt.Errorf("observe fleet %s: list images: %w", fleet, iErr)
 	}
 	return &observe.State{
 		Fleet:      fleet,
