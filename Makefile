@@ -7,13 +7,16 @@ STANDIN    := fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build standin test test-unit vet fmt-check demo demo-clean bench fuzz clean
+.PHONY: help build standin image test test-unit vet fmt-check demo demo-clean bench bench-migrate fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/fleetctl
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fleetctl ./cmd/fleetctl
+
+image: ## build the fleetctl image (FROM scratch, for `fleetctl watch` with the Docker socket mounted)
+	./scripts/build-image.sh fleetctl/fleetctl:dev $(VERSION)
 
 standin: ## build the Open WebUI stand-in image (fleetctl/webui-standin:dev)
 	./scripts/build-standin.sh $(STANDIN)
@@ -38,6 +41,11 @@ demo-clean: build ## remove the demo's containers (volumes are kept: fleetctl ne
 bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-compose side by side
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/plan/
 	./scripts/bench-compose.sh $(BIN)/fleetctl
+	./scripts/bench-watch.sh $(BIN)/fleetctl
+	./scripts/bench-migrate.sh
+
+bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader, 1M rows (prints the docs/BENCHMARKS.md section)
+	./scripts/bench-migrate.sh
 
 fuzz: ## fuzz the fleet.yaml loader for 60s
 	$(GO) test ./pkg/fleet -run '^$$' -fuzz FuzzParse -fuzztime 60s

@@ -29,6 +29,10 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	var saved *plan.Plan
+	if fs.NArg() == 1 && pf.set() {
+		fmt.Fprintln(env.stderr, "Error: --target, --prune and --adopt belong to 'fleetctl plan' when applying a saved plan (it keeps the options it was made with)")
+		return exitError
+	}
 	if fs.NArg() == 1 {
 		var err error
 		if saved, err = readPlan(fs.Arg(0)); err != nil {
@@ -64,7 +68,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		if err := p.WriteText(out); err != nil {
 			return err
 		}
-		if !p.Empty() && !*auto && saved == nil && !confirm(env, out) {
+		if !p.Empty() && !*auto && saved == nil && !confirm(ctx, env, out) {
 			return errors.New("apply cancelled")
 		}
 		fmt.Fprintln(out)
@@ -100,15 +104,25 @@ func actionKey(p *plan.Plan) string {
 	return b.String()
 }
 
-func confirm(env *cliEnv, out io.Writer) bool {
+// confirm asks on stdin; an interrupt while waiting answers no.
+func confirm(ctx context.Context, env *cliEnv, out io.Writer) bool {
 	fmt.Fprint(out, "Do you want to perform these actions? Only 'yes' will be accepted: ")
-	line, err := bufio.NewReader(env.stdin).ReadString('\n')
-	if err != nil && line == "" {
+	answer := make(chan string, 1)
+	go func() {
+		line, err := bufio.NewReader(env.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			fmt.Fprintln(out)
+			fmt.Fprintln(env.stderr, "No answer on standard input (use --auto-approve in scripts).")
+		}
+		answer <- strings.TrimSpace(line)
+	}()
+	select {
+	case a := <-answer:
+		return a == "yes"
+	case <-ctx.Done():
 		fmt.Fprintln(out)
-		fmt.Fprintln(env.stderr, "No answer on standard input (use --auto-approve in scripts).")
 		return false
 	}
-	return strings.TrimSpace(line) == "yes"
 }
 
 func progressPrinter(w io.Writer) func(apply.Event) {
@@ -143,6 +157,8 @@ func verb(k plan.Kind) string {
 		return "stopping"
 	case plan.KindRemoveContainer:
 		return "removing container"
+	case plan.KindSyncSites:
+		return "writing nginx site files, testing, reloading once"
 	}
 	return string(k)
 }

@@ -66,12 +66,18 @@ func connect(ctx context.Context, env *cliEnv) (*docker.Client, bool) {
 }
 
 // targets turns --target client.NAME flags into client names.
-func targets(env *cliEnv, spec *fleet.Spec, flags []string) ([]string, bool) {
+// A target must name a client of the spec, except with --prune, where it may
+// name a client removed from fleet.yaml whose container is to go.
+func targets(env *cliEnv, spec *fleet.Spec, flags []string, prune bool) ([]string, bool) {
 	var out []string
 	for _, t := range flags {
 		name, ok := strings.CutPrefix(t, "client.")
 		if !ok || name == "" {
 			fmt.Fprintf(env.stderr, "Error: --target %q: expected client.NAME\n", t)
+			return nil, false
+		}
+		if spec.Client(name) == nil && !prune {
+			fmt.Fprintf(env.stderr, "Error: --target %q: no client %q in %s (to remove a deleted client's container, add --prune)\n", t, name, spec.Path)
 			return nil, false
 		}
 		out = append(out, name)

@@ -32,7 +32,7 @@ func TestApplyThreeClientsThenNoOp(t *testing.T) {
 	}
 	// Ports are published on 127.0.0.1 only (invariant 8).
 	for _, c := range cs {
-		b := dockerCLI(t, "port", "openwebui-"+c.name, "8080/tcp")
+		b := dockerCLI(t, "port", f.ctr(c.name), "8080/tcp")
 		if !strings.HasPrefix(b, "127.0.0.1:") {
 			t.Errorf("%s published on %q, want 127.0.0.1", c.name, b)
 		}
@@ -56,7 +56,7 @@ func TestApplyThreeClientsThenNoOp(t *testing.T) {
 	saved, _ := os.ReadFile(out)
 	f.noSecrets("saved plan", string(saved))
 	for _, c := range cs {
-		f.noSecrets("labels", dockerCLI(t, "inspect", "--format", "{{json .Config.Labels}}", "openwebui-"+c.name))
+		f.noSecrets("labels", dockerCLI(t, "inspect", "--format", "{{json .Config.Labels}}", f.ctr(c.name)))
 	}
 }
 
@@ -71,7 +71,7 @@ func TestDisplayNameChangeRecreatesOnlyThatClient(t *testing.T) {
 	getJSON(t, cs[0].port, "/_standin/secret-key-digest", &before)
 	ids := map[string]string{}
 	for _, c := range cs {
-		ids[c.name] = containerID(t, "openwebui-"+c.name)
+		ids[c.name] = containerID(t, f.ctr(c.name))
 	}
 
 	cs[0].display = "Client Zero Renamed"
@@ -84,11 +84,11 @@ func TestDisplayNameChangeRecreatesOnlyThatClient(t *testing.T) {
 	}
 	f.mustApply()
 
-	if id := containerID(t, "openwebui-c0"); id == ids["c0"] || id == "" {
+	if id := containerID(t, f.ctr("c0")); id == ids["c0"] || id == "" {
 		t.Fatalf("c0 was not recreated")
 	}
 	for _, c := range cs[1:] {
-		if id := containerID(t, "openwebui-"+c.name); id != ids[c.name] {
+		if id := containerID(t, f.ctr(c.name)); id != ids[c.name] {
 			t.Errorf("%s was recreated but did not change", c.name)
 		}
 	}
@@ -121,9 +121,9 @@ func TestRemovedContainerIsRestoredWithItsData(t *testing.T) {
 	f.mustApply()
 	postJSON(t, cs[1].port, "/_standin/chats", map[string]string{"id": "x", "user_id": "u", "title": "survives", "chat": "{}"})
 
-	dockerCLI(t, "rm", "-f", "openwebui-c1")
+	dockerCLI(t, "rm", "-f", f.ctr("c1"))
 	r := f.run("plan", "--detailed-exitcode")
-	if r.code != 2 || !strings.Contains(r.stdout, "+ container openwebui-c1") || !strings.Contains(r.stdout, "container missing") {
+	if r.code != 2 || !strings.Contains(r.stdout, "+ container "+f.ctr("c1")) || !strings.Contains(r.stdout, "container missing") {
 		t.Fatalf("plan after removal: exit %d\n%s", r.code, r.all())
 	}
 	f.mustApply()
@@ -138,7 +138,7 @@ func TestUnhealthyRecreateRollsBack(t *testing.T) {
 	cs := f.clients()
 	f.write(cs, "")
 	f.mustApply()
-	old := containerID(t, "openwebui-c0")
+	old := containerID(t, f.ctr("c0"))
 
 	cs[0].extra = "    env:\n      STANDIN_UNHEALTHY: \"1\"\n    healthCheck:\n      timeout: 3s\n"
 	f.write(cs, "")
@@ -146,7 +146,7 @@ func TestUnhealthyRecreateRollsBack(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.all(), "rolled back") {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.all())
 	}
-	if id := containerID(t, "openwebui-c0"); id != old {
+	if id := containerID(t, f.ctr("c0")); id != old {
 		t.Fatalf("old container not restored under its name (id %q)", id)
 	}
 	if appName(t, cs[0].port) != cs[0].display {
@@ -166,20 +166,20 @@ func TestStoppedStateAndOrphansAndPrune(t *testing.T) {
 	cs[0].extra = "    state: stopped\n"
 	f.write(cs[:1], "") // c1 leaves fleet.yaml
 	r := f.run("plan")
-	if !strings.Contains(r.stdout, "~ container openwebui-c0 (client c0): stop") || !strings.Contains(r.stdout, "? openwebui-c1 (client c1") {
+	if !strings.Contains(r.stdout, "~ container "+f.ctr("c0")+" (client c0): stop") || !strings.Contains(r.stdout, "? "+f.ctr("c1")+" (client c1") {
 		t.Fatalf("plan:\n%s", r.all())
 	}
 	f.mustApply()
-	if s := dockerCLI(t, "inspect", "--format", "{{.State.Status}}", "openwebui-c0"); s != "exited" {
+	if s := dockerCLI(t, "inspect", "--format", "{{.State.Status}}", f.ctr("c0")); s != "exited" {
 		t.Fatalf("c0 state %q", s)
 	}
-	if containerID(t, "openwebui-c1") == "" {
+	if containerID(t, f.ctr("c1")) == "" {
 		t.Fatal("orphan removed without prune")
 	}
-	if r := f.run("apply", "--auto-approve", "--prune"); r.code != 0 || !strings.Contains(r.stdout, "volume openwebui-c1-data is kept") {
+	if r := f.run("apply", "--auto-approve", "--prune"); r.code != 0 || !strings.Contains(r.stdout, "volume "+f.name+"-c1-data is kept") {
 		t.Fatalf("prune: %s", r.all())
 	}
-	if containerID(t, "openwebui-c1") != "" {
+	if containerID(t, f.ctr("c1")) != "" {
 		t.Fatal("orphan not pruned")
 	}
 	if len(f.volumes()) != 2 {
@@ -202,7 +202,7 @@ func TestPortConflictIsReportedAndOthersConverge(t *testing.T) {
 		t.Fatalf("plan: exit %d\n%s", r.code, r.all())
 	}
 	r = f.run("apply", "--auto-approve")
-	if r.code != 1 || appName(t, cs[0].port) != cs[0].display || containerID(t, "openwebui-c1") != "" {
+	if r.code != 1 || appName(t, cs[0].port) != cs[0].display || containerID(t, f.ctr("c1")) != "" {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.all())
 	}
 }
@@ -230,12 +230,12 @@ func TestSavedPlanIsRefusedWhenStale(t *testing.T) {
 	if r := f.run("plan", "--out", out); r.code != 0 {
 		t.Fatal(r.all())
 	}
-	dockerCLI(t, "stop", "openwebui-c0") // the world changes after the plan
+	dockerCLI(t, "stop", f.ctr("c0")) // the world changes after the plan
 	r := f.run("apply", out)
 	if r.code != 1 || !strings.Contains(r.stderr, "stale") {
 		t.Fatalf("stale plan applied: exit %d\n%s", r.code, r.all())
 	}
-	dockerCLI(t, "start", "openwebui-c0")
+	dockerCLI(t, "start", f.ctr("c0"))
 	f.run("plan", "--out", out)
 	if r := f.run("apply", out); r.code != 0 || appName(t, cs[0].port) != "New Name" {
 		t.Fatalf("fresh saved plan: exit %d\n%s", r.code, r.all())

@@ -112,6 +112,10 @@ func (f *testFleet) write(cs []clientDef, defaultsExtra string) {
 	fmt.Fprintf(&b, "apiVersion: fleetctl/v1\nfleet: %s\nsecretKeySeed: ${file:./seed}\n", f.name)
 	fmt.Fprintf(&b, "defaults:\n  image: %s\n  pullPolicy: never\n  restartPolicy: \"no\"\n  healthCheck:\n    timeout: 30s\n    interval: 100ms\n", standinImage)
 	fmt.Fprintf(&b, "  oauth:\n    google:\n      clientID: test.apps.googleusercontent.com\n      clientSecret: ${env:IT_OAUTH_SECRET}\n    allowedDomains: [example.com]\n")
+	if !strings.Contains(defaultsExtra, "naming:") {
+		// Object names carry the fleet name: tests share one engine.
+		b.WriteString("  naming:\n    container: \"{fleet}-{client}\"\n    volume: \"{fleet}-{client}-data\"\n")
+	}
 	b.WriteString(defaultsExtra)
 	b.WriteString("clients:\n")
 	for _, c := range cs {
@@ -122,6 +126,9 @@ func (f *testFleet) write(cs []clientDef, defaultsExtra string) {
 		f.t.Fatal(err)
 	}
 }
+
+// ctr is the container name of a client of this test's fleet.
+func (f *testFleet) ctr(client string) string { return f.name + "-" + client }
 
 type result struct {
 	stdout, stderr string

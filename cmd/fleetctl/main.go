@@ -41,17 +41,34 @@ func commands() []command {
 		{"validate", "check fleet.yaml and report every error", runValidate},
 		{"plan", "show what apply would change", runPlan},
 		{"apply", "make the Docker host match fleet.yaml", runApply},
+		{"watch", "keep the fleet converged: a daemon with metrics and a status page", runWatch},
 		{"status", "one row per client: state, health, drift", runStatus},
+		{"oauth", "oauth urls: the origins and redirect URIs to register with Google", runOAuth},
 		{"unlock", "remove a fleet's lock left by a crashed fleetctl", runUnlock},
 		{"version", "print the version", runVersion},
 	}
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go interrupts(cancel)
 	code := dispatch(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
-	stop()
+	cancel()
 	os.Exit(code)
+}
+
+// interrupts turns the first SIGINT/SIGTERM into a cancellation: no new action
+// starts, and actions under way finish or roll back, so no client is left half
+// replaced. A second signal abandons them at once.
+func interrupts(cancel context.CancelFunc) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	fmt.Fprintln(os.Stderr, "\nInterrupted: no new action will start; finishing (or rolling back) the ones under way. Interrupt again to abandon them.")
+	cancel()
+	<-sig
+	fmt.Fprintln(os.Stderr, "Abandoned. Run 'fleetctl apply' again to converge; it resumes interrupted replacements safely.")
+	os.Exit(130)
 }
 
 func dispatch(ctx context.Context, env *cliEnv, args []string) int {

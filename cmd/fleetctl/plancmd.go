@@ -27,8 +27,11 @@ func (f *planFlags) register(fs *flag.FlagSet) {
 	f.asJSON = fs.Bool("json", false, "print JSON for programs")
 }
 
+// set reports whether any option that shapes a plan was given.
+func (f *planFlags) set() bool { return len(f.targets) > 0 || *f.prune || *f.adopt }
+
 func (f *planFlags) options(env *cliEnv, s *session) (plan.Options, bool) {
-	t, ok := targets(env, s.spec, f.targets)
+	t, ok := targets(env, s.spec, f.targets, *f.prune)
 	return plan.Options{Targets: t, Prune: *f.prune, Adopt: *f.adopt}, ok
 }
 

@@ -102,6 +102,9 @@ func drift(p *plan.Plan, client string) string {
 	if a := p.Action("volume." + client); a != nil {
 		return "volume missing"
 	}
+	if d := siteDrift(p, client); d != "" { // sites.go
+		return d
+	}
 	return "none"
 }
 
@@ -125,6 +128,7 @@ func dash(s string) string {
 func runUnlock(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlags("unlock", env)
 	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
+	force := fs.Bool("force", false, "remove the lock even though its holder may still be running")
 	if fs.Parse(args) != nil {
 		return exitError
 	}
@@ -137,10 +141,22 @@ func runUnlock(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	defer cli.Close()
+	info, held, err := cli.LockHolder(ctx, spec.Fleet)
+	switch {
+	case err != nil:
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	case !held:
+		fmt.Fprintf(env.stdout, "Fleet %q is not locked.\n", spec.Fleet)
+		return exitOK
+	case !*force:
+		fmt.Fprintf(env.stderr, "Fleet %q is locked by %s.\nIf that process is gone, run 'fleetctl unlock --force'; removing the lock of a live apply lets two writers interleave.\n", spec.Fleet, info)
+		return exitError
+	}
 	if err := cli.ForceUnlock(ctx, spec.Fleet); err != nil {
 		fmt.Fprintf(env.stderr, "Error: %v\n", err)
 		return exitError
 	}
-	fmt.Fprintf(env.stdout, "Removed the lock of fleet %q.\n", spec.Fleet)
+	fmt.Fprintf(env.stdout, "Removed the lock of fleet %q (held by %s).\n", spec.Fleet, info)
 	return exitOK
 }

@@ -30,11 +30,12 @@ type config struct {
 	exitCode   int           // STANDIN_EXIT_CODE; -1 when unset
 }
 
-// dbConfig selects a storage backend. Only "sqlite" exists today; a second
-// backend (PostgreSQL) adds a case in parseDatabaseURL and in openStore.
+// dbConfig selects a storage backend: SQLite in the data volume (default) or
+// PostgreSQL.
 type dbConfig struct {
-	backend string // "sqlite"
+	backend string // "sqlite" or "postgres"
 	path    string // sqlite: absolute path of the database file
+	url     string // postgres: the connection URL (holds a password: never print it)
 }
 
 func loadConfig(lookup func(string) (string, bool)) (config, error) {
@@ -116,12 +117,13 @@ func parseDatabaseURL(raw, dataDir string) (dbConfig, error) {
 		}
 		return dbConfig{backend: "sqlite", path: p}, nil
 	case "postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg":
-		return dbConfig{}, fmt.Errorf("DATABASE_URL: scheme %q: PostgreSQL is not supported by the stand-in yet (only sqlite:///PATH)", scheme)
+		// Like Open WebUI (SQLAlchemy): any of these means PostgreSQL; pgx wants postgres://.
+		return dbConfig{backend: "postgres", url: "postgres://" + rest}, nil
 	default:
 		if !schemeRE.MatchString(scheme) {
 			scheme = "?"
 		}
-		return dbConfig{}, fmt.Errorf("DATABASE_URL: unsupported scheme %q (only sqlite:///PATH)", scheme)
+		return dbConfig{}, fmt.Errorf("DATABASE_URL: unsupported scheme %q (only sqlite:///PATH or postgresql://...)", scheme)
 	}
 }
 

@@ -41,7 +41,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"STANDIN_START_DELAY": "5"},
 		{"STANDIN_UNHEALTHY": "maybe"},
 		{"STANDIN_EXIT_CODE": "256"},
-		{"DATABASE_URL": "postgresql://u:hunter2@db/x"},
+		{"DATABASE_URL": "mysql://u:hunter2@db/x"},
 	} {
 		if _, err := loadConfig(e.LookupEnv); err == nil {
 			t.Errorf("%v: no error", e)
@@ -65,14 +65,18 @@ func TestParseDatabaseURL(t *testing.T) {
 			t.Errorf("%q: got %+v, %v; want %s", in, c, err, want)
 		}
 	}
+	for _, in := range []string{"postgres://u:secret@h/db", "postgresql://u:secret@h/db", "postgresql+psycopg2://u:secret@h/db"} {
+		c, err := parseDatabaseURL(in, "/data")
+		if err != nil || c.backend != "postgres" || c.url != "postgres://u:secret@h/db" {
+			t.Errorf("%q: got %+v, %v", in, c, err)
+		}
+	}
 	bad := map[string]string{
-		"postgres://u:secret@h/db":   "PostgreSQL is not supported",
-		"postgresql://u:secret@h/db": "PostgreSQL is not supported",
-		"mysql://u:secret@h/db":      `unsupported scheme "mysql"`,
-		"u:secret@h://x":             `unsupported scheme "?"`,
-		"sqlite://":                  "needs a file path",
-		"sqlite:///:memory:":         "needs a file path",
-		"/just/a/path":               "not a URL",
+		"mysql://u:secret@h/db": `unsupported scheme "mysql"`,
+		"u:secret@h://x":        `unsupported scheme "?"`,
+		"sqlite://":             "needs a file path",
+		"sqlite:///:memory:":    "needs a file path",
+		"/just/a/path":          "not a URL",
 	}
 	for in, want := range bad {
 		_, err := parseDatabaseURL(in, "/data")

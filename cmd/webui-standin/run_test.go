@@ -144,7 +144,7 @@ func TestRunExitCodes(t *testing.T) {
 	}{
 		{mapEnv{"STANDIN_EXIT_CODE": "3"}, 3, "STANDIN_EXIT_CODE=3"},
 		{mapEnv{"STANDIN_EXIT_CODE": "0"}, 0, "simulated crash"},
-		{mapEnv{"DATABASE_URL": "postgresql://u:pw@db/x"}, 2, "PostgreSQL is not supported"},
+		{mapEnv{"DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x"}, 1, "database"},
 		{mapEnv{"STANDIN_START_DELAY": "soon"}, 2, "STANDIN_START_DELAY"},
 		{mapEnv{"DATABASE_URL": "sqlite:////proc/nope/webui.db"}, 1, "database"},
 	} {

@@ -29,8 +29,8 @@ type chatRow struct {
 	FolderID  *string         `json:"folder_id"`
 }
 
-// store is what the handlers need from a database. Each backend (SQLite
-// today, PostgreSQL later) implements it and owns its own schema.
+// store is what the handlers need from a database. Each backend (SQLite,
+// PostgreSQL) implements it and owns its own schema.
 type store interface {
 	Ping(ctx context.Context) error
 	InsertChat(ctx context.Context, c chatRow) error // errExists on a duplicate id
@@ -45,6 +45,8 @@ func openStore(ctx context.Context, c dbConfig) (store, error) {
 	switch c.backend {
 	case "sqlite":
 		return openSQLite(ctx, c.path)
+	case "postgres":
+		return openPostgres(ctx, c.url)
 	default:
 		return nil, fmt.Errorf("backend %q not implemented", c.backend)
 	}

@@ -50,13 +50,18 @@ func (r *runner) create(ctx context.Context, a *plan.Action) error {
 // by the next plan (see plan's handling of PreviousName).
 func (r *runner) recreate(ctx context.Context, a *plan.Action) error {
 	prev := a.PreviousID
-	if a.ExistingID != "" && !a.ExistingMatches {
-		if prev != "" {
-			// Two old containers: the parked one is older than the current one.
-			if err := r.stopRemove(ctx, prev); err != nil {
-				return fmt.Errorf("remove older parked container: %w", err)
-			}
+	switch {
+	case a.ExistingID != "" && !a.ExistingMatches && prev != "":
+		// An interrupted recreate left a parked container, which was healthy
+		// when it was parked, and a current one that never proved healthy:
+		// drop the unproven one and keep the parked one to roll back to.
+		if err := r.stopRemove(ctx, a.ExistingID); err != nil {
+			return fmt.Errorf("remove unproven container of an interrupted recreate: %w", err)
 		}
+		if err := r.eng.StopContainer(ctx, prev, r.opt.StopTimeout); err != nil {
+			return fmt.Errorf("stop parked container: %w", err)
+		}
+	case a.ExistingID != "" && !a.ExistingMatches:
 		if err := r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout); err != nil {
 			return fmt.Errorf("stop old container: %w", err)
 		}
@@ -64,7 +69,7 @@ func (r *runner) recreate(ctx context.Context, a *plan.Action) error {
 			return fmt.Errorf("park old container as %s: %w", a.PreviousName, err)
 		}
 		prev = a.ExistingID
-	} else if prev != "" {
+	case prev != "":
 		if err := r.eng.StopContainer(ctx, prev, r.opt.StopTimeout); err != nil {
 			return fmt.Errorf("stop parked container: %w", err)
 		}
@@ -158,10 +163,10 @@ func (r *runner) healthy(ctx context.Context, name string, c *resource.Container
 		last = detail
 		state, err := r.eng.ContainerState(ctx, id)
 		if err == nil && state != "running" && state != "restarting" {
-			return fmt.Errorf("health check: container %s is %s%s", name, orUnknown(state), r.logs(ctx, id))
+			return fmt.Errorf("health check: container %s is %s%s", name, orUnknown(state), r.logs(ctx, id, c))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("health check: %s not healthy after %s (last: %s)%s", url, h.Timeout, last, r.logs(ctx, id))
+			return fmt.Errorf("health check: %s not healthy after %s (last: %s)%s", url, h.Timeout, last, r.logs(ctx, id, c))
 		}
 		select {
 		case <-time.After(h.Interval):
@@ -207,7 +212,10 @@ func Probe(ctx context.Context, hc *http.Client, url string) (ok bool, detail st
 	return true, ""
 }
 
-func (r *runner) logs(ctx context.Context, id string) string {
+// logs returns the container's last log lines for an error message, with
+// every sensitive value of its environment masked: applications do log their
+// connection strings.
+func (r *runner) logs(ctx context.Context, id string, c *resource.Container) string {
 	lt, ok := r.eng.(logTailer)
 	if !ok {
 		return ""
@@ -215,6 +223,11 @@ func (r *runner) logs(ctx context.Context, id string) string {
 	out, err := lt.ContainerLogsTail(ctx, id, 20)
 	if err != nil || strings.TrimSpace(out) == "" {
 		return ""
+	}
+	for _, e := range c.Env {
+		if e.Sensitive && e.Value != "" {
+			out = strings.ReplaceAll(out, e.Value, plan.Masked)
+		}
 	}
 	return "\n    last log lines:\n      " + strings.ReplaceAll(strings.TrimRight(out, "\n"), "\n", "\n      ")
 }

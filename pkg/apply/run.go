@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type Options struct {
 	Progress func(Event)
 	// HTTP is the client used for health checks (default: 2s timeout).
 	HTTP *http.Client
+	// Proxy applies sync-sites actions (nil when fleet.yaml has no proxy).
+	Proxy Proxy
 }
 
 // Phase of an action in an Event.
@@ -57,8 +60,13 @@ type Result struct {
 // Err aggregates every failure (nil when all actions succeeded).
 func (r *Result) Err() error {
 	var all *multierror.Error
-	for id, err := range r.Failed {
-		all = multierror.Append(all, fmt.Errorf("%s: %w", id, err))
+	ids := make([]string, 0, len(r.Failed))
+	for id := range r.Failed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // stable output from run to run
+	for _, id := range ids {
+		all = multierror.Append(all, fmt.Errorf("%s: %w", id, r.Failed[id]))
 	}
 	for _, id := range r.Skipped {
 		all = multierror.Append(all, fmt.Errorf("%s: %w", id, ErrSkipped))
@@ -220,6 +228,8 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 			return err
 		}
 		return r.eng.RemoveContainer(ctx, a.ExistingID)
+	case plan.KindSyncSites:
+		return r.syncSites(ctx, a) // proxy.go
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }

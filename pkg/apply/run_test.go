@@ -279,3 +279,42 @@ func TestUnhealthyNewClientIsStoppedNotRemoved(t *testing.T) {
 		}
 	}
 }
+
+// A recreate interrupted after the new container was created, followed by a
+// spec change: the unproven current container goes, and the parked one (last
+// known good) stays the rollback target.
+func TestRecreateAfterInterruptedRecreateKeepsLastKnownGood(t *testing.T) {
+	f := newFake()
+	good := f.add("web.previous", "exited")
+	unproven := f.add("web", "running")
+	a := ctrAction(plan.KindRecreateContainer, "web", healthServer(t, false))
+	a.ExistingID, a.PreviousID = unproven, good
+	a.OldPort = observe.PortBinding{HostIP: "127.0.0.1", HostPort: healthServer(t, true)}
+	res := Run(context.Background(), f, &plan.Plan{Actions: []plan.Action{a}}, Options{})
+	if res.Failed["container.web"] == nil {
+		t.Fatal("want failure")
+	}
+	if c := f.containers[good]; c == nil || c.name != "web" || c.state != "running" {
+		t.Fatalf("last known good container not restored: %+v (calls %v)", c, f.calls)
+	}
+	if _, ok := f.containers[unproven]; ok || len(f.containers) != 1 {
+		t.Fatalf("unproven container kept: calls %v", f.calls)
+	}
+}
+
+type loggingFake struct{ *fakeEngine }
+
+func (l loggingFake) ContainerLogsTail(context.Context, string, int) (string, error) {
+	return "connecting to postgres://app:hunter2-secret@db/x\nfatal: boom\n", nil
+}
+
+func TestHealthFailureLogsAreRedacted(t *testing.T) {
+	f := loggingFake{newFake()}
+	a := ctrAction(plan.KindCreateContainer, "a", healthServer(t, false))
+	a.Container.Env = []resource.EnvVar{{Name: "DATABASE_URL", Value: "postgres://app:hunter2-secret@db/x", Sensitive: true}}
+	res := Run(context.Background(), f, &plan.Plan{Actions: []plan.Action{a}}, Options{})
+	msg := res.Failed["container.a"].Error()
+	if strings.Contains(msg, "hunter2") || !strings.Contains(msg, "fatal: boom") || !strings.Contains(msg, plan.Masked) {
+		t.Fatalf("log tail not redacted or missing:\n%s", msg)
+	}
+}

@@ -37,6 +37,10 @@ const (
 	// LabelLockPIDStart is the holder's process start time (Linux clock
 	// ticks since boot), so a recycled pid is not mistaken for the holder.
 	LabelLockPIDStart = "io.fleetctl.lock.pid-start"
+	// LabelLockMachine identifies the holder's kernel boot and PID namespace:
+	// a pid means something only where both match (not in another container
+	// that shares the hostname, not on another machine with the same name).
+	LabelLockMachine = "io.fleetctl.lock.machine"
 )
 
 // LockPollInterval is how often a waiting Lock tries again.
@@ -56,6 +60,7 @@ type LockInfo struct {
 	Hostname    string
 	PID         int
 	pidStart    string
+	machine     string
 }
 
 func (l LockInfo) String() string {
@@ -126,7 +131,7 @@ func (c *Client) Lock(ctx context.Context, fleet, holder string, wait time.Durat
 		}
 		if !time.Now().Before(deadline) {
 			return nil, fmt.Errorf("lock fleet %s: %w by %s; if that process is gone, "+
-				"`fleetctl unlock` removes the lock", fleet, ErrLocked, info)
+				"`fleetctl unlock --force` removes the lock", fleet, ErrLocked, info)
 		}
 		t := time.NewTimer(min(LockPollInterval, time.Until(deadline)))
 		select {
@@ -148,6 +153,9 @@ func (c *Client) createLock(ctx context.Context, fleet, holder string) (string, 
 	}
 	if h, err := os.Hostname(); err == nil {
 		labels[LabelLockHost] = h
+	}
+	if m := MachineID(); m != "" {
+		labels[LabelLockMachine] = m
 	}
 	if st := procStart(os.Getpid()); st != "" {
 		labels[LabelLockPIDStart] = st
@@ -200,6 +208,7 @@ func (c *Client) LockHolder(ctx context.Context, fleet string) (info LockInfo, f
 	info = LockInfo{ContainerID: ci.ID, Holder: labels[LabelLockHolder], Hostname: labels[LabelLockHost]}
 	info.Since, _ = time.Parse(time.RFC3339, labels[LabelLockSince])
 	info.PID, _ = strconv.Atoi(labels[LabelLockPID])
+	info.machine = labels[LabelLockMachine]
 	info.pidStart = labels[LabelLockPIDStart]
 	if info.Holder == "" {
 		info.Holder = "a container not made by fleetctl (" + ci.ID[:min(12, len(ci.ID))] + ")"
@@ -223,6 +232,9 @@ func stale(info LockInfo) bool {
 	if err != nil || info.Hostname == "" || info.Hostname != host || info.PID <= 0 {
 		return false
 	}
+	if m := MachineID(); info.machine == "" || m == "" || info.machine != m {
+		return false // the pid belongs to another kernel or PID namespace
+	}
 	// Signal 0 checks existence; EPERM means alive under another user.
 	if errors.Is(syscall.Kill(info.PID, 0), syscall.ESRCH) {
 		return true
@@ -230,6 +242,20 @@ func stale(info LockInfo) bool {
 	// Alive, but a recycled pid started at another time.
 	now := procStart(info.PID)
 	return info.pidStart != "" && now != "" && now != info.pidStart
+}
+
+// MachineID is this process's kernel boot id and PID namespace, e.g.
+// "6f1c…/pid:[4026531836]" ("" when /proc cannot tell).
+func MachineID() string {
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(boot)) + "/" + ns
 }
 
 // procStart returns the start time of pid from /proc (field 22 of stat), or

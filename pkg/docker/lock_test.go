@@ -99,6 +99,7 @@ func TestLockTakesOverStaleLock(t *testing.T) {
 	e.c.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	host, _ := os.Hostname()
 	dead := deadPID(t)
+	here := docker.MachineID()
 	warmLockImage(t, e)
 
 	cases := []struct {
@@ -106,11 +107,13 @@ func TestLockTakesOverStaleLock(t *testing.T) {
 		labels    map[string]string
 		takenOver bool
 	}{
-		{"dead pid on this host", map[string]string{docker.LabelLockHost: host, docker.LabelLockPID: strconv.Itoa(dead)}, true},
-		{"recycled pid on this host", map[string]string{docker.LabelLockHost: host,
+		{"dead pid on this host", map[string]string{docker.LabelLockHost: host, docker.LabelLockMachine: here, docker.LabelLockPID: strconv.Itoa(dead)}, true},
+		{"recycled pid on this host", map[string]string{docker.LabelLockHost: host, docker.LabelLockMachine: here,
 			docker.LabelLockPID: strconv.Itoa(os.Getpid()), docker.LabelLockPIDStart: "1"}, true},
-		{"live pid on this host", map[string]string{docker.LabelLockHost: host, docker.LabelLockPID: strconv.Itoa(os.Getpid())}, false},
-		{"dead pid on another host", map[string]string{docker.LabelLockHost: "elsewhere.example", docker.LabelLockPID: strconv.Itoa(dead)}, false},
+		{"live pid on this host", map[string]string{docker.LabelLockHost: host, docker.LabelLockMachine: here, docker.LabelLockPID: strconv.Itoa(os.Getpid())}, false},
+		{"dead pid on another host", map[string]string{docker.LabelLockHost: "elsewhere.example", docker.LabelLockMachine: here, docker.LabelLockPID: strconv.Itoa(dead)}, false},
+		// A container with the host's name (host network) has its own pids.
+		{"dead pid in another pid namespace", map[string]string{docker.LabelLockHost: host, docker.LabelLockMachine: here + "x", docker.LabelLockPID: strconv.Itoa(dead)}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,6 +64,7 @@ func containersOf(list []container.Summary) []observe.Container {
 			Health:  healthOf(s.Status),
 			Labels:  s.Labels,
 			Ports:   portsOf(s.Ports),
+			Mounts:  volumeMounts(s.Mounts),
 			Created: s.Created,
 		})
 	}
@@ -73,6 +74,19 @@ func containersOf(list []container.Summary) []observe.Container {
 		}
 		return out[i].ID < out[j].ID
 	})
+	return out
+}
+
+// volumeMounts lists the named volumes a container mounts, so the planner
+// can refuse to start a second writer on a client's volume.
+func volumeMounts(ms []container.MountPoint) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Type == "volume" && m.Name != "" {
+			out = append(out, m.Name)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -140,9 +154,9 @@ func volumesOf(list []*volume.Volume, fleet string, want []string) []observe.Vol
 		if v == nil {
 			continue
 		}
-		ours := v.Labels[observe.LabelFleet] == fleet
-		unmanaged := v.Labels[observe.LabelManagedBy] == ""
-		if ours || (unmanaged && wanted[v.Name]) {
+		// A wanted volume is kept whatever its labels: if another fleet owns
+		// it, the planner must see that and report a conflict.
+		if v.Labels[observe.LabelFleet] == fleet || wanted[v.Name] {
 			out = append(out, observe.Volume{Name: v.Name, Labels: v.Labels})
 		}
 	}
@@ -158,6 +172,11 @@ func imagesOf(list []image.Summary) map[string]string {
 				continue
 			}
 			out[tag] = im.ID
+		}
+		for _, d := range im.RepoDigests { // "repo@sha256:...", for digest-pinned images
+			if d != "" && !strings.HasPrefix(d, "<none>") {
+				out[d] = im.ID
+			}
 		}
 	}
 	return out

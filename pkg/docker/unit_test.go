@@ -88,14 +88,25 @@ func TestRestartPolicy(t *testing.T) {
 
 func TestStaleOnlyJudgesThisHost(t *testing.T) {
 	host, _ := os.Hostname()
-	me := os.Getpid()
-	if stale(LockInfo{Hostname: host, PID: me, pidStart: procStart(me)}) {
+	me, here := os.Getpid(), MachineID()
+	if here == "" {
+		t.Fatal("machineID: /proc gave no boot id or pid namespace")
+	}
+	if stale(LockInfo{Hostname: host, PID: me, pidStart: procStart(me), machine: here}) {
 		t.Error("our own live process judged stale")
 	}
-	if stale(LockInfo{Hostname: "elsewhere.example", PID: 1 << 30}) {
+	if stale(LockInfo{Hostname: "elsewhere.example", PID: 1 << 30, machine: here}) {
 		t.Error("a holder on another host judged stale")
 	}
-	if !stale(LockInfo{Hostname: host, PID: 1 << 30}) {
+	if !stale(LockInfo{Hostname: host, PID: 1 << 30, machine: here}) {
 		t.Error("a pid that cannot exist not judged stale")
+	}
+	// Same hostname, other PID namespace (a container with the host's name):
+	// its pid means nothing here.
+	if stale(LockInfo{Hostname: host, PID: 1 << 30, machine: here + "-other-ns"}) {
+		t.Error("a holder in another pid namespace judged stale")
+	}
+	if stale(LockInfo{Hostname: host, PID: 1 << 30}) {
+		t.Error("a holder without a machine id judged stale")
 	}
 }

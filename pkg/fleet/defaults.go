@@ -12,6 +12,7 @@ import (
 // fresh copies per client: changing one client never changes another.
 func applyDefaults(s *Spec, ix nodeIndex) {
 	d := &s.Defaults
+	applyProxyDefaults(s.Proxy) // proxy.go
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		if n := ix.val(joinIndex("clients", i)); n != nil {
@@ -20,7 +21,7 @@ func applyDefaults(s *Spec, ix nodeIndex) {
 		if c.State == "" {
 			c.State = StateRunning
 		}
-		c.Image = first(c.Image, d.Image, DefaultImage)
+		c.Image = NormalizeImage(first(c.Image, d.Image, DefaultImage))
 		c.PullPolicy = first(c.PullPolicy, d.PullPolicy, PullIfNotPresent)
 		c.RestartPolicy = first(c.RestartPolicy, d.RestartPolicy, DefaultRestartPolicy)
 		c.BindAddress = first(c.BindAddress, d.BindAddress, DefaultBindAddress)

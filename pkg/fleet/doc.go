@@ -18,6 +18,7 @@
 //	schemacheck.go   that schema enforced on the yaml.Node tree
 //	validate.go      semantic rules (uniqueness, managed env keys, backends, ...)
 //	defaults.go      defaulting so callers read only Client fields; object names
+//	proxy.go         the proxy (nginx) section: rules, defaults, public and OAuth URLs
 //	diag.go          positioned Diagnostics, rendered text and JSON
 //	suggest.go       "did you mean" for unknown keys
 //	duration.go      Duration as a "90s" string in YAML and JSON

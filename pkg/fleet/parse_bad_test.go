@@ -39,7 +39,7 @@ func TestParseBad(t *testing.T) {
 		{name: "unknown key wrong case", in: hdr + one + "    displayname: A\n",
 			want: []string{`f.yaml:7:5: clients[0].displayname: unknown field; did you mean "displayName"?`}, count: 1},
 		{name: "unknown key lists allowed fields", in: "zzz: 1\n" + hdr + one,
-			want: []string{`f.yaml:1:1: zzz: unknown field; allowed: apiVersion, clients, defaults, fleet, prune, secretKeySeed`}},
+			want: []string{`f.yaml:1:1: zzz: unknown field; allowed: apiVersion, clients, defaults, fleet, proxy, prune, secretKeySeed`}},
 		{name: "port as string", in: hdr + "  - name: a\n    port: \"8081\"\n",
 			want: []string{`f.yaml:6:11: clients[0].port: expected integer, got string`}},
 		{name: "port as float", in: hdr + "  - name: a\n    port: 8081.5\n",
@@ -155,6 +155,8 @@ func TestParseBad(t *testing.T) {
 			want: []string{`f.yaml:7:25: clients[0].database.backend: must be one of sqlite, postgres, got "mysql"`}, count: 1},
 
 		// Env.
+		{name: "env half-written secret reference", in: hdr + one + "    env:\n      API_KEY: ${vault:api}\n",
+			want: []string{`f.yaml:8:16: clients[0].env.API_KEY: looks like a secret reference but is not one: use exactly ${env:NAME} or ${file:PATH}`}},
 		{name: "env key managed by fleetctl", in: hdr + one + "    env:\n      WEBUI_NAME: Acme\n",
 			want: []string{`f.yaml:8:7: clients[0].env.WEBUI_NAME: WEBUI_NAME is set by fleetctl from displayName; remove it from env`}},
 		{name: "defaults env DATABASE_URL", in: "apiVersion: fleetctl/v1\nfleet: test\nsecretKeySeed: ${env:SEED}\ndefaults:\n  env: {DATABASE_URL: x}\nclients: []\n",

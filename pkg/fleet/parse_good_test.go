@@ -18,7 +18,7 @@ import (
 )
 
 func TestLoadExamples(t *testing.T) {
-	for _, path := range []string{"../../fleet.yaml", "../../examples/basic/fleet.yaml", "../../examples/postgres/fleet.yaml"} {
+	for _, path := range []string{"../../fleet.yaml", "../../examples/basic/fleet.yaml", "../../examples/postgres/fleet.yaml", "../../examples/nginx/fleet.yaml"} {
 		t.Run(path, func(t *testing.T) {
 			spec, err := Load(path)
 			if err != nil {

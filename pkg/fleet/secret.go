@@ -19,6 +19,10 @@ var secretRefRe = regexp.MustCompile(`^\$\{(env|file):([^{}\s]+)\}$`)
 // IsZero reports whether the reference is unset.
 func (r SecretRef) IsZero() bool { return r == "" }
 
+// IsRef reports whether r is a well-formed reference (env values may be
+// either literals or references).
+func (r SecretRef) IsRef() bool { _, _, ok := r.Parse(); return ok }
+
 // Parse splits the reference into its kind ("env" or "file") and target.
 func (r SecretRef) Parse() (kind, target string, ok bool) {
 	m := secretRefRe.FindStringSubmatch(string(r))
@@ -62,8 +66,16 @@ func (s *Spec) Refs() []SecretRef {
 		c := &s.Clients[i]
 		add(c.SecretKey)
 		addOAuth(c.OAuth)
+		for _, v := range c.Env {
+			if r := SecretRef(v); r.IsRef() {
+				add(r)
+			}
+		}
 		if c.Database != nil {
 			add(c.Database.URL)
+			if c.Database.Supabase != nil {
+				add(c.Database.Supabase.Password)
+			}
 		}
 	}
 	out := make([]SecretRef, 0, len(seen))

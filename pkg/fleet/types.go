@@ -17,6 +17,8 @@ type Spec struct {
 	Prune    bool     `yaml:"prune,omitempty" json:"prune,omitempty"`
 	Defaults Defaults `yaml:"defaults,omitempty" json:"defaults,omitempty"`
 	Clients  []Client `yaml:"clients" json:"clients"`
+	// Proxy, when set, makes fleetctl own one nginx server block per client.
+	Proxy *Proxy `yaml:"proxy,omitempty" json:"proxy,omitempty"`
 
 	// Path is the file the spec was loaded from ("" for in-memory specs).
 	Path string `yaml:"-" json:"-"`
@@ -122,7 +124,27 @@ type Naming struct {
 type Database struct {
 	Backend Backend   `yaml:"backend,omitempty" json:"backend,omitempty"`
 	URL     SecretRef `yaml:"url,omitempty" json:"url,omitempty"`
+	// Supabase builds the URL from a Supabase project (instead of url).
+	Supabase *Supabase `yaml:"supabase,omitempty" json:"supabase,omitempty"`
+	// Vector "pgvector" sets VECTOR_DB=pgvector and PGVECTOR_DB_URL.
+	Vector string `yaml:"vector,omitempty" json:"vector,omitempty"`
 }
+
+// Supabase locates a Supabase project's connection pooler (see database.go).
+type Supabase struct {
+	ProjectRef string       `yaml:"projectRef" json:"projectRef"`
+	Region     string       `yaml:"region" json:"region"`
+	Password   SecretRef    `yaml:"password" json:"password"`
+	Mode       SupabaseMode `yaml:"mode,omitempty" json:"mode,omitempty"`
+}
+
+// SupabaseMode is the pooler mode: transaction (port 6543, default) or session (5432).
+type SupabaseMode string
+
+const (
+	SupabaseTransaction SupabaseMode = "transaction"
+	SupabaseSession     SupabaseMode = "session"
+)
 
 // Backend is a database backend.
 type Backend string
@@ -147,4 +169,48 @@ const (
 	DefaultVolumeName    = "openwebui-{client}-data"
 	DataDir              = "/app/backend/data"
 	ContainerPort        = 8080
+)
+
+// Proxy configures the nginx server blocks fleetctl writes, one file per
+// client with a domain, and how nginx is tested and reloaded. Commands are
+// argument lists run without a shell, so nginx may run on the host
+// (nginx -t) or in a container (docker exec NAME nginx -t).
+type Proxy struct {
+	// SitesDir is the absolute directory nginx includes (sites-enabled, conf.d).
+	SitesDir string   `yaml:"sitesDir" json:"sitesDir"`
+	Test     []string `yaml:"test,omitempty" json:"test,omitempty"`
+	Reload   []string `yaml:"reload,omitempty" json:"reload,omitempty"`
+	TLS      TLSMode  `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// Certificate and CertificateKey are paths; "{domain}" is replaced.
+	Certificate    string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
+	CertificateKey string `yaml:"certificateKey,omitempty" json:"certificateKey,omitempty"`
+	HTTPPort       int    `yaml:"httpPort,omitempty" json:"httpPort,omitempty"`
+	HTTPSPort      int    `yaml:"httpsPort,omitempty" json:"httpsPort,omitempty"`
+	// UpstreamHost is where nginx reaches the published client ports
+	// (default: the client's bind address, 127.0.0.1 for a wildcard).
+	UpstreamHost      string   `yaml:"upstreamHost,omitempty" json:"upstreamHost,omitempty"`
+	ClientMaxBodySize string   `yaml:"clientMaxBodySize,omitempty" json:"clientMaxBodySize,omitempty"`
+	ReadTimeout       Duration `yaml:"readTimeout,omitempty" json:"readTimeout,omitempty"`
+	ConnectTimeout    Duration `yaml:"connectTimeout,omitempty" json:"connectTimeout,omitempty"`
+}
+
+// TLSMode says how the proxy serves clients.
+type TLSMode string
+
+const (
+	// TLSFiles: HTTPS with certificate files, plain HTTP redirects to it.
+	TLSFiles TLSMode = "files"
+	// TLSNone: plain HTTP only (local use, or TLS terminated elsewhere).
+	TLSNone TLSMode = "none"
+)
+
+// Proxy defaults.
+const (
+	DefaultCertificate       = "/etc/letsencrypt/live/{domain}/fullchain.pem"
+	DefaultCertificateKey    = "/etc/letsencrypt/live/{domain}/privkey.pem"
+	DefaultHTTPPort          = 80
+	DefaultHTTPSPort         = 443
+	DefaultClientMaxBodySize = "100m"
+	DefaultReadTimeout       = 10 * time.Minute
+	DefaultConnectTimeout    = 10 * time.Second
 )

@@ -23,6 +23,8 @@ var managedEnv = map[string]string{
 	"OAUTH_ALLOWED_DOMAINS": "oauth.allowedDomains",
 	"ENABLE_OAUTH_SIGNUP":   "oauth.enableSignup",
 	"DATABASE_URL":          "database.url",
+	"VECTOR_DB":             "database.vector",
+	"PGVECTOR_DB_URL":       "database.vector",
 	"PORT":                  "port (the container always listens on 8080)",
 }
 
@@ -57,6 +59,7 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 		v.nameTemplate("defaults.naming.container", d.Naming.Container)
 		v.nameTemplate("defaults.naming.volume", d.Naming.Volume)
 	}
+	v.proxy("proxy", s.Proxy) // proxy.go
 	v.unique(s.Clients)
 	for i := range s.Clients {
 		cl := &s.Clients[i]
@@ -138,11 +141,16 @@ func (v validator) env(path string, env map[string]string) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		kp := joinKey(path, k)
+		if val := env[k]; strings.Contains(val, "${") && !SecretRef(val).IsRef() {
+			// A value is either a literal or one whole secret reference; a
+			// half-written one must not reach the container as text.
+			v.errf(kp, "looks like a secret reference but is not one: use exactly ${env:NAME} or ${file:PATH}")
+		}
 		field, managed := managedEnv[k]
 		if !managed {
 			continue
 		}
-		kp := joinKey(path, k)
 		v.errAt(v.ix.key(kp), kp, "%s is set by fleetctl from %s; remove it from env", k, field)
 	}
 }
@@ -217,9 +225,10 @@ func (v validator) database(path string, d *Database) {
 		backend = BackendSQLite
 	}
 	switch {
-	case backend == BackendPostgres && d.URL.IsZero() && v.ix.val(path+".url") == nil:
-		v.errAt(v.ix.val(path), path+".url", "backend postgres requires url, a secret reference such as ${env:CLIENT_DATABASE_URL}")
+	case backend == BackendPostgres && d.URL.IsZero() && v.ix.val(path+".url") == nil && v.ix.val(path+".supabase") == nil:
+		v.errAt(v.ix.val(path), path+".url", "backend postgres requires url, a secret reference such as ${env:CLIENT_DATABASE_URL}, or a supabase block")
 	case backend == BackendSQLite && v.ix.val(path+".url") != nil:
 		v.errf(path+".url", "url is only used with backend: postgres (this client's backend is sqlite)")
 	}
+	v.databaseExtras(path, backend) // database.go
 }

@@ -38,6 +38,8 @@ type State struct {
 	Volumes []Volume `json:"volumes"`
 	// Images maps each image reference present locally ("repo:tag") to its ID.
 	Images map[string]string `json:"images"`
+	// Sites is the nginx sites directory (nil when fleet.yaml has no proxy).
+	Sites *SitesState `json:"sites,omitempty"`
 }
 
 // Container is one container as listed by the engine.
@@ -50,8 +52,10 @@ type Container struct {
 	Health  string            `json:"health,omitempty"`
 	Labels  map[string]string `json:"labels,omitempty"`
 	// Ports are the published host ports with their host IP.
-	Ports   []PortBinding `json:"ports,omitempty"`
-	Created int64         `json:"created"`
+	Ports []PortBinding `json:"ports,omitempty"`
+	// Mounts are the names of the volumes the container mounts.
+	Mounts  []string `json:"mounts,omitempty"`
+	Created int64    `json:"created"`
 }
 
 // PortBinding is one published port.
@@ -102,6 +106,9 @@ func (s *State) Fingerprint() string {
 	sort.Strings(refs)
 	for _, r := range refs {
 		fmt.Fprintf(h, "i %s %s\n", r, s.Images[r])
+	}
+	if s.Sites != nil {
+		s.Sites.fingerprint(h)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

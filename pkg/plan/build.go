@@ -58,13 +58,16 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 	for i := range st.Volumes {
 		b.volumes[st.Volumes[i].Name] = &st.Volumes[i]
 	}
+	b.index()
+	blocked := b.siteConflicts() // proxy.go
 	for i := range s.Clients {
 		c := &s.Clients[i]
-		if b.targeted(c.Name) {
+		if b.targeted(c.Name) && !blocked[c.Name] {
 			b.client(c)
 		}
 	}
 	b.orphans()
+	b.sites(blocked)
 	b.plan.Fingerprint = b.relevant().Fingerprint()
 	sortActions(b.plan.Actions)
 	b.plan.summarize()
@@ -83,6 +86,8 @@ type builder struct {
 	pulls      map[string]bool
 	targets    map[string]bool
 	excluded   map[string]bool
+	byClient   map[string][]*observe.Container
+	byVolume   map[string][]*observe.Container
 }
 
 func (b *builder) targeted(client string) bool {
@@ -100,32 +105,11 @@ func (b *builder) client(c *fleet.Client) {
 	name := d.Container.Name
 	primary := b.containers[name]
 	prev := b.containers[name+observe.PreviousSuffix]
-	adopt := false
-
-	if primary != nil && !b.owns(primary, c.Name) {
-		if !b.opt.Adopt || primary.Labels[observe.LabelManagedBy] == observe.ManagedByValue {
-			b.conflict(c.Name, name, "container %s already exists and is not managed by fleet %q for client %s; "+
-				"rename or remove it, or re-run with --adopt to replace it by a managed container (its volume is kept)",
-				name, b.spec.Fleet, c.Name)
-			return
-		}
-		adopt = true
-	}
-	if prev != nil && !b.owns(prev, c.Name) {
-		b.conflict(c.Name, prev.Name, "container %s is in the way of safe recreates and is not managed by this fleet", prev.Name)
+	adopt, blocked := b.conflicts(c, &d, primary, prev)
+	if blocked {
 		return
-	}
-	for _, owner := range b.ports[c.Port] {
-		if owner != name && owner != name+observe.PreviousSuffix {
-			b.conflict(c.Name, owner, "host port %d is already published by container %s", c.Port, owner)
-			return
-		}
 	}
 	vol := b.volumes[d.Volume.Name]
-	if vol != nil && vol.Labels[observe.LabelManagedBy] == observe.ManagedByValue && !observe.Managed(vol.Labels, b.spec.Fleet) {
-		b.conflict(c.Name, vol.Name, "volume %s belongs to fleet %q", vol.Name, vol.Labels[observe.LabelFleet])
-		return
-	}
 
 	act := b.containerAction(c, &d, primary, prev, adopt)
 	if act == nil {
@@ -166,7 +150,7 @@ func (b *builder) relevant() *observe.State {
 		names[n], names[n+observe.PreviousSuffix] = true, true
 		ports[c.Port], images[c.Image] = true, true
 	}
-	sub := &observe.State{Fleet: b.st.Fleet, Volumes: b.st.Volumes, Images: map[string]string{}}
+	sub := &observe.State{Fleet: b.st.Fleet, Volumes: b.st.Volumes, Images: map[string]string{}, Sites: b.st.Sites}
 	for _, c := range b.st.Containers {
 		keep := names[c.Name] || (observe.Managed(c.Labels, b.spec.Fleet) && c.Labels[observe.LabelClient] != "")
 		for _, p := range c.Ports {
@@ -200,11 +184,13 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	}
 	if primary != nil {
 		a.ExistingID = primary.ID
-		if len(primary.Ports) > 0 {
-			a.OldPort = primary.Ports[0]
-		}
-	} else if prev != nil && len(prev.Ports) > 0 {
-		a.OldPort = prev.Ports[0]
+	}
+	// A failed recreate rolls back to the parked container when there is one
+	// (the current one was never proven healthy), else to the current one.
+	if prev != nil {
+		a.OldPort = publishedPort(prev)
+	} else if primary != nil {
+		a.OldPort = publishedPort(primary)
 	}
 	switch {
 	case primary == nil && prev == nil:
@@ -217,6 +203,11 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	case primary.Labels[observe.LabelConfigHash] != d.Hash:
 		a.Kind = KindRecreateContainer
 		a.Changes, a.Causes = changeCauses(primary, &d.Config)
+	case b.imageUpdated(c, primary):
+		a.Kind = KindRecreateContainer
+		a.Causes = []string{"image " + c.Image + " now refers to another local image (" + shortID(primary.ImageID) + " -> " + shortID(b.st.Images[c.Image]) + ")"}
+	case primary.State == "dead" || primary.State == "paused":
+		a.Kind, a.Causes = KindRecreateContainer, []string{"container is " + primary.State}
 	case prev != nil:
 		a.Kind, a.ExistingMatches = KindRecreateContainer, true
 		a.Causes = []string{"finish an interrupted recreate: " + prev.Name + " is still kept"}
@@ -234,6 +225,26 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 		a.Before = observedView(primary)
 	}
 	return a
+}
+
+// imageUpdated reports whether the client's image tag now points to another
+// image than the one its container runs (a pull or a local rebuild): the
+// config hash holds the reference as written, so only the IDs can tell.
+func (b *builder) imageUpdated(c *fleet.Client, primary *observe.Container) bool {
+	local, ok := b.st.Images[c.Image]
+	return ok && local != "" && primary.ImageID != "" && primary.ImageID != local
+}
+
+// publishedPort is where a container answers: from its config label (the
+// engine lists ports of running containers only), else its live binding.
+func publishedPort(c *observe.Container) observe.PortBinding {
+	if cfg := parseConfig(c.Labels); cfg != nil && cfg.HostPort != 0 {
+		return observe.PortBinding{HostIP: cfg.BindAddress, HostPort: cfg.HostPort}
+	}
+	if len(c.Ports) > 0 {
+		return c.Ports[0]
+	}
+	return observe.PortBinding{}
 }
 
 func changeCauses(primary *observe.Container, after *ContainerConfig) ([]Change, []string) {
@@ -368,6 +379,7 @@ func observedView(c *observe.Container) map[string]any {
 const Masked = "(sensitive)"
 
 func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
 	if len(id) > 12 {
 		return id[:12]
 	}

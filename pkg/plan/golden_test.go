@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fixed secret values of the golden cases (never appear in any golden file).
-var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x"}
+var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x", "OPENAI_KEY": "golden-openai-key"}
 
 const goldenSeed = "golden-seed-0123456789abcdef"
 
@@ -29,6 +29,8 @@ type observedCase struct {
 	Containers []observe.Container `json:"containers"` // extra containers
 	Volumes    []observe.Volume    `json:"volumes"`    // extra volumes
 	NoImages   bool                `json:"noImages"`   // no image present locally
+	ImageIDs   map[string]string   `json:"imageIDs"`   // container name -> image ID it runs
+	Images     map[string]string   `json:"images"`     // local image ref -> ID (overrides)
 	Options    Options             `json:"options"`
 }
 
@@ -128,6 +130,9 @@ func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
 		if s, ok := oc.State[c.Name]; ok {
 			c.State = s
 		}
+		if id, ok := oc.ImageIDs[c.Name]; ok {
+			c.ImageID = id
+		}
 		if n, ok := oc.Rename[c.Name]; ok {
 			c.Name = n
 		}
@@ -141,6 +146,9 @@ func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
 		for _, c := range spec.Clients {
 			st.Images[c.Image] = "sha256:" + c.Image
 		}
+	}
+	for ref, id := range oc.Images {
+		st.Images[ref] = id
 	}
 }
 

@@ -32,6 +32,8 @@ func (k Kind) Symbol() string {
 		return "~"
 	case KindRemoveContainer:
 		return "-"
+	case KindSyncSites:
+		return "~"
 	}
 	return "?"
 }
@@ -53,6 +55,8 @@ type Action struct {
 	// Before and After are masked views for people and programs.
 	Before map[string]any `json:"before"`
 	After  map[string]any `json:"after"`
+	// Sites lists the file changes of a sync-sites action (proxy.go).
+	Sites []resource.SiteChange `json:"sites,omitempty"`
 
 	// What the executor needs; not part of the JSON contract.
 	Container *resource.Container `json:"-"`
@@ -150,6 +154,8 @@ func (p *Plan) summarize() {
 			s.Change++
 		case KindRemoveContainer:
 			s.Destroy++
+		case KindSyncSites:
+			countSites(&s, a.Sites)
 		}
 	}
 	p.Summary = s

@@ -54,7 +54,7 @@ type Desired struct {
 // resolved values of every reference the spec uses.
 func renderClient(s *fleet.Spec, c *fleet.Client, secrets fleet.Secrets) Desired {
 	key := clientSecretKey(s, c, secrets)
-	env := clientEnv(c, secrets, key)
+	env := clientEnv(s, c, secrets, key)
 	resource.SortEnv(env)
 
 	base := map[string]string{
@@ -116,12 +116,16 @@ func clientSecretKey(s *fleet.Spec, c *fleet.Client, secrets fleet.Secrets) stri
 	return keyedDigest(secrets.Value(s.SecretKeySeed), "webui-secret-key:"+s.Fleet+"/"+c.Name)
 }
 
-func clientEnv(c *fleet.Client, secrets fleet.Secrets, key string) []resource.EnvVar {
+func clientEnv(s *fleet.Spec, c *fleet.Client, secrets fleet.Secrets, key string) []resource.EnvVar {
 	var env []resource.EnvVar
 	add := func(name, value string, sensitive bool) {
 		env = append(env, resource.EnvVar{Name: name, Value: value, Sensitive: sensitive})
 	}
 	for k, v := range c.Env {
+		if ref := fleet.SecretRef(v); ref.IsRef() {
+			add(k, secrets.Value(ref), true) // a secret reference: resolved, masked everywhere
+			continue
+		}
 		add(k, v, false)
 	}
 	name := c.DisplayName
@@ -129,7 +133,7 @@ func clientEnv(c *fleet.Client, secrets fleet.Secrets, key string) []resource.En
 		name = c.Name
 	}
 	add("WEBUI_NAME", name, false)
-	url := WebUIURL(c)
+	url := WebUIURL(s, c)
 	add("WEBUI_URL", url, false)
 	add("WEBUI_SECRET_KEY", key, true)
 	if o := c.OAuth; o != nil && o.Google != nil {
@@ -143,18 +147,21 @@ func clientEnv(c *fleet.Client, secrets fleet.Secrets, key string) []resource.En
 		}
 	}
 	if db := c.Database; db != nil && db.Backend == fleet.BackendPostgres {
-		add("DATABASE_URL", secrets.Value(db.URL), true)
+		dbURL := db.ConnURL(secrets) // url reference or Supabase pooler URL
+		add("DATABASE_URL", dbURL, true)
+		if db.Vector == fleet.VectorPGVector {
+			add("VECTOR_DB", fleet.VectorPGVector, false)
+			add("PGVECTOR_DB_URL", dbURL, true)
+		}
 	}
 	return env
 }
 
-// WebUIURL is the client's public URL: https://DOMAIN when it has a domain,
-// else its published local address.
-func WebUIURL(c *fleet.Client) string {
-	if c.Domain != "" {
-		return "https://" + c.Domain
-	}
-	return "http://localhost:" + strconv.Itoa(c.Port)
+// WebUIURL is the client's public URL (WEBUI_URL, and the base of
+// GOOGLE_REDIRECT_URI): its domain over https, or http when the proxy has
+// tls: none; its published local address when it has no domain.
+func WebUIURL(s *fleet.Spec, c *fleet.Client) string {
+	return s.PublicURL(c)
 }
 
 func keyedDigest(key, msg string) string {

@@ -50,6 +50,9 @@ func (p *Plan) SummaryLine() string {
 		if len(p.Conflicts) > 0 {
 			return fmt.Sprintf("No changes can be made: %d conflict(s) to resolve.", len(p.Conflicts))
 		}
+		if len(p.Orphans) > 0 {
+			return fmt.Sprintf("No changes. The fleet matches fleet.yaml; %d orphan(s) listed above are left alone.", len(p.Orphans))
+		}
 		return "No changes. The fleet matches fleet.yaml."
 	}
 	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy", s.Add, s.Change, s.Destroy)
@@ -71,6 +74,10 @@ func (t *textWriter) printf(format string, args ...any) {
 }
 
 func (t *textWriter) action(a *Action) {
+	if a.Kind == KindSyncSites {
+		t.sites(a) // proxy_text.go
+		return
+	}
 	noun := "container"
 	switch a.Kind {
 	case KindPullImage:
@@ -84,7 +91,11 @@ func (t *textWriter) action(a *Action) {
 	}
 	switch a.Kind {
 	case KindRecreateContainer:
-		head += ": replace stop-first; the old container is kept until the new one is healthy"
+		if a.Start {
+			head += ": replace stop-first; the old container is kept until the new one is healthy"
+		} else {
+			head += ": replace (stays stopped)"
+		}
 	case KindStartContainer:
 		head += ": start"
 	case KindStopContainer:

@@ -37,6 +37,11 @@ func (r *Runner) Observe(ctx context.Context, spec *fleet.Spec) (*observe.State,
 	if err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
+	if sites := Sites(spec); sites != nil {
+		if st.Sites, err = sites.Observe(ctx); err != nil {
+			return nil, fmt.Errorf("observe: %w", err)
+		}
+	}
 	return st, nil
 }
 
@@ -89,6 +94,9 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 	ao := r.Exec
 	if ao.ProbeHost == "" {
 		ao.ProbeHost = r.Docker.ProbeHost()
+	}
+	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
+		ao.Proxy = sites
 	}
 	out.Result = apply.Run(ctx, r.Docker, out.Plan, ao)
 	return out, nil

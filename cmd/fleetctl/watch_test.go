@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real `fleetctl watch` as a subprocess against the real
+// engine, in their own namespaced fleet (see itest_helpers_test.go). They
+// wait for conditions with generous deadlines and assert nothing about time.
+
+type watchProc struct {
+	t    *testing.T
+	f    *testFleet
+	cmd  *exec.Cmd
+	port int
+	logs *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// syncBuffer collects the daemon's stderr (JSON log lines).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lines returns the parsed log lines whose msg is msg ("" for all).
+func (s *syncBuffer) lines(msg string) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && (msg == "" || m["msg"] == msg) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func startWatch(t *testing.T, f *testFleet, extra ...string) *watchProc {
+	t.Helper()
+	w := &watchProc{t: t, f: f, port: freePorts(t, 1)[0], logs: &syncBuffer{}, done: make(chan struct{})}
+	args := append([]string{"watch", "--listen", fmt.Sprintf("127.0.0.1:%d", w.port), "--resync", "30s"}, extra...)
+	full := append([]string{args[0], "-f", f.file}, args[1:]...)
+	w.cmd = exec.Command(fleetctlBin(t), full...)
+	w.cmd.Env = append(os.Environ(), "IT_OAUTH_SECRET="+testOAuthSecret)
+	w.cmd.Stderr, w.cmd.Stdout = w.logs, w.logs
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.err = w.cmd.Wait(); close(w.done) }()
+	t.Cleanup(func() {
+		w.stop()
+		f.noSecrets("fleetctl watch logs", w.logs.String())
+		if t.Failed() {
+			t.Logf("watch logs:\n%s", w.logs.String())
+		}
+	})
+	waitUntil(t, "watch to serve /healthz", 30*time.Second, func() bool { return w.get("/healthz") == 200 })
+	return w
+}
+
+// stop sends SIGTERM and waits for the daemon to exit.
+func (w *watchProc) stop() {
+	select {
+	case <-w.done:
+		return
+	default:
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.done:
+	case <-time.After(2 * time.Minute):
+		_ = w.cmd.Process.Kill()
+		<-w.done
+		w.t.Error("watch did not exit within 2 minutes of SIGTERM")
+	}
+}
+
+func (w *watchProc) get(path string) int {
+	code, _ := w.getBody(path)
+	return code
+}
+
+func (w *watchProc) getBody(path string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", w.port, path))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metric returns the sample line of name (with labels) from /metrics.
+func (w *watchProc) metric(series string) string {
+	_, body := w.getBody("/metrics")
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, series+" ") {
+			return strings.TrimPrefix(l, series+" ")
+		}
+	}
+	return ""
+}
+
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// healthy reports whether the client on port answers its health check.
+func healthy(port int) bool {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var h struct{ Status bool }
+	return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status
+}
+
+func (f *testFleet) allHealthy(cs []clientDef) bool {
+	for _, c := range cs {
+		if !healthy(c.port) {
+			return false
+		}
+	}
+	return true
+}
+
+// writeByRename saves fleet.yaml the way many editors do: a new file renamed
+// over the old one (a watch on the old file's inode would miss it).
+func (f *testFleet) writeByRename(cs []clientDef, defaultsExtra string) {
+	f.t.Helper()
+	keep := f.file
+	f.file = filepath.Join(f.dir, ".fleet.yaml.swp")
+	f.write(cs, defaultsExtra)
+	f.file = keep
+	if err := os.Rename(filepath.Join(f.dir, ".fleet.yaml.swp"), f.file); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// watchNaming prefixes object names with the test's fleet, so these tests
+// never collide with another fleet's openwebui-cN on the shared engine.
+const watchNaming = "  naming:\n    container: \"{fleet}-{client}\"\n    volume: \"{fleet}-{client}-data\"\n"
+
+// ctr is the container name of client under watchNaming.
+
+func inspect(t *testing.T, name, format string) string {
+	out, err := exec.Command("docker", "inspect", "--format", format, name).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestWatchRepairsRemovedAndKilledContainers(t *testing.T) {
+	f := newTestFleet(t, 2)
+	cs := f.clients()
+	f.write(cs, watchNaming)
+	w := startWatch(t, f)
+	waitUntil(t, "both clients healthy", 90*time.Second, func() bool { return f.allHealthy(cs) })
+	waitUntil(t, "/readyz 200", 60*time.Second, func() bool { return w.get("/readyz") == 200 })
+
+	// Removed by hand: recreated (new ID) and healthy.
+	old := containerID(t, f.ctr("c0"))
+	dockerCLI(t, "rm", "-f", f.ctr("c0"))
+	waitUntil(t, "c0 recreated and healthy", 90*time.Second, func() bool {
+		id := containerID(t, f.ctr("c0"))
+		return id != "" && id != old && healthy(cs[0].port)
+	})
+
+	// Killed: started again and healthy.
+	started := inspect(t, f.ctr("c1"), "{{.State.StartedAt}}")
+	dockerCLI(t, "kill", f.ctr("c1"))
+	waitUntil(t, "c1 running again and healthy", 90*time.Second, func() bool {
+		return inspect(t, f.ctr("c1"), "{{.State.StartedAt}}") != started &&
+			inspect(t, f.ctr("c1"), "{{.State.Running}}") == "true" && healthy(cs[1].port)
+	})
+
+	if v := w.metric(`fleet_drift_detected_total{kind="container_missing"}`); v == "" || v == "0" {
+		t.Errorf("drift metric for the removed container: %q", v)
+	}
+	if v := w.metric(`fleet_drift_detected_total{kind="container_not_running"}`); v == "" || v == "0" {
+		t.Errorf("drift metric for the killed container: %q", v)
+	}
+	// One JSON log line per action, with client, action, cause and duration.
+	var repaired bool
+	for _, l := range w.logs.lines("action") {
+		if l["client"] == "c0" && l["action"] == "create-container" && l["cause"] == "container missing" &&
+			l["result"] == "done" && l["duration_seconds"] != nil {
+			repaired = true
+		}
+	}
+	if !repaired {
+		t.Error("no action log line for the repair of c0")
+	}
+}
+
+func TestWatchEditInvalidThenFixed(t *testing.T) {
+	f := newTestFleet(t, 3)
+	cs := f.clients()
+	f.write(cs, watchNaming)
+	w := startWatch(t, f)
+	waitUntil(t, "all clients healthy", 90*time.Second, func() bool { return f.allHealthy(cs) })
+	ids := map[string]string{}
+	for _, c := range cs {
+		ids[c.name] = containerID(t, f.ctr(c.name))
+	}
+
+	// displayName edited (saved by rename): only that client is recreated.
+	cs[0].display = "Client Zero Edited"
+	f.writeByRename(cs, watchNaming)
+	waitUntil(t, "c0 renamed", 90*time.Second, func() bool { return healthy(cs[0].port) && appName(t, cs[0].port) == cs[0].display })
+	if id := containerID(t, f.ctr("c0")); id == ids["c0"] {
+		t.Fatal("c0 was not recreated")
+	}
+	ids["c0"] = containerID(t, f.ctr("c0"))
+	for _, c := range cs[1:] {
+		if id := containerID(t, f.ctr(c.name)); id != ids[c.name] {
+			t.Errorf("%s was recreated but did not change", c.name)
+		}
+	}
+	waitUntil(t, "/readyz 200", 60*time.Second, func() bool { return w.get("/readyz") == 200 })
+
+	// An invalid file (that would also rename c2): nothing changes.
+	bad := append([]clientDef(nil), cs...)
+	bad[1].port = 80
+	bad[2].display = "Must Not Apply"
+	f.writeByRename(bad, watchNaming)
+	waitUntil(t, "/readyz 503", 30*time.Second, func() bool { return w.get("/readyz") == 503 })
+	if _, body := w.getBody("/readyz"); !strings.Contains(body, "clients[1].port") {
+		t.Errorf("/readyz does not name the error:\n%s", body)
+	}
+	if v := w.metric("fleet_spec_valid"); v != "0" {
+		t.Errorf("fleet_spec_valid = %q, want 0", v)
+	}
+	if _, body := w.getBody("/"); !strings.Contains(body, "clients[1].port") {
+		t.Error("the status page does not show the spec error")
+	}
+	var logged bool
+	for _, l := range w.logs.lines("") {
+		if strings.Contains(fmt.Sprint(l["msg"]), "fleet.yaml is invalid") && strings.Contains(fmt.Sprint(l["errors"]), "clients[1].port") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Error("the spec errors were not logged")
+	}
+	// Force a pass (SIGHUP) and wait for it: it must change nothing.
+	passes := len(w.logs.lines("reconcile done"))
+	_ = w.cmd.Process.Signal(syscall.SIGHUP)
+	waitUntil(t, "a pass after SIGHUP", 60*time.Second, func() bool { return len(w.logs.lines("reconcile done")) > passes })
+	for _, c := range cs {
+		if id := containerID(t, f.ctr(c.name)); id != ids[c.name] {
+			t.Errorf("%s changed while fleet.yaml was invalid", c.name)
+		}
+	}
+	if got := appName(t, cs[2].port); got != cs[2].display {
+		t.Errorf("c2 answers as %q while fleet.yaml was invalid", got)
+	}
+
+	// Fixed: converges.
+	cs[2].display = "Client Two Fixed"
+	f.writeByRename(cs, watchNaming)
+	waitUntil(t, "c2 renamed after the fix", 90*time.Second, func() bool { return healthy(cs[2].port) && appName(t, cs[2].port) == cs[2].display })
+	waitUntil(t, "/readyz 200 after the fix", 60*time.Second, func() bool { return w.get("/readyz") == 200 })
+	if v := w.metric("fleet_spec_valid"); v != "1" {
+		t.Errorf("fleet_spec_valid = %q, want 1", v)
+	}
+	if id := containerID(t, f.ctr("c1")); id != ids["c1"] {
+		t.Error("c1 was recreated but did not change")
+	}
+}
+
+// slowFleet is one client whose replacement takes a few seconds to become
+// healthy, so a test can act while a recreate is under way.
+func slowFleet(t *testing.T) (*testFleet, []clientDef, *watchProc) {
+	f := newTestFleet(t, 1)
+	cs := f.clients()
+	f.write(cs, watchNaming+"  env:\n    STANDIN_START_DELAY: 3s\n")
+	w := startWatch(t, f)
+	waitUntil(t, "c0 healthy", 90*time.Second, func() bool { return healthy(cs[0].port) })
+	cs[0].display = "Client Zero Slow"
+	f.writeByRename(cs, watchNaming+"  env:\n    STANDIN_START_DELAY: 3s\n")
+	waitUntil(t, "the recreate to be under way", 60*time.Second, func() bool {
+		return containerID(t, f.ctr("c0")+".previous") != ""
+	})
+	return f, cs, w
+}
+
+func TestWatchSIGTERMDuringRecreate(t *testing.T) {
+	f, cs, w := slowFleet(t)
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("watch did not exit after SIGTERM")
+	}
+	if w.err != nil {
+		t.Fatalf("watch exited with %v", w.err)
+	}
+	// Old or new, but running and healthy, and nothing parked.
+	if inspect(t, f.ctr("c0"), "{{.State.Running}}") != "true" || !healthy(cs[0].port) {
+		t.Fatal("c0 is not running and healthy after SIGTERM during its recreate")
+	}
+	if id := containerID(t, f.ctr("c0")+".previous"); id != "" {
+		t.Error("a parked .previous container was left behind")
+	}
+	if len(w.logs.lines("stopped")) != 1 {
+		t.Error("no clean stop logged")
+	}
+}
+
+func TestApplyWaitsForWatchLock(t *testing.T) {
+	f, _, w := slowFleet(t)
+	// The daemon holds the lock mid-recreate; apply must wait for it and
+	// then find nothing to do (had it not waited it would see the parked
+	// container and plan to finish the recreate itself).
+	r := f.run("apply", "--auto-approve")
+	if r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.all())
+	}
+	// The daemon logs each action before it releases the lock.
+	var recreated bool
+	for _, l := range w.logs.lines("action") {
+		if l["client"] == "c0" && l["action"] == "recreate-container" && l["result"] == "done" {
+			recreated = true
+		}
+	}
+	if !recreated {
+		t.Fatal("apply returned before the daemon's recreate finished")
+	}
+}

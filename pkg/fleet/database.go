@@ -1,0 +1,121 @@
+package fleet
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// VectorPGVector is the only vector store fleetctl configures itself.
+const VectorPGVector = "pgvector"
+
+// Supabase pooler ports: transaction mode shares server connections between
+// transactions (no prepared statements), session mode does not.
+const (
+	SupabaseTransactionPort = 6543
+	SupabaseSessionPort     = 5432
+)
+
+// databaseExtras checks the supabase and vector fields (the schema already
+// checked their shapes).
+func (v validator) databaseExtras(path string, backend Backend) {
+	hasURL := v.ix.val(path+".url") != nil
+	hasSupa := v.ix.val(path+".supabase") != nil
+	switch {
+	case hasURL && hasSupa:
+		v.errf(path+".supabase", "set either url or supabase, not both")
+	case hasSupa && backend != BackendPostgres:
+		v.errf(path+".supabase", "supabase is only used with backend: postgres (this client's backend is %s)", backend)
+	}
+	if v.ix.val(path+".vector") != nil && backend != BackendPostgres {
+		v.errf(path+".vector", "vector is only used with backend: postgres (this client's backend is %s)", backend)
+	}
+}
+
+// ConnURL returns the client's DATABASE_URL with secrets resolved: the url
+// reference's value, or the Supabase pooler URL. "" for SQLite.
+func (d *Database) ConnURL(secrets Secrets) string {
+	if d == nil || d.Backend != BackendPostgres {
+		return ""
+	}
+	if s := d.Supabase; s != nil {
+		return SupabaseURL(s.ProjectRef, s.Region, secrets.Value(s.Password), s.Mode)
+	}
+	return secrets.Value(d.URL)
+}
+
+// SupabaseURL builds a Supabase pooler URL: user postgres.REF, host
+// aws-0-REGION.pooler.supabase.com, port 6543 (transaction, the default) or
+// 5432 (session), database postgres. The password is percent-encoded
+// byte by byte except RFC 3986 unreserved characters, so any character
+// (@ # ! % & : / ...) survives every URL parser.
+func SupabaseURL(projectRef, region, password string, mode SupabaseMode) string {
+	port := SupabaseTransactionPort
+	if mode == SupabaseSession {
+		port = SupabaseSessionPort
+	}
+	host := net.JoinHostPort("aws-0-"+region+".pooler.supabase.com", strconv.Itoa(port))
+	return "postgresql://" + escapeUserinfo("postgres."+projectRef) + ":" + escapeUserinfo(password) +
+		"@" + host + "/postgres?sslmode=require"
+}
+
+func escapeUserinfo(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// Mask is what MaskURL shows instead of a password.
+const Mask = "****"
+
+var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// MaskURL renders a connection string with its password replaced by ****, for
+// every output (plan, db show, logs, errors). It does not trust the URL to be
+// well formed: with a scheme, everything between the first ':' after "://"
+// and the LAST '@' is the password (an unencoded '@', '/' or '#' in a
+// password then over-masks instead of leaking); a key=value DSN has its
+// password= value masked; a query parameter named password is masked too.
+func MaskURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return kvPassword.ReplaceAllString(raw, "${1}"+Mask)
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		userinfo, hostpart := rest[:at], rest[at+1:]
+		if user, _, hasPw := strings.Cut(userinfo, ":"); hasPw {
+			rest = user + ":" + Mask + "@" + hostpart
+		}
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		if q, err := url.ParseQuery(rest[i+1:]); err == nil && (q.Has("password") || q.Has("PASSWORD")) {
+			rest = rest[:i+1] + maskQuery(rest[i+1:])
+		} else if err != nil && strings.Contains(strings.ToLower(rest[i+1:]), "password") {
+			rest = rest[:i+1] + Mask
+		}
+	}
+	return scheme + "://" + rest
+}
+
+func maskQuery(q string) string {
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if strings.EqualFold(k, "password") {
+			parts[i] = k + "=" + Mask
+		}
+	}
+	return strings.Join(parts, "&")
+}

@@ -1,0 +1,191 @@
+package nginx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// ErrTestFailed wraps nginx's own message when the configuration test fails.
+var ErrTestFailed = errors.New("nginx configuration test failed")
+
+// commandTimeout bounds one test or reload command, so a wedged
+// `docker exec` cannot hang an apply.
+const commandTimeout = 2 * time.Minute
+
+// backup is a file as it was before ApplySites touched it.
+type backup struct {
+	path    string
+	existed bool
+	data    []byte
+	mode    fs.FileMode
+}
+
+// ApplySites writes every change (each file atomically: temp file, then
+// rename), runs the test command once and, only when it passes, the reload
+// command once. If anything fails before the reload, every file is put back
+// byte for byte as it was (files that did not exist are removed) and nginx is
+// not reloaded; a failed test returns ErrTestFailed with nginx's output.
+func (s *Sites) ApplySites(ctx context.Context, changes []resource.SiteChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	// Render everything first: a refused value must write nothing.
+	data := make([][]byte, len(changes))
+	for i, ch := range changes {
+		if !safeName(ch.File) {
+			return fmt.Errorf("sites: refusing file name %q", ch.File)
+		}
+		if ch.Op == resource.SiteDelete {
+			continue
+		}
+		if ch.Site == nil {
+			return fmt.Errorf("sites: %s %s without a site", ch.Op, ch.File)
+		}
+		b, err := Render(*ch.Site)
+		if err != nil {
+			return fmt.Errorf("sites: %w", err)
+		}
+		data[i] = b
+	}
+	backups, err := s.backup(changes)
+	if err != nil {
+		return err
+	}
+	for i, ch := range changes {
+		path := filepath.Join(s.Dir, ch.File)
+		if ch.Op == resource.SiteDelete {
+			err = os.Remove(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = nil
+			}
+		} else {
+			err = writeAtomic(path, data[i], 0o644)
+		}
+		if err != nil {
+			return s.restore(backups, fmt.Errorf("sites: %s %s: %w", ch.Op, ch.File, err))
+		}
+	}
+	if out, err := run(ctx, s.Test); err != nil {
+		return s.restore(backups, fmt.Errorf("%w (every site file was restored and nginx was not reloaded): %s: %v\n%s",
+			ErrTestFailed, strings.Join(s.Test, " "), err, out))
+	}
+	if out, err := run(ctx, s.Reload); err != nil {
+		// The new configuration passed the test, so the files stay: the
+		// next apply (or a manual reload) picks them up.
+		return fmt.Errorf("nginx reload failed after a successful test (the site files are written): %s: %v\n%s",
+			strings.Join(s.Reload, " "), err, out)
+	}
+	return nil
+}
+
+// safeName accepts a plain file name in the directory, never a path or a
+// dot-file (fleetctl's temp files start with a dot).
+func safeName(name string) bool {
+	return name != "" && filepath.Base(name) == name && !strings.HasPrefix(name, ".") && !strings.ContainsAny(name, "/\\\x00")
+}
+
+// backup records every file the changes touch and refuses to touch a file
+// that is not this fleet's (one may have appeared since the plan was made).
+func (s *Sites) backup(changes []resource.SiteChange) ([]backup, error) {
+	out := make([]backup, 0, len(changes))
+	for _, ch := range changes {
+		path := filepath.Join(s.Dir, ch.File)
+		b := backup{path: path}
+		fi, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			out = append(out, b)
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("sites: %w", err)
+		case !fi.Mode().IsRegular():
+			return nil, fmt.Errorf("sites: %s is not a regular file; refusing to change it", path)
+		}
+		if b.data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("sites: %w", err)
+		}
+		if f := parseFile(ch.File, b.data); !f.Managed || f.Fleet != s.Fleet {
+			return nil, fmt.Errorf("sites: %s is not managed by fleet %q (it may have been created since the plan); refusing to change it", path, s.Fleet)
+		}
+		b.existed, b.mode = true, fi.Mode().Perm()
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// restore puts every backed-up file back as it was and returns cause, with
+// any restore failure added to it.
+func (s *Sites) restore(backups []backup, cause error) error {
+	var errs []error
+	for i := len(backups) - 1; i >= 0; i-- {
+		b := backups[i]
+		var err error
+		if b.existed {
+			err = writeAtomic(b.path, b.data, b.mode)
+		} else if err = os.Remove(b.path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore %s: %w", b.path, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w; restoring the previous files also failed: %w", cause, errors.Join(errs...))
+	}
+	return cause
+}
+
+// writeAtomic replaces path with data: a temp file in the same directory
+// (a dot-file, which nginx's include globs skip), synced, then renamed.
+func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".fleetctl-*.tmp")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // a no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // make the rename durable; best effort
+		d.Close()
+	}
+	return nil
+}
+
+// run executes argv without a shell and returns its combined output.
+func run(ctx context.Context, argv []string) (string, error) {
+	if len(argv) == 0 {
+		return "", errors.New("empty command")
+	}
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}

@@ -1,0 +1,186 @@
+package nginx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/nginx"
+	"github.com/quantabase/fleetctl/pkg/nginx/nginxtest"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// backend is an upstream that answers with its name.
+func backend(t *testing.T, name string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s proto=%s", name, r.Header.Get("X-Forwarded-Proto"))
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func site(client, upstream string, port int) *resource.Site {
+	return &resource.Site{Fleet: "nt", Client: client, Domain: client + ".example.test", Upstream: upstream,
+		HTTPPort: port, ClientMaxBodySize: "10m", ReadTimeout: time.Minute, ConnectTimeout: 5 * time.Second}
+}
+
+// get asks nginx on port for / with the given Host.
+func get(t *testing.T, port int, host string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET Host %s: %v", host, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, b)
+}
+
+// snapshot returns every file of dir (dot-files included) with its bytes.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range es {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestApplySitesAgainstRealNginx(t *testing.T) {
+	ng := nginxtest.Start(t)
+	ctx := context.Background()
+	port := freePort(t)
+	up := map[string]string{"a": backend(t, "A"), "b": backend(t, "B")}
+	unmanaged := "# written by hand, not fleetctl's\n"
+	if err := os.WriteFile(filepath.Join(ng.SitesDir, "hand.conf"), []byte(unmanaged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &nginx.Sites{Dir: ng.SitesDir, Test: ng.TestCommand(), Reload: ng.ReloadCommand(), Fleet: "nt"}
+
+	create := []resource.SiteChange{
+		{Op: resource.SiteCreate, File: "a.conf", Client: "a", Site: site("a", up["a"], port)},
+		{Op: resource.SiteCreate, File: "b.conf", Client: "b", Site: site("b", up["b"], port)},
+	}
+	if err := s.ApplySites(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	ng.WaitReloaded(t, 1)
+	for c, want := range map[string]string{"a": "200 A proto=http", "b": "200 B proto=http"} {
+		if got := get(t, port, c+".example.test"); got != want {
+			t.Errorf("Host %s: %q, want %q", c, got, want)
+		}
+	}
+
+	st, err := s.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Files) != 3 || !st.File("a.conf").Managed || st.File("hand.conf").Managed ||
+		st.File("a.conf").Hash != st.File("a.conf").Actual || *st.File("b.conf").Site != *site("b", up["b"], port) {
+		t.Fatalf("observed %+v", st.Files)
+	}
+
+	t.Run("failed test restores every file and does not reload", func(t *testing.T) {
+		before := snapshot(t, ng.SitesDir)
+		reloads := ng.Reloads(t)
+		broken := site("a", up["a"], port)
+		broken.TLS, broken.HTTPSPort = true, freePort(t)
+		broken.Certificate, broken.CertificateKey = "/nonexistent/fleetctl/cert.pem", "/nonexistent/fleetctl/key.pem"
+		err := s.ApplySites(ctx, []resource.SiteChange{
+			{Op: resource.SiteUpdate, File: "a.conf", Client: "a", Site: broken},
+			{Op: resource.SiteDelete, File: "b.conf", Client: "b"},
+			{Op: resource.SiteCreate, File: "c.conf", Client: "c", Site: site("c", up["a"], port)},
+		})
+		if !errors.Is(err, nginx.ErrTestFailed) || !strings.Contains(err.Error(), "/nonexistent/fleetctl/cert.pem") {
+			t.Fatalf("ApplySites = %v, want ErrTestFailed with nginx's message", err)
+		}
+		t.Logf("nginx said: %v", err)
+		if after := snapshot(t, ng.SitesDir); !maps.Equal(before, after) {
+			t.Errorf("directory changed:\nbefore %v\nafter  %v", keys(before), keys(after))
+		}
+		if ng.Reloads(t) != reloads {
+			t.Error("nginx was reloaded after a failed test")
+		}
+		if got := get(t, port, "b.example.test"); got != "200 B proto=http" {
+			t.Errorf("old configuration not served: %q", got)
+		}
+	})
+
+	t.Run("never overwrites a file it does not manage", func(t *testing.T) {
+		err := s.ApplySites(ctx, []resource.SiteChange{{Op: resource.SiteUpdate, File: "hand.conf", Client: "hand", Site: site("hand", up["a"], port)}})
+		if err == nil || !strings.Contains(err.Error(), "not managed") {
+			t.Fatalf("ApplySites = %v", err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(ng.SitesDir, "hand.conf")); string(b) != unmanaged {
+			t.Errorf("unmanaged file changed: %q", b)
+		}
+	})
+
+	t.Run("refuses an unsafe site before writing anything", func(t *testing.T) {
+		before := snapshot(t, ng.SitesDir)
+		bad := site("a", up["a"], port)
+		bad.Domain = "a.example.test; return 200"
+		err := s.ApplySites(ctx, []resource.SiteChange{
+			{Op: resource.SiteDelete, File: "b.conf", Client: "b"},
+			{Op: resource.SiteUpdate, File: "a.conf", Client: "a", Site: bad},
+		})
+		if !errors.Is(err, nginx.ErrUnsafe) {
+			t.Fatalf("ApplySites = %v, want ErrUnsafe", err)
+		}
+		if after := snapshot(t, ng.SitesDir); !maps.Equal(before, after) {
+			t.Error("directory changed")
+		}
+	})
+
+	t.Run("delete reloads once", func(t *testing.T) {
+		reloads := ng.Reloads(t)
+		if err := s.ApplySites(ctx, []resource.SiteChange{{Op: resource.SiteDelete, File: "b.conf", Client: "b"}}); err != nil {
+			t.Fatal(err)
+		}
+		ng.WaitReloaded(t, reloads+1)
+		if _, err := os.Stat(filepath.Join(ng.SitesDir, "b.conf")); !os.IsNotExist(err) {
+			t.Errorf("b.conf still there: %v", err)
+		}
+		if got := get(t, port, "a.example.test"); got != "200 A proto=http" {
+			t.Errorf("a after delete: %q", got)
+		}
+	})
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

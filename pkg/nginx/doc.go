@@ -1,0 +1,11 @@
+// Package nginx is the only package that touches the nginx sites directory or
+// runs nginx. It renders one managed server block per client (Render, a pure
+// function), observes the directory (Observe: managed files, their recorded
+// and actual hashes, unmanaged files by name) and applies a batch of file
+// changes (Sites.ApplySites: atomic writes, one configuration test, one
+// reload, and a byte-for-byte restore when the test fails).
+//
+// It decides nothing: which files change is the planner's decision, carried
+// in resource.SiteChange. It imports pkg/resource and pkg/observe (plain
+// data), never pkg/plan, pkg/apply or another adapter.
+package nginx

@@ -1,0 +1,349 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/reconcile"
+)
+
+// Results of a pass (label values of fleet_reconciles_total).
+const (
+	resultSuccess     = "success"
+	resultFailure     = "failure"
+	resultInvalidSpec = "invalid_spec"
+	resultLocked      = "locked"
+	resultError       = "error"
+)
+
+// pass runs one reconcile with the last valid spec, leaving out the clients
+// in backoff, and records what happened.
+func (d *Daemon) pass(ctx context.Context, trig string, since time.Time) {
+	start := time.Now()
+	d.sincePass = start
+	d.recheckAt = time.Time{}
+	d.m.triggers.WithLabelValues(trig).Inc()
+	lag := 0.0
+	if !since.IsZero() {
+		lag = start.Sub(since).Seconds()
+		d.m.detectionLag.Observe(lag)
+	}
+	rec := ReconcileRecord{Start: start, Trigger: trig}
+	if d.spec == nil {
+		rec.Result, rec.Message = resultInvalidSpec, errNoSpec.Error()
+		d.finishPass(rec, start)
+		return
+	}
+	rec.Excluded = d.backoff.excluded(start)
+	d.log.Info("reconcile start", "trigger", trig, "since_trigger_seconds", lag, "excluded", rec.Excluded)
+
+	deferred := false
+	out, err := d.cfg.Runner.Apply(ctx, d.spec, d.secrets, plan.Options{Exclude: rec.Excluded}, func(p *plan.Plan) error {
+		deferred = d.deferRemoving(p)
+		return nil
+	})
+	if out != nil {
+		d.m.lockWait.Observe(out.LockWait.Seconds())
+	}
+	switch {
+	case errors.Is(err, docker.ErrLocked):
+		d.m.lockWait.Observe(time.Since(start).Seconds())
+		rec.Result, rec.Message = resultLocked, err.Error()
+		d.scheduleRetry()
+		d.log.Warn("fleet lock held by another process; will retry", "error", err.Error(),
+			"waited_seconds", time.Since(start).Seconds())
+	case err != nil:
+		rec.Result, rec.Message = resultError, err.Error()
+		if ctx.Err() == nil {
+			d.scheduleRetry()
+			d.checkDocker(ctx)
+		}
+		d.log.Error("reconcile failed", "error", err.Error())
+	default:
+		d.retryAt, d.retries = time.Time{}, 0
+		d.outcome(ctx, out, &rec)
+		d.scheduleRecheck(trig, rec.Actions)
+		if deferred {
+			d.recheckAt = time.Now().Add(250 * time.Millisecond)
+		}
+	}
+	d.finishPass(rec, start)
+}
+
+func (d *Daemon) finishPass(rec ReconcileRecord, start time.Time) {
+	rec.Duration = time.Since(start)
+	d.m.reconciles.WithLabelValues(rec.Result).Inc()
+	d.m.duration.Observe(rec.Duration.Seconds())
+	d.m.backoffClients.Set(float64(len(d.backoff.excluded(time.Now()))))
+	if rec.Result == resultSuccess {
+		now := time.Now()
+		d.m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
+		d.status.update(func(s *Status) { s.LastSuccess = now })
+	}
+	d.status.record(rec)
+	d.log.Info("reconcile done", "trigger", rec.Trigger, "result", rec.Result, "actions", rec.Actions,
+		"failed", rec.Failed, "duration_seconds", rec.Duration.Seconds())
+}
+
+// checkDocker records whether the engine answers (a failed pass is often
+// Docker being down), for the status page and fleet_docker_reachable.
+func (d *Daemon) checkDocker(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := d.cfg.Engine.Ping(pctx)
+	d.status.update(func(s *Status) {
+		s.DockerOK, s.DockerError = err == nil, ""
+		if err != nil {
+			s.DockerError = err.Error()
+		}
+	})
+	if err != nil {
+		d.m.dockerReachable.Set(0)
+	}
+}
+
+// scheduleRetry retries a pass that could not run, doubling the delay up to
+// the resync period so a down engine is not hammered.
+func (d *Daemon) scheduleRetry() {
+	delay := d.cfg.Retry
+	for i := 0; i < d.retries && delay < d.cfg.Resync; i++ {
+		delay *= 2
+	}
+	d.retries++
+	d.retryAt = time.Now().Add(min(delay, d.cfg.Resync))
+}
+
+// deferRemoving drops the actions on containers the engine is removing
+// (`docker rm -f` sends "die" before "destroy"): starting or replacing one
+// can only fail, and a failure would put the client in backoff just before
+// its destroy event asks for the pass that recreates it. It reports whether
+// it dropped anything, so the loop looks again shortly.
+func (d *Daemon) deferRemoving(p *plan.Plan) bool {
+	kept, dropped := p.Actions[:0], false
+	for _, a := range p.Actions {
+		if a.Before != nil && a.Before["state"] == "removing" {
+			d.log.Info("container is being removed; deferring to its destroy event", "client", a.Client, "object", a.Object)
+			dropped = true
+			continue
+		}
+		kept = append(kept, a)
+	}
+	p.Actions = kept
+	return dropped
+}
+
+// scheduleRecheck looks again shortly after an event-triggered pass that
+// found nothing to do, in case the engine's view lagged behind its event.
+func (d *Daemon) scheduleRecheck(trig string, actions int) {
+	if (trig != trigDocker && trig != trigRecheck) || actions > 0 {
+		d.rechecks = 0
+		return
+	}
+	if trig == trigDocker {
+		d.rechecks = 0
+	}
+	if d.rechecks >= maxRechecks {
+		return
+	}
+	d.recheckAt = time.Now().Add(500 * time.Millisecond << d.rechecks)
+	d.rechecks++
+}
+
+// outcome turns an applied plan into backoff, status and metrics.
+func (d *Daemon) outcome(ctx context.Context, out *reconcile.Outcome, rec *ReconcileRecord) {
+	p := out.Plan
+	d.m.planDrift(p)
+	rec.Actions = len(p.Actions)
+	now := time.Now()
+	failed := map[string]string{} // client → error
+	changed := map[string]string{}
+	if res := out.Result; res != nil {
+		for id, err := range res.Failed {
+			if a := p.Action(id); a != nil {
+				for _, c := range clientsOf(p, a) {
+					failed[c] = a.Object + ": " + err.Error()
+				}
+			}
+		}
+		if ctx.Err() == nil { // skipped because a dependency failed, not because we are stopping
+			for _, id := range res.Skipped {
+				if a := p.Action(id); a != nil && a.Client != "" && failed[a.Client] == "" {
+					failed[a.Client] = a.Object + ": " + apply.ErrSkipped.Error()
+				}
+			}
+		}
+		for _, id := range res.Done {
+			if a := p.Action(id); a != nil && a.Client != "" && strings.HasPrefix(a.ID, "container.") {
+				changed[a.Client] = string(a.Kind) + ": " + joinCauses(a.Causes)
+			}
+		}
+		rec.Failed = len(res.Failed)
+	}
+	conflicts := map[string]string{}
+	for _, c := range p.Conflicts {
+		conflicts[c.Client] = c.Message
+	}
+	for i := range d.spec.Clients {
+		name := d.spec.Clients[i].Name
+		if slices.Contains(rec.Excluded, name) {
+			continue
+		}
+		if msg, ok := failed[name]; ok {
+			wait := d.backoff.fail(name, now)
+			d.log.Warn("client backing off", "client", name, "failures", d.backoff.failures(name),
+				"retry_in_seconds", wait.Seconds())
+			d.setClientError(name, msg, now)
+			continue
+		}
+		d.backoff.succeed(name)
+		if msg, ok := conflicts[name]; ok {
+			d.setClientError(name, "conflict: "+msg, now)
+		} else if what, ok := changed[name]; ok {
+			d.setClientChange(name, what, now)
+		}
+	}
+	rec.Result = resultSuccess
+	if len(failed) > 0 {
+		rec.Result = resultFailure
+	}
+	st := out.State
+	if ctx.Err() == nil && (len(p.Actions) > 0 || st == nil) {
+		// The snapshot was taken before apply; look again.
+		if fresh, err := d.cfg.Runner.Observe(ctx, d.spec); err == nil {
+			st = fresh
+		}
+	}
+	if st != nil && ctx.Err() == nil {
+		d.refreshClients(ctx, st)
+	}
+}
+
+// clientsOf is the clients an action belongs to: its own, or for an image
+// pull every client whose container waited on it.
+func clientsOf(p *plan.Plan, a *plan.Action) []string {
+	if a.Client != "" {
+		return []string{a.Client}
+	}
+	var out []string
+	for i := range p.Actions {
+		if slices.Contains(p.Actions[i].DependsOn, a.ID) && p.Actions[i].Client != "" {
+			out = append(out, p.Actions[i].Client)
+		}
+	}
+	return out
+}
+
+// refreshClients rebuilds the client table (and the clients gauge) from a
+// snapshot, probing the health endpoint of each running client.
+func (d *Daemon) refreshClients(ctx context.Context, st *observe.State) {
+	byName := make(map[string]*observe.Container, len(st.Containers))
+	for i := range st.Containers {
+		byName[st.Containers[i].Name] = &st.Containers[i]
+	}
+	spec := d.spec
+	rows := make([]ClientStatus, len(spec.Clients))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for i := range spec.Clients {
+		c := &spec.Clients[i]
+		r := ClientStatus{Name: c.Name, Container: spec.ContainerName(c), State: "absent", Health: "-",
+			Port: c.Port, Domain: c.Domain, Image: c.Image, Database: backendOf(c)}
+		if ctr := byName[r.Container]; ctr != nil && !owns(ctr, spec.Fleet, c.Name) {
+			r.State = "blocked" // the name is held by a container that is not this client's
+		} else if ctr != nil {
+			r.State, r.Image = ctr.State, ctr.Image
+			if ctr.Running() {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+					defer cancel()
+					url := apply.HealthURL(d.cfg.ProbeHost, c.BindAddress, c.Port, healthPath(c))
+					if ok, detail := apply.Probe(pctx, hc, url); ok {
+						rows[i].Health = "healthy"
+					} else {
+						rows[i].Health = "unhealthy (" + detail + ")"
+					}
+				}()
+			}
+		}
+		rows[i] = r
+	}
+	wg.Wait()
+	d.m.setClients(rows)
+	d.status.update(func(s *Status) {
+		old := make(map[string]ClientStatus, len(s.Clients))
+		for _, c := range s.Clients {
+			old[c.Name] = c
+		}
+		for i := range rows {
+			o := old[rows[i].Name]
+			rows[i].LastChange, rows[i].LastChangeWhat = o.LastChange, o.LastChangeWhat
+			rows[i].LastError, rows[i].LastErrorAt = o.LastError, o.LastErrorAt
+			rows[i].BackoffUntil = d.backoff.until(rows[i].Name)
+			rows[i].Failures = d.backoff.failures(rows[i].Name)
+		}
+		s.Clients = rows
+		s.DockerOK, s.DockerError = true, ""
+	})
+	d.m.dockerReachable.Set(1)
+}
+
+func owns(ctr *observe.Container, fleetName, client string) bool {
+	return observe.Managed(ctr.Labels, fleetName) && ctr.Labels[observe.LabelClient] == client
+}
+
+func (d *Daemon) setClientError(name, msg string, at time.Time) {
+	d.status.update(func(s *Status) {
+		c := clientRow(s, name)
+		c.LastError, c.LastErrorAt = msg, at
+	})
+}
+
+func (d *Daemon) setClientChange(name, what string, at time.Time) {
+	d.status.update(func(s *Status) {
+		c := clientRow(s, name)
+		c.LastChange, c.LastChangeWhat = at, what
+		c.LastError, c.LastErrorAt = "", time.Time{}
+	})
+}
+
+// clientRow finds (or adds) a client's row; refreshClients fills the rest.
+func clientRow(s *Status, name string) *ClientStatus {
+	for i := range s.Clients {
+		if s.Clients[i].Name == name {
+			return &s.Clients[i]
+		}
+	}
+	s.Clients = append(s.Clients, ClientStatus{Name: name})
+	return &s.Clients[len(s.Clients)-1]
+}
+
+func backendOf(c *fleet.Client) string {
+	if c.Database == nil || c.Database.Backend == "" {
+		return string(fleet.BackendSQLite)
+	}
+	return string(c.Database.Backend)
+}
+
+func healthPath(c *fleet.Client) string {
+	if c.HealthCheck == nil || c.HealthCheck.Path == "" {
+		return fleet.DefaultHealthPath
+	}
+	return c.HealthCheck.Path
+}
+
+func joinCauses(cs []string) string { return strings.Join(cs, "; ") }
