@@ -175,11 +175,10 @@ func (f *testFleet) writeByRename(cs []clientDef, defaultsExtra string) {
 	}
 }
 
-// watchNaming prefixes object names with the test's fleet, so these tests
-// never collide with another fleet's openwebui-cN on the shared engine.
+// watchNaming is the helpers' default naming ({fleet}-{client}, so these
+// tests never collide with another fleet's containers), spelled out because
+// some of these tests pass other defaults too.
 const watchNaming = "  naming:\n    container: \"{fleet}-{client}\"\n    volume: \"{fleet}-{client}-data\"\n"
-
-// ctr is the container name of client under watchNaming.
 
 func inspect(t *testing.T, name, format string) string {
 	out, err := exec.Command("docker", "inspect", "--format", format, name).Output()

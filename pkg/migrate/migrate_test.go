@@ -20,37 +20,20 @@ var srv *pgtest.Server
 
 func TestMain(m *testing.M) { pgtest.Main(m, &srv, pgtest.Options{}) }
 
-// fixtureDB builds (once per size) a fixture and returns its path and stats.
-var fixtures sync.Map
-
 type fx struct {
 	path string
 	st   *fixture.Stats
 }
 
+// makeFixture builds a small fixture in the test's temp dir (~0.1 s).
 func makeFixture(t *testing.T, rows int) fx {
 	t.Helper()
-	if v, ok := fixtures.Load(rows); ok {
-		return v.(fx)
-	}
-	dir, err := os.MkdirTemp("", "fleetctl-fixture-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "webui.db")
+	p := filepath.Join(t.TempDir(), "webui.db")
 	st, err := fixture.Generate(context.Background(), p, fixture.Options{Rows: rows, Seed: 1, ChatJSONBytes: 800})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fx{p, st}
-	fixtures.Store(rows, f)
-	return f
-}
-
-func TestMainCleanup(t *testing.T) {
-	t.Cleanup(func() {
-		fixtures.Range(func(_, v any) bool { os.RemoveAll(filepath.Dir(v.(fx).path)); return true })
-	})
+	return fx{p, st}
 }
 
 func sha(t *testing.T, p string) string {
