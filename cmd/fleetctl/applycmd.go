@@ -21,6 +21,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	auto := fs.Bool("auto-approve", false, "apply without asking for confirmation")
 	par := fs.Int("parallelism", 4, "how many actions run at once")
 	lockWait := fs.Duration("lock-timeout", 2*time.Minute, "how long to wait for another fleetctl holding the fleet's lock")
+	mf := registerMigrateFlags(fs) // db.go
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
@@ -58,7 +59,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		out = env.stderr // people's output goes to stderr; stdout carries the JSON result
 	}
 	r := s.runner("apply", *lockWait)
-	r.Exec = apply.Options{Parallelism: *par, Progress: progressPrinter(out)}
+	r.Exec = apply.Options{Parallelism: *par, Progress: progressPrinter(out), Migration: mf.options(out)}
 	outcome, err := r.Apply(ctx, s.spec, s.secrets, opt, func(p *plan.Plan) error {
 		if saved != nil {
 			if msg := staleReason(saved, p); msg != "" {
@@ -159,6 +160,8 @@ func verb(k plan.Kind) string {
 		return "removing container"
 	case plan.KindSyncSites:
 		return "writing nginx site files, testing, reloading once"
+	case plan.KindMigrateDatabase:
+		return "migrating SQLite → PostgreSQL (preflight, stop, backup, schema, copy, verify, switch)"
 	}
 	return string(k)
 }

@@ -44,6 +44,7 @@ func commands() []command {
 		{"watch", "keep the fleet converged: a daemon with metrics and a status page", runWatch},
 		{"status", "one row per client: state, health, drift", runStatus},
 		{"oauth", "oauth urls: the origins and redirect URIs to register with Google", runOAuth},
+		{"db", "db show CLIENT | db migrate CLIENT --dry-run: a client's database and its migration", runDB},
 		{"unlock", "remove a fleet's lock left by a crashed fleetctl", runUnlock},
 		{"version", "print the version", runVersion},
 	}
@@ -51,7 +52,8 @@ func commands() []command {
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
-	go interrupts(cancel)
+	// The daemon logs JSON on stderr and reports its own shutdown.
+	go interrupts(cancel, len(os.Args) > 1 && os.Args[1] == "watch")
 	code := dispatch(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	cancel()
 	os.Exit(code)
@@ -60,14 +62,18 @@ func main() {
 // interrupts turns the first SIGINT/SIGTERM into a cancellation: no new action
 // starts, and actions under way finish or roll back, so no client is left half
 // replaced. A second signal abandons them at once.
-func interrupts(cancel context.CancelFunc) {
+func interrupts(cancel context.CancelFunc, quiet bool) {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
-	fmt.Fprintln(os.Stderr, "\nInterrupted: no new action will start; finishing (or rolling back) the ones under way. Interrupt again to abandon them.")
+	if !quiet {
+		fmt.Fprintln(os.Stderr, "\nInterrupted: no new action will start; finishing (or rolling back) the ones under way. Interrupt again to abandon them.")
+	}
 	cancel()
 	<-sig
-	fmt.Fprintln(os.Stderr, "Abandoned. Run 'fleetctl apply' again to converge; it resumes interrupted replacements safely.")
+	if !quiet {
+		fmt.Fprintln(os.Stderr, "Abandoned. Run 'fleetctl apply' again to converge; it resumes interrupted replacements safely.")
+	}
 	os.Exit(130)
 }
 

@@ -212,23 +212,22 @@ func TestWatchRepairsRemovedAndKilledContainers(t *testing.T) {
 			inspect(t, f.ctr("c1"), "{{.State.Running}}") == "true" && healthy(cs[1].port)
 	})
 
-	if v := w.metric(`fleet_drift_detected_total{kind="container_missing"}`); v == "" || v == "0" {
-		t.Errorf("drift metric for the removed container: %q", v)
-	}
-	if v := w.metric(`fleet_drift_detected_total{kind="container_not_running"}`); v == "" || v == "0" {
-		t.Errorf("drift metric for the killed container: %q", v)
+	// Metrics and logs are written as the pass ends, just after the health
+	// gate the checks above saw pass: wait for them too.
+	for _, kind := range []string{"container_missing", "container_not_running"} {
+		series := `fleet_drift_detected_total{kind="` + kind + `"}`
+		waitUntil(t, series, 30*time.Second, func() bool { v := w.metric(series); return v != "" && v != "0" })
 	}
 	// One JSON log line per action, with client, action, cause and duration.
-	var repaired bool
-	for _, l := range w.logs.lines("action") {
-		if l["client"] == "c0" && l["action"] == "create-container" && l["cause"] == "container missing" &&
-			l["result"] == "done" && l["duration_seconds"] != nil {
-			repaired = true
+	waitUntil(t, "the action log line of c0's repair", 30*time.Second, func() bool {
+		for _, l := range w.logs.lines("action") {
+			if l["client"] == "c0" && l["action"] == "create-container" && l["cause"] == "container missing" &&
+				l["result"] == "done" && l["duration_seconds"] != nil {
+				return true
+			}
 		}
-	}
-	if !repaired {
-		t.Error("no action log line for the repair of c0")
-	}
+		return false
+	})
 }
 
 func TestWatchEditInvalidThenFixed(t *testing.T) {

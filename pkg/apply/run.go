@@ -30,6 +30,8 @@ type Options struct {
 	HTTP *http.Client
 	// Proxy applies sync-sites actions (nil when fleet.yaml has no proxy).
 	Proxy Proxy
+	// Migration runs migrate-database actions (migrate.go).
+	Migration MigrationOptions
 }
 
 // Phase of an action in an Event.
@@ -230,6 +232,8 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 		return r.eng.RemoveContainer(ctx, a.ExistingID)
 	case plan.KindSyncSites:
 		return r.syncSites(ctx, a) // proxy.go
+	case plan.KindMigrateDatabase:
+		return r.migrate(ctx, a) // migrate.go
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }

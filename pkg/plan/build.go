@@ -110,6 +110,9 @@ func (b *builder) client(c *fleet.Client) {
 		return
 	}
 	vol := b.volumes[d.Volume.Name]
+	if b.databaseConflict(c, &d, primary, prev, adopt) { // migrate.go
+		return
+	}
 
 	act := b.containerAction(c, &d, primary, prev, adopt)
 	if act == nil {
@@ -135,6 +138,7 @@ func (b *builder) client(c *fleet.Client) {
 	} else if vol.Labels[observe.LabelManagedBy] == "" && act.Kind == KindCreateContainer {
 		act.Causes = append(act.Causes, "adopting existing volume "+vol.Name+" (its data is kept)")
 	}
+	b.migration(c, &d, primary, prev, act) // migrate.go: sqlite → postgres
 	b.plan.Actions = append(b.plan.Actions, *act)
 }
 
@@ -198,6 +202,11 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	case primary == nil:
 		a.Kind = KindRecreateContainer
 		a.Causes = []string{"container missing; an interrupted recreate left " + prev.Name + " (kept until the new container is healthy)"}
+	case primary.State == "removing":
+		// Transient: the engine is deleting it. Starting it would fail and
+		// creating another would collide on the name; the next pass sees it gone.
+		b.plan.Warnings = append(b.plan.Warnings, "client "+c.Name+": container "+primary.Name+" is being removed by the engine; it will be recreated on the next run")
+		return nil
 	case adopt:
 		a.Kind, a.Causes = KindRecreateContainer, []string{"adopt container created outside fleetctl (--adopt)"}
 	case primary.Labels[observe.LabelConfigHash] != d.Hash:

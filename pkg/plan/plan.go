@@ -19,6 +19,8 @@ const (
 	KindStartContainer    Kind = "start-container"
 	KindStopContainer     Kind = "stop-container"
 	KindRemoveContainer   Kind = "remove-container"
+	// KindMigrateDatabase moves a client from SQLite to PostgreSQL (migrate.go).
+	KindMigrateDatabase Kind = "migrate-database"
 )
 
 // Symbol is the Terraform-like marker of a kind.
@@ -26,7 +28,7 @@ func (k Kind) Symbol() string {
 	switch k {
 	case KindPullImage, KindCreateVolume, KindCreateContainer:
 		return "+"
-	case KindRecreateContainer:
+	case KindRecreateContainer, KindMigrateDatabase:
 		return "-/+"
 	case KindStartContainer, KindStopContainer:
 		return "~"
@@ -57,6 +59,8 @@ type Action struct {
 	After  map[string]any `json:"after"`
 	// Sites lists the file changes of a sync-sites action (proxy.go).
 	Sites []resource.SiteChange `json:"sites,omitempty"`
+	// Migration describes a migrate-database action (migrate.go).
+	Migration *Migration `json:"migration,omitempty"`
 
 	// What the executor needs; not part of the JSON contract.
 	Container *resource.Container `json:"-"`
@@ -150,7 +154,7 @@ func (p *Plan) summarize() {
 			s.Pull++
 		case KindCreateVolume, KindCreateContainer:
 			s.Add++
-		case KindRecreateContainer, KindStartContainer, KindStopContainer:
+		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase:
 			s.Change++
 		case KindRemoveContainer:
 			s.Destroy++

@@ -96,6 +96,8 @@ func (t *textWriter) action(a *Action) {
 		} else {
 			head += ": replace (stays stopped)"
 		}
+	case KindMigrateDatabase:
+		head += ": migrate the database from SQLite to PostgreSQL, then replace stop-first"
 	case KindStartContainer:
 		head += ": start"
 	case KindStopContainer:
@@ -116,6 +118,9 @@ func (t *textWriter) action(a *Action) {
 		for _, ch := range a.Changes {
 			t.change(ch)
 		}
+	}
+	if a.Migration != nil {
+		t.migration(a.Migration) // migrate.go
 	}
 	t.printf("\n")
 }

@@ -95,6 +95,9 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 	if ao.ProbeHost == "" {
 		ao.ProbeHost = r.Docker.ProbeHost()
 	}
+	if ao.Migration.Migrator == nil {
+		ao.Migration.Migrator = Migrator{} // migrator.go
+	}
 	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
 		ao.Proxy = sites
 	}

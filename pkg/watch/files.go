@@ -20,13 +20,13 @@ func (d *Daemon) reload() {
 	spec, secrets, err := d.load()
 	if err != nil {
 		lines := strings.Split(err.Error(), "\n")
-		d.m.specValid.Set(0)
-		d.status.update(func(s *Status) { s.SpecValid, s.SpecErrors = false, lines })
 		msg := "fleet.yaml is invalid; keeping the last valid spec, changing nothing it did not declare"
 		if d.spec == nil {
 			msg = "fleet.yaml is invalid and no valid spec was loaded yet; not reconciling"
 		}
 		d.log.Error(msg, "file", d.cfg.Path, "errors", lines)
+		d.m.specValid.Set(0)
+		d.status.update(func(s *Status) { s.SpecValid, s.SpecErrors = false, lines })
 		d.watchPaths(d.spec) // keep watching, so fixing the file is seen
 		return
 	}

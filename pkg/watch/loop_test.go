@@ -163,16 +163,46 @@ func TestLoopBackoffAndInvalidSpec(t *testing.T) {
 		return cs[len(cs)-1].digest != goodDigest
 	})
 
+	// A ${file:} secret changing (written elsewhere, renamed into place)
+	// triggers a reload and a pass too.
+	fileTriggers := func() float64 { return counterValue(t, d.m, "fleet_reconcile_triggers_total", trigFile) }
+	before := fileTriggers()
+	tmp := filepath.Join(dir, ".seed.tmp")
+	if err := os.WriteFile(tmp, []byte("new-seed\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "seed")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a pass after the secret file changed", func() bool { return fileTriggers() > before })
+
 	// A Docker event triggers a pass.
 	eng.events <- docker.Event{Action: "die", Client: "good", Time: time.Now()}
 	waitFor(t, "a docker-triggered pass", func() bool {
-		for _, r := range d.Status().Reconciles {
-			if r.Trigger == trigDocker {
-				return true
+		return counterValue(t, d.m, "fleet_reconcile_triggers_total", trigDocker) > 0
+	})
+}
+
+// counterValue reads one series of a counter vector from the registry.
+func counterValue(t *testing.T, m *Metrics, name, label string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			for _, lp := range s.GetLabel() {
+				if lp.GetValue() == label {
+					return s.GetCounter().GetValue()
+				}
 			}
 		}
-		return false
-	})
+	}
+	return 0
 }
 
 func findRow(s Status, name string) *ClientStatus {

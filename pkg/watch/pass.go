@@ -50,6 +50,7 @@ func (d *Daemon) pass(ctx context.Context, trig string, since time.Time) {
 	deferred := false
 	out, err := d.cfg.Runner.Apply(ctx, d.spec, d.secrets, plan.Options{Exclude: rec.Excluded}, func(p *plan.Plan) error {
 		deferred = d.deferRemoving(p)
+		d.m.planDrift(p) // counted when found, before the actions run
 		return nil
 	})
 	if out != nil {
@@ -162,7 +163,6 @@ func (d *Daemon) scheduleRecheck(trig string, actions int) {
 // outcome turns an applied plan into backoff, status and metrics.
 func (d *Daemon) outcome(ctx context.Context, out *reconcile.Outcome, rec *ReconcileRecord) {
 	p := out.Plan
-	d.m.planDrift(p)
 	rec.Actions = len(p.Actions)
 	now := time.Now()
 	failed := map[string]string{} // client → error

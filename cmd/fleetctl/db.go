@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/migrate"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/pg"
+	"github.com/quantabase/fleetctl/pkg/plan"
+)
+
+// migrateFlags are apply's flags for migrate-database actions.
+type migrateFlags struct {
+	backupDir *string
+	force     *bool
+}
+
+func registerMigrateFlags(fs *flag.FlagSet) *migrateFlags {
+	return &migrateFlags{
+		backupDir: fs.String("backup-dir", "fleetctl-backups", "where migrations keep their SQLite backups and records (DIR/FLEET/CLIENT/)"),
+		force:     fs.Bool("force", false, "let a migration write into PostgreSQL tables that already hold rows (they are emptied first)"),
+	}
+}
+
+func (f *migrateFlags) options(out io.Writer) apply.MigrationOptions {
+	return apply.MigrationOptions{
+		BackupDir: *f.backupDir, Force: *f.force,
+		Log: func(a *plan.Action, line string) { fmt.Fprintf(out, "  | %s: %s\n", a.Object, line) },
+	}
+}
+
+func runDB(ctx context.Context, env *cliEnv, args []string) int {
+	sub, rest := splitClient(args) // flags may come first: db -f fleet.yaml show CLIENT
+	switch sub {
+	case "show":
+		return runDBShow(ctx, env, rest)
+	case "migrate":
+		return runDBMigrate(ctx, env, rest)
+	}
+	fmt.Fprintln(env.stderr, "Usage: fleetctl db show CLIENT [-f fleet.yaml] [--json]\n       fleetctl db migrate CLIENT --dry-run [-f fleet.yaml] [--json] [--force]")
+	return exitError
+}
+
+// splitClient takes the client name wherever it is among the flags.
+func splitClient(args []string) (string, []string) {
+	var rest []string
+	client := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") && client == "" && (i == 0 || !needsValue(args[i-1])) {
+			client = a
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return client, rest
+}
+
+func needsValue(flagArg string) bool {
+	f := strings.TrimLeft(flagArg, "-")
+	return !strings.Contains(f, "=") && (f == "f" || f == "backup-dir")
+}
+
+// dbShow is `db show --json`.
+type dbShow struct {
+	Client    string           `json:"client"`
+	Backend   string           `json:"backend"`
+	Container string           `json:"container"`
+	Running   string           `json:"runningBackend,omitempty"` // the backend the container was created with
+	Postgres  *pg.Info         `json:"postgres,omitempty"`
+	Vector    string           `json:"vector,omitempty"`
+	Migration *json.RawMessage `json:"lastMigration,omitempty"`
+	Source    string           `json:"lastMigrationSource,omitempty"`
+}
+
+func runDBShow(ctx context.Context, env *cliEnv, args []string) int {
+	client, args := splitClient(args)
+	fs := newFlags("db show", env)
+	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
+	asJSON := fs.Bool("json", false, "print JSON")
+	backupDir := fs.String("backup-dir", "fleetctl-backups", "where migrations keep their records")
+	if fs.Parse(args) != nil {
+		return exitError
+	}
+	if client == "" {
+		fmt.Fprintln(env.stderr, "Error: db show needs a client name")
+		return exitError
+	}
+	s, c, ok := openClient(ctx, env, *file, client)
+	if !ok {
+		return exitError
+	}
+	defer s.close()
+	out := dbShow{Client: c.Name, Backend: string(fleet.BackendSQLite), Container: s.spec.ContainerName(c)}
+	if c.Database != nil && c.Database.Backend != "" {
+		out.Backend = string(c.Database.Backend)
+		out.Vector = c.Database.Vector
+	}
+	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	if ctr := findContainer(st, out.Container); ctr != nil {
+		out.Running = plan.ContainerBackend(ctr.Labels)
+	}
+	if u := c.Database.ConnURL(s.secrets); u != "" {
+		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		in := pg.Describe(tctx, u, pg.Options{AppName: "fleetctl-db-show"})
+		cancel()
+		out.Postgres = &in
+	}
+	if raw, src := lastMigration(ctx, s, out.Container, apply.BackupDirFor(*backupDir, s.spec.Fleet, c.Name)); raw != nil {
+		m := json.RawMessage(raw)
+		out.Migration, out.Source = &m, src
+	}
+	if *asJSON {
+		return writeJSON(env, out)
+	}
+	w := env.stdout
+	fmt.Fprintf(w, "client:     %s (container %s)\n", out.Client, out.Container)
+	fmt.Fprintf(w, "backend:    %s (fleet.yaml)", out.Backend)
+	if out.Running != "" && out.Running != out.Backend {
+		fmt.Fprintf(w, "; the container still runs on %s (see fleetctl plan)", out.Running)
+	}
+	fmt.Fprintln(w)
+	if in := out.Postgres; in != nil {
+		fmt.Fprintf(w, "url:        %s\n", in.URL)
+		fmt.Fprintf(w, "host:       %s\nport:       %s\ndatabase:   %s\nuser:       %s\n", in.Host, in.Port, in.Database, in.User)
+		if in.Reachable {
+			fmt.Fprintf(w, "reachable:  yes\nserver:     PostgreSQL %s\n", in.ServerVersion)
+			fmt.Fprintf(w, "pgvector:   %s\n", map[bool]string{true: "installed", false: map[bool]string{true: "available, not installed", false: "not available"}[in.PGVectorAvailable]}[in.PGVector])
+			fmt.Fprintf(w, "tables:     %d\n", len(in.Tables))
+		} else {
+			fmt.Fprintf(w, "reachable:  no (%s)\n", in.Error)
+		}
+		if in.SimpleProtocol {
+			fmt.Fprintln(w, "protocol:   simple (transaction pooler)")
+		}
+	} else {
+		fmt.Fprintf(w, "data:       %s/webui.db in volume %s\n", fleet.DataDir, s.spec.VolumeName(c))
+	}
+	if out.Migration != nil {
+		var rec apply.MigrationRecord
+		json.Unmarshal(*out.Migration, &rec)
+		fmt.Fprintf(w, "migrated:   %s, %s → %s, %d of %d rows, %d alteration kind(s) (record: %s)\n",
+			rec.MigratedAt.Format(time.RFC3339), rec.From, rec.To, rec.CopiedRows, rec.TotalRows, len(rec.Alterations), out.Source)
+		for _, a := range rec.Alterations {
+			fmt.Fprintf(w, "            altered %s\n", a)
+		}
+		fmt.Fprintf(w, "backups:    %s (local), %s (volume)\n", rec.LocalBackup, rec.VolumeBackup)
+	}
+	return exitOK
+}
+
+// lastMigration reads the migration record from the client's volume (it
+// travels with the data), else the newest one in the local backup dir.
+func lastMigration(ctx context.Context, s *session, ctr, dir string) ([]byte, string) {
+	var buf bytes.Buffer
+	p := fleet.DataDir + "/" + apply.VolumeRecordFile
+	if _, err := s.cli.CopyFileFromContainer(ctx, ctr, p, &buf); err == nil && json.Valid(buf.Bytes()) {
+		return buf.Bytes(), "volume:" + p
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "migration-*.json"))
+	sort.Strings(files)
+	for i := len(files) - 1; i >= 0; i-- {
+		if b, err := os.ReadFile(files[i]); err == nil && json.Valid(b) {
+			return b, files[i]
+		}
+	}
+	return nil, ""
+}
+
+func findContainer(st *observe.State, name string) *observe.Container {
+	for i := range st.Containers {
+		if st.Containers[i].Name == name {
+			return &st.Containers[i]
+		}
+	}
+	return nil
+}
+
+func openClient(ctx context.Context, env *cliEnv, file, name string) (*session, *fleet.Client, bool) {
+	s, ok := openSession(ctx, env, file, false)
+	if !ok {
+		return nil, nil, false
+	}
+	c := s.spec.Client(name)
+	if c == nil {
+		fmt.Fprintf(env.stderr, "Error: no client %q in %s\n", name, s.spec.Path)
+		s.close()
+		return nil, nil, false
+	}
+	return s, c, true
+}
+
+// dryRun is `db migrate --dry-run --json`.
+type dryRun struct {
+	Client        string                `json:"client"`
+	Target        string                `json:"target"`
+	ServerVersion string                `json:"serverVersion,omitempty"`
+	Preflight     string                `json:"preflight"` // ok or the error
+	Warnings      []string              `json:"warnings,omitempty"`
+	NonEmpty      []string              `json:"nonEmptyTables,omitempty"`
+	Tables        []migrate.TableReport `json:"tables"`
+	TotalRows     int64                 `json:"totalRows"`
+	Estimate      string                `json:"estimate"`
+	Steps         []string              `json:"steps,omitempty"`
+	Downtime      string                `json:"downtime,omitempty"`
+}
+
+func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
+	client, args := splitClient(args)
+	fs := newFlags("db migrate", env)
+	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
+	asJSON := fs.Bool("json", false, "print JSON")
+	dry := fs.Bool("dry-run", false, "preflight and row counts only; changes nothing")
+	force := fs.Bool("force", false, "accept PostgreSQL tables that already hold rows (apply --force empties them)")
+	if fs.Parse(args) != nil {
+		return exitError
+	}
+	if client == "" {
+		fmt.Fprintln(env.stderr, "Error: db migrate needs a client name")
+		return exitError
+	}
+	if !*dry {
+		fmt.Fprintln(env.stderr, "Error: the migration itself runs as a planned action: set database.backend: postgres for the client in fleet.yaml, "+
+			"then 'fleetctl plan' and 'fleetctl apply' (with --force for a target that holds rows). "+
+			"'fleetctl db migrate CLIENT --dry-run' runs the preflight and counts the rows without changing anything.")
+		return exitError
+	}
+	s, c, ok := openClient(ctx, env, *file, client)
+	if !ok {
+		return exitError
+	}
+	defer s.close()
+	u := c.Database.ConnURL(s.secrets)
+	if u == "" {
+		fmt.Fprintf(env.stderr, "Error: client %s has no PostgreSQL target: set database.backend: postgres and url (or supabase) in %s first\n", c.Name, s.spec.Path)
+		return exitError
+	}
+	out := dryRun{Client: c.Name, Target: fleet.MaskURL(u), Tables: []migrate.TableReport{},
+		Estimate: "row counts come from a copy of webui.db, -wal and -shm taken through the Docker API while the client runs, " +
+			"opened read-only: an estimate (the client keeps writing); apply stops the client before its copy"}
+	code := exitOK
+	chk, err := migrate.CheckTarget(ctx, u, "", c.Database.Vector == fleet.VectorPGVector, *force)
+	if chk != nil {
+		out.ServerVersion, out.Warnings, out.NonEmpty = chk.ServerVersion, chk.Warnings, chk.NonEmpty
+	}
+	out.Preflight = "ok"
+	if err != nil {
+		out.Preflight, code = err.Error(), exitError
+	}
+	name := s.spec.ContainerName(c)
+	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	ctr := findContainer(st, name)
+	switch {
+	case ctr == nil:
+		out.Estimate = "container " + name + " does not exist: nothing to migrate (a new client on PostgreSQL is simply created)"
+	case plan.ContainerBackend(ctr.Labels) == plan.BackendPostgres:
+		out.Estimate = "container " + name + " already runs on PostgreSQL: nothing to migrate"
+	default:
+		tables, err := countFromCopy(ctx, s, ctr.ID)
+		if err != nil {
+			out.Estimate = "could not count rows: " + err.Error()
+			code = exitError
+		}
+		out.Tables = tables
+		for _, t := range tables {
+			out.TotalRows += t.SourceRows
+		}
+	}
+	// The steps, as the plan shows them.
+	if p, _, ok := s.plan(ctx, env, plan.Options{Targets: []string{c.Name}}); ok {
+		for _, a := range p.Actions {
+			if a.Migration != nil {
+				out.Steps, out.Downtime = a.Migration.Steps, a.Migration.Downtime
+			}
+		}
+	}
+	if *asJSON {
+		writeJSON(env, out)
+		return code
+	}
+	w := env.stdout
+	fmt.Fprintf(w, "Dry run: migrate client %s from SQLite to %s (nothing is changed)\n\n", c.Name, out.Target)
+	fmt.Fprintf(w, "preflight: %s\n", out.Preflight)
+	if out.ServerVersion != "" {
+		fmt.Fprintf(w, "server:    PostgreSQL %s\n", out.ServerVersion)
+	}
+	for _, x := range out.Warnings {
+		fmt.Fprintf(w, "warning:   %s\n", x)
+	}
+	if len(out.Tables) > 0 {
+		fmt.Fprintln(w, "\nrows to move:")
+		for _, t := range out.Tables {
+			fmt.Fprintf(w, "  %-24s %d\n", t.Name, t.SourceRows)
+		}
+		fmt.Fprintf(w, "  %-24s %d\n", "total", out.TotalRows)
+	}
+	fmt.Fprintf(w, "\nnote: %s\n", out.Estimate)
+	if len(out.Steps) > 0 {
+		fmt.Fprintln(w, "\nfleetctl apply will:")
+		for i, x := range out.Steps {
+			fmt.Fprintf(w, "  %d. %s\n", i+1, x)
+		}
+		fmt.Fprintf(w, "downtime: %s\n", out.Downtime)
+	}
+	return code
+}
+
+// countFromCopy copies webui.db and its -wal/-shm out of the (running)
+// container into a temp dir, folds the WAL into the copy and counts rows.
+func countFromCopy(ctx context.Context, s *session, id string) ([]migrate.TableReport, error) {
+	dir, err := os.MkdirTemp("", "fleetctl-dryrun-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	local := filepath.Join(dir, "webui.db")
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		f, err := os.Create(local + sfx)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.cli.CopyFileFromContainer(ctx, id, fleet.DataDir+"/webui.db"+sfx, f)
+		f.Close()
+		if errors.Is(err, fs.ErrNotExist) {
+			os.Remove(local + sfx)
+			if sfx == "" {
+				return nil, fmt.Errorf("no webui.db in the client's volume")
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := migrate.PrepareBackup(ctx, local); err != nil {
+		return nil, err
+	}
+	return migrate.TableCounts(ctx, local)
+}

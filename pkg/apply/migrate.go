@@ -1,0 +1,481 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// The migrate-database action: a client on SQLite moves to PostgreSQL.
+//
+//	preflight (client still running) → stop → copy webui.db (+ -wal/-shm)
+//	out through the engine's archive API → backup (checkpoint + integrity
+//	check of the COPY; kept locally and as webui-backup-TS.db in the volume)
+//	→ schema (the client's image once against the target, health-gated,
+//	removed) → copy + verify (one transaction) → switch (the normal
+//	stop-first recreate) → record.
+//
+// Any failure after the stop restarts the client on SQLite with its volume
+// untouched (webui.db is only ever read) and empties again the tables the
+// copy filled. A pending-migration journal in the backup directory lets the
+// next run undo a copy that committed just before fleetctl was killed.
+
+// MigrationEngine is what a migration needs from the container runtime on
+// top of Engine; pkg/docker implements it through the Engine API, so it
+// works with a remote engine.
+type MigrationEngine interface {
+	// CopyFileFromContainer writes a regular file of a (stopped) container
+	// to w; a missing file is fs.ErrNotExist.
+	CopyFileFromContainer(ctx context.Context, id, path string, w io.Writer) (int64, error)
+	// CopyFileToContainer creates dir/name in the container (its volume).
+	CopyFileToContainer(ctx context.Context, id, dir, name string, r io.Reader, size int64) error
+	// CreateEphemeralContainer creates a helper container whose port is
+	// published on an engine-chosen host port (read it with PublishedPort).
+	CreateEphemeralContainer(ctx context.Context, c resource.Container) (string, error)
+	PublishedPort(ctx context.Context, id string, containerPort int) (int, error)
+}
+
+// MigrationTarget is the PostgreSQL side of a migration.
+type MigrationTarget struct {
+	URL        string // holds the password: never printed
+	WantVector bool
+	// Force writes into tables that already hold rows (emptied first).
+	Force bool
+}
+
+// Migrator moves data; the CLI wires pkg/migrate and pkg/pg behind it, so
+// apply imports neither pgx nor a SQLite driver.
+type Migrator interface {
+	// Preflight checks the target without writing: reachable (a wrong
+	// password fails here), version, vector extension, empty or schema-only.
+	// It returns warnings to show.
+	Preflight(ctx context.Context, t MigrationTarget) (serverVersion string, warnings []string, err error)
+	// PrepareBackup turns the copied webui.db (with its -wal/-shm beside it)
+	// into one verified file: WAL checkpointed into the copy, integrity_check ok.
+	PrepareBackup(ctx context.Context, path string) error
+	// Copy copies the SQLite file into the target and verifies it, in one
+	// transaction (nothing is left in the target when it fails).
+	Copy(ctx context.Context, t MigrationTarget, sqlitePath string, progress func(string)) (*MigrationResult, error)
+	// Undo empties again the tables a committed Copy wrote that were empty before.
+	Undo(ctx context.Context, t MigrationTarget, written []string) error
+}
+
+// MigrationResult is what Copy reports.
+type MigrationResult struct {
+	// Report is the engine's full JSON report (counts, checksums,
+	// alterations); it holds no password.
+	Report      json.RawMessage `json:"report"`
+	Written     []string        `json:"written"`
+	TotalRows   int64           `json:"totalRows"`
+	CopiedRows  int64           `json:"copiedRows"`
+	Alterations []string        `json:"alterations"` // "chat.title: nul-removed x1"
+}
+
+// MigrationOptions tune migrate-database actions.
+type MigrationOptions struct {
+	Migrator Migrator
+	// BackupDir is the root of local backups: BackupDir/FLEET/CLIENT/
+	// (default ./fleetctl-backups).
+	BackupDir string
+	// Force: see MigrationTarget.Force.
+	Force bool
+	// Log, when set, receives one line per step (from the action's goroutine).
+	Log func(a *plan.Action, line string)
+	// Now is the clock for backup names (default time.Now).
+	Now func() time.Time
+}
+
+// Files a migration leaves in the client's volume.
+const (
+	VolumeRecordFile = "fleetctl-migration.json"
+	volumeBackupFmt  = "webui-backup-%s.db"
+	pendingFile      = "migration-pending.json"
+	schemaSuffix     = "-fleetctl-schema"
+	// LabelRole marks helper containers (not a client's container).
+	LabelRole = "io.fleetctl.role"
+)
+
+// MigrationRecord is written after a successful migration, in the volume
+// (VolumeRecordFile) and in the backup directory (migration-TS.json).
+type MigrationRecord struct {
+	Fleet        string          `json:"fleet"`
+	Client       string          `json:"client"`
+	MigratedAt   time.Time       `json:"migratedAt"`
+	From         string          `json:"from"`
+	To           string          `json:"to"`
+	Target       string          `json:"target"` // masked
+	SourceSHA256 string          `json:"sourceSha256"`
+	SourceBytes  int64           `json:"sourceBytes"`
+	LocalBackup  string          `json:"localBackup"`
+	VolumeBackup string          `json:"volumeBackup"`
+	TotalRows    int64           `json:"totalRows"`
+	CopiedRows   int64           `json:"copiedRows"`
+	Alterations  []string        `json:"alterations"`
+	Report       json.RawMessage `json:"report"`
+}
+
+// pending is the journal of a migration whose copy committed but whose
+// switch has not finished: if fleetctl dies in between, the next run
+// empties those tables again (the client never ran on PostgreSQL, its
+// SQLite container is still the one named here) and starts over.
+type pending struct {
+	Container string    `json:"container"`
+	Written   []string  `json:"written"`
+	At        time.Time `json:"at"`
+}
+
+// BackupDirFor is where a client's local backups go.
+func BackupDirFor(root, fleet, client string) string {
+	if root == "" {
+		root = "fleetctl-backups"
+	}
+	return filepath.Join(root, fleet, client)
+}
+
+func (r *runner) migrate(ctx context.Context, a *plan.Action) error {
+	me, ok := r.eng.(MigrationEngine)
+	mo := r.opt.Migration
+	switch {
+	case !ok:
+		return errors.New("migrate database: the container engine cannot copy files (no MigrationEngine)")
+	case mo.Migrator == nil:
+		return errors.New("migrate database: no migrator configured")
+	case a.Migration == nil || a.Container == nil || a.ExistingID == "":
+		return errors.New("migrate database: incomplete action")
+	}
+	m := &migration{r: r, a: a, me: me, mo: mo}
+	return m.run(ctx)
+}
+
+type migration struct {
+	r       *runner
+	a       *plan.Action
+	me      MigrationEngine
+	mo      MigrationOptions
+	tgt     MigrationTarget
+	dir     string // local backup dir
+	copied  *MigrationResult
+	stopped bool
+}
+
+func (m *migration) log(format string, args ...any) {
+	if m.mo.Log != nil {
+		m.mo.Log(m.a, fmt.Sprintf(format, args...))
+	}
+}
+
+func (m *migration) now() time.Time {
+	if m.mo.Now != nil {
+		return m.mo.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (m *migration) run(ctx context.Context) error {
+	a := m.a
+	m.tgt = MigrationTarget{URL: envValue(a.Container, "DATABASE_URL"), WantVector: a.Migration.WantVector, Force: m.mo.Force}
+	if m.tgt.URL == "" {
+		return errors.New("migrate database: the new container has no DATABASE_URL")
+	}
+	m.dir = BackupDirFor(m.mo.BackupDir, a.Migration.Fleet, a.Client)
+	schemaName := a.Object + schemaSuffix
+	// A helper left by a killed run goes first.
+	if err := m.r.stopRemove(ctx, schemaName); err != nil {
+		return fmt.Errorf("remove the schema helper %s left by an interrupted run: %w", schemaName, err)
+	}
+	if err := m.resumePending(ctx); err != nil {
+		return m.notStopped(ctx, err)
+	}
+
+	// 1. Preflight, before any downtime.
+	m.log("preflight: %s", a.Migration.Target)
+	version, warns, err := m.mo.Migrator.Preflight(ctx, m.tgt)
+	if err != nil {
+		return m.notStopped(ctx, fmt.Errorf("preflight: %w", err))
+	}
+	m.log("preflight ok: PostgreSQL %s", version)
+	for _, w := range warns {
+		m.log("warning: %s", w)
+	}
+
+	// 2. Stop, copy out, back up.
+	m.log("stopping %s (SQLite has one writer)", a.Object)
+	m.stopped = true
+	if err := m.r.eng.StopContainer(ctx, a.ExistingID, m.r.opt.StopTimeout); err != nil {
+		return m.rollback(ctx, "stop", err)
+	}
+	ts := m.now().Format("20060102T150405Z")
+	backup, sum, size, err := m.backup(ctx, ts)
+	if err != nil {
+		return m.rollback(ctx, "backup", err)
+	}
+	volBackup := fmt.Sprintf(volumeBackupFmt, ts)
+
+	// 3. Schema from the application itself.
+	if err := m.schema(ctx, schemaName); err != nil {
+		return m.rollback(ctx, "schema", err)
+	}
+
+	// 4. Copy and verify.
+	m.log("copying into %s (one transaction; verified before commit)", a.Migration.Target)
+	res, err := m.mo.Migrator.Copy(ctx, m.tgt, backup, func(line string) { m.log("%s", line) })
+	if err != nil {
+		return m.rollback(ctx, "copy", err)
+	}
+	m.copied = res
+	if err := m.writePending(); err != nil {
+		return m.rollback(ctx, "journal", err)
+	}
+	m.log("copied and verified %d of %d rows; %d kind(s) of alteration", res.CopiedRows, res.TotalRows, len(res.Alterations))
+	for _, al := range res.Alterations {
+		m.log("altered: %s", al)
+	}
+
+	// 5. Switch: the normal stop-first recreate (rolls back to the old
+	// container by itself when the new one is not healthy).
+	m.log("switching %s to PostgreSQL", a.Object)
+	sw := *a
+	sw.Kind, sw.ExistingMatches = plan.KindRecreateContainer, false
+	if err := m.r.recreate(ctx, &sw); err != nil {
+		m.stopped = false // recreate restored (and health-checked) the old container itself
+		return m.rollback(ctx, "switch", err)
+	}
+
+	// 6. Record.
+	rec := MigrationRecord{
+		Fleet: a.Migration.Fleet, Client: a.Client, MigratedAt: m.now(), From: a.Migration.From, To: a.Migration.To,
+		Target: a.Migration.Target, SourceSHA256: sum, SourceBytes: size,
+		LocalBackup: backup, VolumeBackup: filepath.ToSlash(filepath.Join(a.Container.MountPath, volBackup)),
+		TotalRows: res.TotalRows, CopiedRows: res.CopiedRows, Alterations: res.Alterations, Report: res.Report,
+	}
+	if rec.Alterations == nil {
+		rec.Alterations = []string{}
+	}
+	raw, _ := json.MarshalIndent(rec, "", "  ")
+	raw = append(raw, '\n')
+	local := filepath.Join(m.dir, "migration-"+ts+".json")
+	if err := os.WriteFile(local, raw, 0o600); err != nil {
+		m.log("warning: could not write the migration record %s: %v", local, err)
+	}
+	if err := m.me.CopyFileToContainer(ctx, a.Object, a.Container.MountPath, VolumeRecordFile, strings.NewReader(string(raw)), int64(len(raw))); err != nil {
+		m.log("warning: could not write the migration record into the volume: %v", err)
+	}
+	_ = os.Remove(filepath.Join(m.dir, pendingFile))
+	m.log("done: record %s and %s/%s", local, a.Container.MountPath, VolumeRecordFile)
+	return nil
+}
+
+// notStopped ends a migration that failed before its stop. The client was
+// not touched, unless an earlier, killed run had left it stopped: then it
+// is started again so it ends healthy on SQLite.
+func (m *migration) notStopped(ctx context.Context, err error) error {
+	msg := "nothing was changed; the client keeps running on SQLite"
+	if m.a.Start {
+		if st, serr := m.r.eng.ContainerState(ctx, m.a.ExistingID); serr == nil && st != "running" {
+			if rerr := m.restartOld(ctx); rerr != nil {
+				return fmt.Errorf("%w; restarting the client on SQLite (an earlier run had stopped it) also failed: %v", err, rerr)
+			}
+			msg = "the client (stopped by an earlier, interrupted run) is running on SQLite again"
+		}
+	}
+	return fmt.Errorf("%w (%s)", err, msg)
+}
+
+// rollback puts the client back on SQLite: target tables the copy filled
+// are emptied again first (so a kill between the two steps is caught by the
+// journal), then the old container is started and health-checked.
+func (m *migration) rollback(ctx context.Context, step string, cause error) error {
+	var notes []string
+	if m.copied != nil {
+		if err := m.mo.Migrator.Undo(ctx, m.tgt, m.copied.Written); err != nil {
+			notes = append(notes, fmt.Sprintf("emptying the target tables again failed: %v (they are listed in %s)", err, filepath.Join(m.dir, pendingFile)))
+		} else {
+			_ = os.Remove(filepath.Join(m.dir, pendingFile))
+			notes = append(notes, "the target tables it had filled are empty again")
+		}
+	} else {
+		notes = append(notes, "nothing was committed to PostgreSQL")
+	}
+	if m.stopped {
+		if err := m.restartOld(ctx); err != nil {
+			return fmt.Errorf("migrate database: %s failed: %w; rolling back: %s; restarting the client on SQLite FAILED: %v (its volume is untouched; run apply again)",
+				step, cause, strings.Join(notes, "; "), err)
+		}
+	}
+	state := "stays stopped, as fleet.yaml asks"
+	if m.a.Start {
+		state = "is running on SQLite again, healthy"
+	}
+	return fmt.Errorf("migrate database: %s failed: %w; rolled back: the client %s with its untouched volume; %s",
+		step, cause, state, strings.Join(notes, "; "))
+}
+
+func (m *migration) restartOld(ctx context.Context) error {
+	if !m.a.Start {
+		return nil
+	}
+	if err := m.r.eng.StartContainer(ctx, m.a.ExistingID); err != nil {
+		return err
+	}
+	old := *m.a.Container
+	if m.a.OldPort.HostPort != 0 {
+		old.BindAddress, old.HostPort = m.a.OldPort.HostIP, m.a.OldPort.HostPort
+	}
+	return m.r.healthy(ctx, m.a.Object, &old, m.a.ExistingID)
+}
+
+// backup copies webui.db and its -wal/-shm out of the stopped container into
+// the local backup directory, turns the copy into one verified file and puts
+// it back into the volume as webui-backup-TS.db. It returns the local path
+// and the SHA-256 and size of webui.db as it was in the volume.
+func (m *migration) backup(ctx context.Context, ts string) (string, string, int64, error) {
+	a := m.a
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return "", "", 0, err
+	}
+	local := filepath.Join(m.dir, "webui-"+ts+".db")
+	var sum string
+	var size int64
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		src := filepath.ToSlash(filepath.Join(a.Container.MountPath, "webui.db"+sfx))
+		f, err := os.OpenFile(local+sfx, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return "", "", 0, err
+		}
+		h := sha256.New()
+		n, err := m.me.CopyFileFromContainer(ctx, a.ExistingID, src, io.MultiWriter(f, h))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			os.Remove(local + sfx)
+			if sfx == "" {
+				return "", "", 0, fmt.Errorf("there is no %s in volume %s: nothing to migrate", src, a.Container.Volume)
+			}
+			continue
+		}
+		if err != nil {
+			return "", "", 0, err
+		}
+		if sfx == "" {
+			sum, size = hex.EncodeToString(h.Sum(nil)), n
+		}
+		m.log("copied %s out (%d bytes%s)", src, n, map[bool]string{true: ", sha256 " + sum, false: ""}[sfx == ""])
+	}
+	if err := m.mo.Migrator.PrepareBackup(ctx, local); err != nil {
+		return "", "", 0, err
+	}
+	m.log("integrity_check ok; local backup %s", local)
+	f, err := os.Open(local)
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", "", 0, err
+	}
+	name := fmt.Sprintf(volumeBackupFmt, ts)
+	if err := m.me.CopyFileToContainer(ctx, a.ExistingID, a.Container.MountPath, name, f, st.Size()); err != nil {
+		return "", "", 0, err
+	}
+	m.log("backup in the volume: %s/%s", a.Container.MountPath, name)
+	return local, sum, size, nil
+}
+
+// schema starts the client's image once against the target, without the
+// client's volume, on an engine-chosen port: the application creates its
+// own schema at its own version. It is removed afterwards, also on failure.
+func (m *migration) schema(ctx context.Context, name string) error {
+	a := m.a
+	c := resource.Container{
+		Name: name, Image: a.Container.Image, Env: a.Container.Env,
+		BindAddress: "127.0.0.1", ContainerPort: a.Container.ContainerPort, Health: a.Container.Health,
+		Labels: map[string]string{
+			observe.LabelManagedBy: observe.ManagedByValue,
+			observe.LabelFleet:     a.Container.Labels[observe.LabelFleet],
+			LabelRole:              "migrate-schema",
+		},
+	}
+	if bind := a.Container.BindAddress; bind != "" && bind != "0.0.0.0" && bind != "::" {
+		c.BindAddress = bind
+	}
+	m.log("schema: starting %s once against the target so the application creates its schema", a.Container.Image)
+	id, err := m.me.CreateEphemeralContainer(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := m.r.stopRemove(context.WithoutCancel(ctx), id); err != nil {
+			m.log("warning: removing the schema helper %s failed: %v", name, err)
+		}
+	}()
+	if err := m.r.eng.StartContainer(ctx, id); err != nil {
+		return err
+	}
+	port, err := m.me.PublishedPort(ctx, id, c.ContainerPort)
+	if err != nil {
+		return err
+	}
+	if port == 0 {
+		return fmt.Errorf("the schema helper %s publishes no port", name)
+	}
+	c.HostPort = port
+	if err := m.r.healthy(ctx, name, &c, id); err != nil {
+		return err
+	}
+	m.log("schema: the application started healthy on the target; helper removed")
+	return nil
+}
+
+func (m *migration) writePending() error {
+	raw, _ := json.Marshal(pending{Container: m.a.ExistingID, Written: m.copied.Written, At: m.now()})
+	return os.WriteFile(filepath.Join(m.dir, pendingFile), raw, 0o600)
+}
+
+// resumePending undoes the committed copy of a run that was killed before
+// its switch. It applies only when the journal names the client's current
+// SQLite container: that container never ran on PostgreSQL, so nothing but
+// that copy can be in those tables.
+func (m *migration) resumePending(ctx context.Context) error {
+	p := filepath.Join(m.dir, pendingFile)
+	raw, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var pend pending
+	if err := json.Unmarshal(raw, &pend); err != nil || pend.Container != m.a.ExistingID {
+		m.log("ignoring %s (it is about another container)", p)
+		return os.Remove(p)
+	}
+	m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
+	if err := m.mo.Migrator.Undo(ctx, m.tgt, pend.Written); err != nil {
+		return fmt.Errorf("undo the interrupted migration: %w", err)
+	}
+	return os.Remove(p)
+}
+
+func envValue(c *resource.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}

@@ -1,0 +1,148 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// Database backends as the planner sees them on a container: PostgreSQL when
+// its config label has DATABASE_URL (fleetctl sets it only for backend:
+// postgres, and env cannot set it), else SQLite in the data volume.
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+)
+
+// Migration describes a migrate-database action: what it will do, in order,
+// and the downtime it needs. Row counts need I/O and the planner does none:
+// Tables is empty in a plan from Build; `fleetctl db migrate CLIENT
+// --dry-run` shows them (from a copy of the live database).
+type Migration struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Target is the PostgreSQL URL with its password masked.
+	Target   string       `json:"target"`
+	Volume   string       `json:"volume"`
+	Steps    []string     `json:"steps"`
+	Downtime string       `json:"downtime"`
+	Tables   []TableCount `json:"tables,omitempty"`
+	Note     string       `json:"note,omitempty"`
+	// Fleet names the backup directory (BACKUP_DIR/FLEET/CLIENT).
+	Fleet string `json:"fleet"`
+	// WantVector: vector: pgvector was asked for (preflight warns without it).
+	WantVector bool `json:"wantVector,omitempty"`
+}
+
+// TableCount is one table's row count in the SQLite database.
+type TableCount struct {
+	Name string `json:"name"`
+	Rows int64  `json:"rows"`
+}
+
+// ContainerBackend is the database backend a container was created with
+// ("" when its config label is missing or unreadable).
+func ContainerBackend(labels map[string]string) string {
+	cfg := parseConfig(labels)
+	if cfg == nil {
+		return ""
+	}
+	return configBackend(cfg)
+}
+
+func configBackend(cfg *ContainerConfig) string {
+	if _, ok := cfg.Env["DATABASE_URL"]; ok {
+		return BackendPostgres
+	}
+	return BackendSQLite
+}
+
+// databaseConflict blocks a client whose database backend would change in a
+// way fleetctl does not do: PostgreSQL back to SQLite (it never copies data
+// out of PostgreSQL), or an adopted container of unknown backend moving to
+// PostgreSQL.
+func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *observe.Container, adopt bool) bool {
+	want := configBackend(&d.Config)
+	cur := primary
+	if cur == nil {
+		cur = prev
+	}
+	if cur == nil {
+		return false
+	}
+	cfg := parseConfig(cur.Labels)
+	if cfg == nil {
+		if adopt && want == BackendPostgres {
+			b.conflict(c.Name, d.Container.Name, "cannot tell which database container %s uses (it was not created by fleetctl): "+
+				"adopt it with database.backend: sqlite first, then change the backend to postgres to migrate its data", d.Container.Name)
+			return true
+		}
+		return false
+	}
+	if configBackend(cfg) == BackendPostgres && want == BackendSQLite {
+		b.conflict(c.Name, d.Container.Name, "database.backend changed: postgres → sqlite, which fleetctl does not do: "+
+			"it never copies data out of PostgreSQL, and everything written since the migration exists only there. "+
+			"Keep backend: postgres, or return to the SQLite database as it was before the migration: "+
+			"stop and remove container %s, copy the webui-backup-<timestamp>.db that the migration left in volume %s "+
+			"(the same file is in the backup directory, fleetctl-backups/%s/%s/) over webui.db in that volume, then apply",
+			d.Container.Name, d.Volume.Name, b.spec.Fleet, c.Name)
+		return true
+	}
+	return false
+}
+
+// migration turns the recreate of a client that runs on SQLite and should
+// run on PostgreSQL into a migrate-database action. A new client on
+// PostgreSQL is a plain create (there is nothing to move); an interrupted
+// recreate (a parked container) is finished first as it is.
+func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.Container, act *Action) {
+	if act.Kind != KindRecreateContainer || primary == nil || prev != nil || act.ExistingMatches {
+		return
+	}
+	cfg := parseConfig(primary.Labels)
+	if cfg == nil || configBackend(cfg) != BackendSQLite || configBackend(&d.Config) != BackendPostgres {
+		return
+	}
+	target := ""
+	for _, e := range d.Container.Env {
+		if e.Name == "DATABASE_URL" {
+			target = fleet.MaskURL(e.Value)
+		}
+	}
+	name, vol := d.Container.Name, d.Volume.Name
+	act.Kind = KindMigrateDatabase
+	act.Causes = append([]string{"database.backend changed: sqlite → postgres"}, act.Causes...)
+	act.Migration = &Migration{
+		From: BackendSQLite, To: BackendPostgres, Target: target, Volume: vol, Fleet: b.spec.Fleet,
+		WantVector: c.Database != nil && c.Database.Vector == fleet.VectorPGVector,
+		Steps: []string{
+			"preflight, before any downtime: connect to " + target + ", server version, vector extension, the target must be empty or hold only the schema the application created (refused otherwise)",
+			fmt.Sprintf("stop %s (SQLite has one writer); copy webui.db and its -wal/-shm out through the Docker API; PRAGMA integrity_check on the copy; keep it in the backup directory and as webui-backup-<timestamp>.db in volume %s (webui.db itself is never modified)", name, vol),
+			"schema: run the client's image once against the empty database (a temporary container, health-gated, then removed) so the application creates its own schema; tables it did not create are created from the SQLite schema",
+			"copy table by table, parents first, with COPY; coerce by the target column type and count every alteration; verify row counts and checksums; all in one transaction",
+			fmt.Sprintf("switch: recreate %s with DATABASE_URL, health-gated; record the migration in the volume and the backup directory", name),
+			"on any failure: the client is started again on SQLite with its untouched volume, and target tables that were empty before are emptied again",
+		},
+		Downtime: "the client is down from the stop (step 2) until the new container passes its health check (step 5): the copy and two application starts",
+		Note:     "row counts per table: fleetctl db migrate " + c.Name + " --dry-run",
+	}
+}
+
+func (t *textWriter) migration(m *Migration) {
+	t.printf("      target: %s\n", m.Target)
+	for i, s := range m.Steps {
+		t.printf("      %d. %s\n", i+1, s)
+	}
+	t.printf("      downtime: %s\n", m.Downtime)
+	if len(m.Tables) > 0 {
+		var total int64
+		for _, tc := range m.Tables {
+			t.printf("      rows %-24s %d\n", tc.Name+":", tc.Rows)
+			total += tc.Rows
+		}
+		t.printf("      rows in total: %d\n", total)
+	} else if m.Note != "" {
+		t.printf("      %s\n", m.Note)
+	}
+}

@@ -1,0 +1,97 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/migrate"
+)
+
+// Migrator wires pkg/migrate (and through it pkg/pg) to the executor's
+// apply.Migrator, so pkg/apply imports neither pgx nor a SQLite driver.
+type Migrator struct {
+	// Schema is the target schema (default public).
+	Schema string
+}
+
+var _ apply.Migrator = Migrator{}
+
+// Preflight implements apply.Migrator.
+func (m Migrator) Preflight(ctx context.Context, t apply.MigrationTarget) (string, []string, error) {
+	c, err := migrate.CheckTarget(ctx, t.URL, m.Schema, t.WantVector, t.Force)
+	if c == nil {
+		return "", nil, err
+	}
+	return c.ServerVersion, c.Warnings, err
+}
+
+// PrepareBackup implements apply.Migrator.
+func (m Migrator) PrepareBackup(ctx context.Context, path string) error {
+	return migrate.PrepareBackup(ctx, path)
+}
+
+// Copy implements apply.Migrator. The preflight before the stop made sure
+// every table was empty (or Force); tables that hold rows now were filled by
+// the application's own first start in the schema step (its defaults), so
+// they are emptied inside the copy's transaction.
+func (m Migrator) Copy(ctx context.Context, t apply.MigrationTarget, sqlitePath string, progress func(string)) (*apply.MigrationResult, error) {
+	stall := testStall()
+	last := time.Time{}
+	rep, err := migrate.Run(ctx, migrate.Options{
+		SQLitePath: sqlitePath, URL: t.URL, Schema: m.Schema, Force: true, WantVector: t.WantVector,
+		Progress: func(p migrate.Progress) {
+			if stall > 0 && p.Phase == "verify" {
+				progress(fmt.Sprintf("test hook: stalling %s inside the copy transaction (FLEETCTL_TEST_MIGRATE_STALL)", stall))
+				time.Sleep(stall)
+				stall = 0
+			}
+			if time.Since(last) < time.Second && p.TableDone != p.TableTotal {
+				return
+			}
+			last = time.Now()
+			progress(fmt.Sprintf("%s %s: %d/%d rows (all tables: %d/%d, %s)", p.Phase, p.Table, p.TableDone, p.TableTotal, p.Done, p.Total, percent(p.Done, p.Total)))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &apply.MigrationResult{Report: rep.JSON(), Written: rep.Written(), TotalRows: rep.TotalRows, CopiedRows: rep.CopiedRows, Alterations: []string{}}
+	for _, tr := range rep.Tables {
+		for _, a := range tr.Alter {
+			res.Alterations = append(res.Alterations, fmt.Sprintf("%s.%s: %s x%d", tr.Name, a.Column, a.Kind, a.Count))
+		}
+	}
+	sort.Strings(res.Alterations)
+	return res, nil
+}
+
+// Undo implements apply.Migrator.
+func (m Migrator) Undo(ctx context.Context, t apply.MigrationTarget, written []string) error {
+	r := &migrate.Report{}
+	for _, n := range written {
+		r.Tables = append(r.Tables, migrate.TableReport{Name: n, Action: "copy", EmptyBefore: true})
+	}
+	return migrate.Undo(ctx, t.URL, m.Schema, r)
+}
+
+// testStall is a test hook: FLEETCTL_TEST_MIGRATE_STALL=5s pauses a
+// migration once, inside its copy transaction, so integration tests can
+// kill PostgreSQL or fleetctl at a known point.
+func testStall() time.Duration {
+	d, err := time.ParseDuration(os.Getenv("FLEETCTL_TEST_MIGRATE_STALL"))
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+func percent(done, total int64) string {
+	if total <= 0 {
+		return "100%"
+	}
+	return fmt.Sprintf("%d%%", done*100/total)
+}
