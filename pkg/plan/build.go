@@ -189,13 +189,6 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	if primary != nil {
 		a.ExistingID = primary.ID
 	}
-	// A failed recreate rolls back to the parked container when there is one
-	// (the current one was never proven healthy), else to the current one.
-	if prev != nil {
-		a.OldPort = publishedPort(prev)
-	} else if primary != nil {
-		a.OldPort = publishedPort(primary)
-	}
 	switch {
 	case primary == nil && prev == nil:
 		a.Kind, a.Causes = KindCreateContainer, []string{"container missing"}
@@ -226,6 +219,13 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 		a.Kind, a.Causes = KindStopContainer, []string{"state: stopped in fleet.yaml"}
 	default:
 		return nil
+	}
+	// A failed recreate rolls back to the parked container when there is one
+	// (the current one was never proven healthy), else to the current one.
+	if prev != nil {
+		a.OldPort = publishedPort(prev)
+	} else if primary != nil {
+		a.OldPort = publishedPort(primary)
 	}
 	ctr := d.Container
 	a.Container, a.PreviousName = &ctr, ctr.Name+observe.PreviousSuffix

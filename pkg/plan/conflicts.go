@@ -49,7 +49,8 @@ func (b *builder) conflicts(c *fleet.Client, d *Desired, primary, prev *observe.
 		!(observe.Managed(vol.Labels, b.spec.Fleet) && vol.Labels[observe.LabelClient] == c.Name) {
 		return block(vol.Name, "volume %s belongs to fleet %q, client %q", vol.Name, vol.Labels[observe.LabelFleet], vol.Labels[observe.LabelClient])
 	}
-	if primary != nil && !adopt {
+	// Same hash, same inputs: the label is decoded only when something changed.
+	if primary != nil && !adopt && primary.Labels[observe.LabelConfigHash] != d.Hash {
 		if cfg := parseConfig(primary.Labels); cfg != nil && cfg.Volume != d.Volume.Name {
 			return block(name, "the data volume would change from %s to %s and the client would start on an empty volume; "+
 				"move the data first or restore the volume naming", cfg.Volume, d.Volume.Name)
