@@ -21,6 +21,7 @@ import (
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/pg"
 	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/reconcile"
 )
 
 // migrateFlags are apply's flags for migrate-database actions.
@@ -39,7 +40,8 @@ func registerMigrateFlags(fs *flag.FlagSet) *migrateFlags {
 func (f *migrateFlags) options(out io.Writer) apply.MigrationOptions {
 	return apply.MigrationOptions{
 		BackupDir: *f.backupDir, Force: *f.force,
-		Log: func(a *plan.Action, line string) { fmt.Fprintf(out, "  | %s: %s\n", a.Object, line) },
+		Log:       func(a *plan.Action, line string) { fmt.Fprintf(out, "  | %s: %s\n", a.Object, line) },
+		AfterStep: reconcile.TestPause(func(line string) { fmt.Fprintf(out, "  | %s\n", line) }),
 	}
 }
 

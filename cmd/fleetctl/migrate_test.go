@@ -314,11 +314,12 @@ func TestMigrateWrongPasswordRefusedInPreflight(t *testing.T) {
 }
 
 // startApply runs apply in the background with the stall hook and returns
-// once the migration is stalled inside its copy transaction.
-func startApply(t *testing.T, f *testFleet, stall string, args ...string) (*exec.Cmd, *bytes.Buffer, string) {
+// once the migration is stalled inside its copy transaction. output waits
+// until the process's output is fully drained (it has exited) and returns it.
+func startApply(t *testing.T, f *testFleet, hook, value string, args ...string) (cmd *exec.Cmd, output func() string, sum string) {
 	t.Helper()
-	t.Setenv("FLEETCTL_TEST_MIGRATE_STALL", stall)
-	cmd := f.cmd(context.Background(), append([]string{"apply", "--auto-approve"}, args...)...)
+	t.Setenv(hook, value)
+	cmd = f.cmd(context.Background(), append([]string{"apply", "--auto-approve"}, args...)...)
 	pr, pw, _ := os.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -326,7 +327,6 @@ func startApply(t *testing.T, f *testFleet, stall string, args ...string) (*exec
 	}
 	pw.Close()
 	var out bytes.Buffer
-	sum := ""
 	sc := bufio.NewScanner(pr)
 	deadline := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
@@ -336,13 +336,15 @@ func startApply(t *testing.T, f *testFleet, stall string, args ...string) (*exec
 		if m := shaLine.FindStringSubmatch(line); m != nil {
 			sum = m[1]
 		}
-		if strings.Contains(line, "test hook: stalling") {
-			go func() { // keep draining
+		if strings.Contains(line, "test hook: ") {
+			drained := make(chan struct{})
+			go func() { // keep draining until the process closes its end
+				defer close(drained)
 				for sc.Scan() {
 					out.WriteString(sc.Text() + "\n")
 				}
 			}()
-			return cmd, &out, sum
+			return cmd, func() string { <-drained; return out.String() }, sum
 		}
 	}
 	cmd.Wait()
@@ -354,13 +356,12 @@ func TestMigratePostgresKilledMidCopyRollsBack(t *testing.T) {
 	srv, db := startPG(t)
 	f, cs, before, _ := migrateSetup(t)
 	f.writeDB(cs, srv.BridgeURL(db))
-	cmd, out, sum := startApply(t, f, "3s", "--backup-dir", filepath.Join(f.dir, "b"))
+	cmd, output, sum := startApply(t, f, "FLEETCTL_TEST_MIGRATE_STALL", "3s", "--backup-dir", filepath.Join(f.dir, "b"))
 	if err := srv.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	err := cmd.Wait()
-	time.Sleep(100 * time.Millisecond)
-	text := out.String()
+	text := output()
 	noPassword(t, "apply", text)
 	t.Logf("apply:\n%s", text)
 	if err == nil || !strings.Contains(text, "migrate database: copy failed") || !strings.Contains(text, "running on SQLite again, healthy") {
@@ -382,17 +383,32 @@ func TestMigratePostgresKilledMidCopyRollsBack(t *testing.T) {
 	}
 }
 
+// kill -9 of fleetctl inside the copy transaction (nothing committed) and
+// after the commit but before the switch (the journal undoes the copy): the
+// next apply finishes the migration, nothing lost, nothing duplicated.
 func TestMigrateKilledFleetctlNextApplyFinishes(t *testing.T) {
+	for _, tc := range []struct{ name, hook, value, want string }{
+		{"in-copy-transaction", "FLEETCTL_TEST_MIGRATE_STALL", "30s", ""},
+		{"after-commit", "FLEETCTL_TEST_MIGRATE_PAUSE", "copy:30s", "was interrupted after its copy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { killedMidMigration(t, tc.hook, tc.value, tc.want) })
+	}
+}
+
+func killedMidMigration(t *testing.T, hook, value, want string) {
 	srv, db := startPG(t)
 	f, cs, before, _ := migrateSetup(t)
 	f.writeDB(cs, srv.BridgeURL(db))
 	backups := filepath.Join(f.dir, "b")
-	cmd, _, _ := startApply(t, f, "30s", "--backup-dir", backups)
+	cmd, _, _ := startApply(t, f, hook, value, "--backup-dir", backups)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	t.Setenv("FLEETCTL_TEST_MIGRATE_STALL", "")
+	t.Setenv(hook, "")
 	r := f.run("apply", "--auto-approve", "--backup-dir", backups, "--lock-timeout", "20s")
+	if !strings.Contains(r.stdout, want) {
+		t.Fatalf("apply after kill -9 does not say %q:\n%s", want, r.all())
+	}
 	noPassword(t, "apply", r.all())
 	if r.code != 0 {
 		t.Fatalf("apply after kill -9: exit %d\n%s", r.code, r.all())

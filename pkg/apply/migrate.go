@@ -96,6 +96,9 @@ type MigrationOptions struct {
 	Log func(a *plan.Action, line string)
 	// Now is the clock for backup names (default time.Now).
 	Now func() time.Time
+	// AfterStep, when set, is called after each step ("preflight", "stop",
+	// "backup", "schema", "copy", "switch"): fault-injection tests pause here.
+	AfterStep func(step string)
 }
 
 // Files a migration leaves in the client's volume.
@@ -177,6 +180,12 @@ func (m *migration) log(format string, args ...any) {
 	}
 }
 
+func (m *migration) step(name string) {
+	if m.mo.AfterStep != nil {
+		m.mo.AfterStep(name)
+	}
+}
+
 func (m *migration) now() time.Time {
 	if m.mo.Now != nil {
 		return m.mo.Now().UTC()
@@ -207,6 +216,7 @@ func (m *migration) run(ctx context.Context) error {
 		return m.notStopped(ctx, fmt.Errorf("preflight: %w", err))
 	}
 	m.log("preflight ok: PostgreSQL %s", version)
+	m.step("preflight")
 	for _, w := range warns {
 		m.log("warning: %s", w)
 	}
@@ -217,17 +227,20 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.r.eng.StopContainer(ctx, a.ExistingID, m.r.opt.StopTimeout); err != nil {
 		return m.rollback(ctx, "stop", err)
 	}
+	m.step("stop")
 	ts := m.now().Format("20060102T150405Z")
 	backup, sum, size, err := m.backup(ctx, ts)
 	if err != nil {
 		return m.rollback(ctx, "backup", err)
 	}
 	volBackup := fmt.Sprintf(volumeBackupFmt, ts)
+	m.step("backup")
 
 	// 3. Schema from the application itself.
 	if err := m.schema(ctx, schemaName); err != nil {
 		return m.rollback(ctx, "schema", err)
 	}
+	m.step("schema")
 
 	// 4. Copy and verify.
 	m.log("copying into %s (one transaction; verified before commit)", a.Migration.Target)
@@ -239,6 +252,7 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.writePending(); err != nil {
 		return m.rollback(ctx, "journal", err)
 	}
+	m.step("copy")
 	m.log("copied and verified %d of %d rows; %d kind(s) of alteration", res.CopiedRows, res.TotalRows, len(res.Alterations))
 	for _, al := range res.Alterations {
 		m.log("altered: %s", al)
@@ -253,6 +267,8 @@ func (m *migration) run(ctx context.Context) error {
 		m.stopped = false // recreate restored (and health-checked) the old container itself
 		return m.rollback(ctx, "switch", err)
 	}
+
+	m.step("switch")
 
 	// 6. Record.
 	rec := MigrationRecord{

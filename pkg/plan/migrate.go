@@ -68,7 +68,8 @@ func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *o
 	if cur == nil {
 		cur = prev
 	}
-	if cur == nil {
+	// Same hash, same inputs (backend included): no-op plans decode nothing.
+	if cur == nil || cur.Labels[observe.LabelConfigHash] == d.Hash {
 		return false
 	}
 	cfg := parseConfig(cur.Labels)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/quantabase/fleetctl/pkg/apply"
@@ -49,11 +50,17 @@ func (m Migrator) Copy(ctx context.Context, t apply.MigrationTarget, sqlitePath 
 				time.Sleep(stall)
 				stall = 0
 			}
-			if time.Since(last) < time.Second && p.TableDone != p.TableTotal {
+			switch {
+			case p.TableTotal == 0:
+				return
+			case p.Phase == "verify":
+				progress(fmt.Sprintf("verify %s: %d rows (counts and checksums)", p.Table, p.TableTotal))
+				return
+			case time.Since(last) < time.Second && p.TableDone != p.TableTotal:
 				return
 			}
 			last = time.Now()
-			progress(fmt.Sprintf("%s %s: %d/%d rows (all tables: %d/%d, %s)", p.Phase, p.Table, p.TableDone, p.TableTotal, p.Done, p.Total, percent(p.Done, p.Total)))
+			progress(fmt.Sprintf("copy %s: %d/%d rows (all tables: %d/%d, %s)", p.Table, p.TableDone, p.TableTotal, p.Done, p.Total, percent(p.Done, p.Total)))
 		},
 	})
 	if err != nil {
@@ -76,6 +83,24 @@ func (m Migrator) Undo(ctx context.Context, t apply.MigrationTarget, written []s
 		r.Tables = append(r.Tables, migrate.TableReport{Name: n, Action: "copy", EmptyBefore: true})
 	}
 	return migrate.Undo(ctx, t.URL, m.Schema, r)
+}
+
+// TestPause is a test hook for apply.MigrationOptions.AfterStep:
+// FLEETCTL_TEST_MIGRATE_PAUSE=STEP:DURATION (e.g. copy:30s) pauses once
+// after that step, so integration tests can kill fleetctl at a known point.
+func TestPause(log func(string)) func(step string) {
+	v := os.Getenv("FLEETCTL_TEST_MIGRATE_PAUSE")
+	step, dur, ok := strings.Cut(v, ":")
+	d, err := time.ParseDuration(dur)
+	if !ok || err != nil || d <= 0 {
+		return nil
+	}
+	return func(s string) {
+		if s == step {
+			log(fmt.Sprintf("test hook: pausing %s after step %s (FLEETCTL_TEST_MIGRATE_PAUSE)", d, s))
+			time.Sleep(d)
+		}
+	}
 }
 
 // testStall is a test hook: FLEETCTL_TEST_MIGRATE_STALL=5s pauses a

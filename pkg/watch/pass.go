@@ -51,6 +51,7 @@ func (d *Daemon) pass(ctx context.Context, trig string, since time.Time) {
 	out, err := d.cfg.Runner.Apply(ctx, d.spec, d.secrets, plan.Options{Exclude: rec.Excluded}, func(p *plan.Plan) error {
 		deferred = d.deferRemoving(p)
 		d.m.planDrift(p) // counted when found, before the actions run
+		d.holdMigrations(p)
 		return nil
 	})
 	if out != nil {
@@ -141,6 +142,32 @@ func (d *Daemon) deferRemoving(p *plan.Plan) bool {
 	}
 	p.Actions = kept
 	return dropped
+}
+
+// holdMigrations drops database migrations from a daemon pass: a migration
+// stops the client and moves its data, so an operator starts it with
+// `fleetctl apply` rather than the daemon on a file edit. The drift stays
+// visible (metric, log) until then.
+func (d *Daemon) holdMigrations(p *plan.Plan) {
+	for _, a := range heldMigrations(p) {
+		d.log.Warn("database migration pending: run 'fleetctl apply' to migrate this client (it stops the client while its data is copied)",
+			"client", a.Client, "object", a.Object)
+	}
+}
+
+// heldMigrations removes the migrate-database actions from p and returns them.
+func heldMigrations(p *plan.Plan) []plan.Action {
+	var held []plan.Action
+	kept := p.Actions[:0]
+	for _, a := range p.Actions {
+		if a.Kind == plan.KindMigrateDatabase {
+			held = append(held, a)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	p.Actions = kept
+	return held
 }
 
 // scheduleRecheck looks again shortly after an event-triggered pass that
