@@ -73,7 +73,7 @@ fsum=$(sum "$fc"); psum=$(sum "$pc")
 pstat=$(field pgloader 'Exit status')
 fr=$(field fleetctl 'Maximum resident'); pr=$(field pgloader 'Maximum resident')
 alter=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("; ".join("%s.%s %s: %d" % (t["name"], a["column"], a["kind"], a["count"]) for t in r["tables"] for a in (t.get("alterations") or [])))' "$work/report.json")
-ok=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["ok"], sum(1 for t in r["tables"] if t["verified"]), "of", len(r["tables"]), "tables verified; copy", round(r["durations"]["copy"],2), "s, verify", round(r["durations"]["verify"],2), "s")' "$work/report.json")
+ok=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("verified:" if r["ok"] else "NOT verified:", sum(1 for t in r["tables"] if t["verified"]), "of", len(r["tables"]), "tables verified; copy", round(r["durations"]["copy"],2), "s, verify", round(r["durations"]["verify"],2), "s")' "$work/report.json")
 
 cat <<MD
 ## migration
