@@ -41,15 +41,11 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 			return exitError
 		}
 	}
-	s, ok := openSession(ctx, env, *pf.file, *pf.asJSON)
+	s, opt, ok := pf.open(ctx, env)
 	if !ok {
 		return exitError
 	}
 	defer s.close()
-	opt, ok := pf.options(env, s)
-	if !ok {
-		return exitError
-	}
 	if saved != nil {
 		opt = saved.Options
 	}

@@ -267,6 +267,24 @@ func appName(t *testing.T, port int) string {
 	return cfg.Name
 }
 
+// nameNow asks a client its name once, for polling: "" while it does not
+// answer (a recreate may stop it between two requests).
+func nameNow(port int) string {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/api/config", port))
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var cfg struct {
+		Name string `json:"name"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&cfg) != nil {
+		return ""
+	}
+	return cfg.Name
+}
+
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ls []net.Listener

@@ -30,6 +30,21 @@ func (f *planFlags) register(fs *flag.FlagSet) {
 // set reports whether any option that shapes a plan was given.
 func (f *planFlags) set() bool { return len(f.targets) > 0 || *f.prune || *f.adopt }
 
+// open loads the spec, resolves its secrets, connects to the engine and turns
+// the flags into plan options; on failure it has printed why.
+func (f *planFlags) open(ctx context.Context, env *cliEnv) (*session, plan.Options, bool) {
+	s, ok := openSession(ctx, env, *f.file, *f.asJSON)
+	if !ok {
+		return nil, plan.Options{}, false
+	}
+	opt, ok := f.options(env, s)
+	if !ok {
+		s.close()
+		return nil, plan.Options{}, false
+	}
+	return s, opt, true
+}
+
 func (f *planFlags) options(env *cliEnv, s *session) (plan.Options, bool) {
 	t, ok := targets(env, s.spec, f.targets, *f.prune)
 	return plan.Options{Targets: t, Prune: *f.prune, Adopt: *f.adopt}, ok
@@ -44,15 +59,11 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	if fs.Parse(args) != nil {
 		return exitError
 	}
-	s, ok := openSession(ctx, env, *pf.file, *pf.asJSON)
+	s, opt, ok := pf.open(ctx, env)
 	if !ok {
 		return exitError
 	}
 	defer s.close()
-	opt, ok := pf.options(env, s)
-	if !ok {
-		return exitError
-	}
 	p, _, ok := s.plan(ctx, env, opt)
 	if !ok {
 		return exitError
