@@ -1,0 +1,160 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// backup copies webui.db and its -wal/-shm out of the stopped container into
+// the local backup directory, turns the copy into one verified file and puts
+// it back into the volume as webui-backup-TS.db. It returns the local path
+// and the SHA-256 and size of webui.db as it was in the volume.
+func (m *migration) backup(ctx context.Context, ts string) (string, string, int64, error) {
+	a := m.a
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return "", "", 0, err
+	}
+	local := filepath.Join(m.dir, "webui-"+ts+".db")
+	var sum string
+	var size int64
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		src := filepath.ToSlash(filepath.Join(a.Container.MountPath, "webui.db"+sfx))
+		f, err := os.OpenFile(local+sfx, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return "", "", 0, err
+		}
+		h := sha256.New()
+		n, err := m.me.CopyFileFromContainer(ctx, a.ExistingID, src, io.MultiWriter(f, h))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			os.Remove(local + sfx)
+			if sfx == "" {
+				return "", "", 0, fmt.Errorf("there is no %s in volume %s: nothing to migrate", src, a.Container.Volume)
+			}
+			continue
+		}
+		if err != nil {
+			return "", "", 0, err
+		}
+		if sfx == "" {
+			sum, size = hex.EncodeToString(h.Sum(nil)), n
+		}
+		m.log("copied %s out (%d bytes%s)", src, n, map[bool]string{true: ", sha256 " + sum, false: ""}[sfx == ""])
+	}
+	if err := m.mo.Migrator.PrepareBackup(ctx, local); err != nil {
+		return "", "", 0, err
+	}
+	m.log("integrity_check ok; local backup %s", local)
+	f, err := os.Open(local)
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", "", 0, err
+	}
+	name := fmt.Sprintf(volumeBackupFmt, ts)
+	if err := m.me.CopyFileToContainer(ctx, a.ExistingID, a.Container.MountPath, name, f, st.Size()); err != nil {
+		return "", "", 0, err
+	}
+	m.log("backup in the volume: %s/%s", a.Container.MountPath, name)
+	return local, sum, size, nil
+}
+
+// schema starts the client's image once against the target, without the
+// client's volume, on an engine-chosen port: the application creates its
+// own schema at its own version. It is removed afterwards, also on failure.
+func (m *migration) schema(ctx context.Context, name string) error {
+	a := m.a
+	c := resource.Container{
+		Name: name, Image: a.Container.Image, Env: a.Container.Env,
+		BindAddress: "127.0.0.1", ContainerPort: a.Container.ContainerPort, Health: a.Container.Health,
+		Labels: map[string]string{
+			observe.LabelManagedBy: observe.ManagedByValue,
+			observe.LabelFleet:     a.Container.Labels[observe.LabelFleet],
+			LabelRole:              "migrate-schema",
+		},
+	}
+	if bind := a.Container.BindAddress; bind != "" && bind != "0.0.0.0" && bind != "::" {
+		c.BindAddress = bind
+	}
+	m.log("schema: starting %s once against the target so the application creates its schema", a.Container.Image)
+	id, err := m.me.CreateEphemeralContainer(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := m.r.stopRemove(context.WithoutCancel(ctx), id); err != nil {
+			m.log("warning: removing the schema helper %s failed: %v", name, err)
+		}
+	}()
+	if err := m.r.eng.StartContainer(ctx, id); err != nil {
+		return err
+	}
+	port, err := m.me.PublishedPort(ctx, id, c.ContainerPort)
+	if err != nil {
+		return err
+	}
+	if port == 0 {
+		return fmt.Errorf("the schema helper %s publishes no port", name)
+	}
+	c.HostPort = port
+	if err := m.r.healthy(ctx, name, &c, id); err != nil {
+		return err
+	}
+	m.log("schema: the application started healthy on the target; helper removed")
+	return nil
+}
+
+func (m *migration) writePending() error {
+	raw, _ := json.Marshal(pending{Container: m.a.ExistingID, Written: m.copied.Written, At: m.now()})
+	return os.WriteFile(filepath.Join(m.dir, pendingFile), raw, 0o600)
+}
+
+// resumePending undoes the committed copy of a run that was killed before
+// its switch. It applies only when the journal names the client's current
+// SQLite container: that container never ran on PostgreSQL, so nothing but
+// that copy can be in those tables.
+func (m *migration) resumePending(ctx context.Context) error {
+	p := filepath.Join(m.dir, pendingFile)
+	raw, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var pend pending
+	if err := json.Unmarshal(raw, &pend); err != nil || pend.Container != m.a.ExistingID {
+		m.log("ignoring %s (it is about another container)", p)
+		return os.Remove(p)
+	}
+	m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
+	if err := m.mo.Migrator.Undo(ctx, m.tgt, pend.Written); err != nil {
+		return fmt.Errorf("undo the interrupted migration: %w", err)
+	}
+	return os.Remove(p)
+}
+
+func envValue(c *resource.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
