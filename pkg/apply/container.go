@@ -65,6 +65,11 @@ func (r *runner) recreate(ctx context.Context, a *plan.Action) error {
 		if err := r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout); err != nil {
 			return fmt.Errorf("stop old container: %w", err)
 		}
+		// Parked with restart policy "no": an engine or host restart must not
+		// start it beside its replacement on the same volume.
+		if err := r.eng.SetRestartPolicy(ctx, a.ExistingID, "no"); err != nil {
+			return fmt.Errorf("park old container: %w", err)
+		}
 		if err := r.eng.RenameContainer(ctx, a.ExistingID, a.PreviousName); err != nil {
 			return fmt.Errorf("park old container as %s: %w", a.PreviousName, err)
 		}
@@ -108,6 +113,11 @@ func (r *runner) restore(ctx context.Context, a *plan.Action, prev, newID string
 	}
 	if err := r.eng.RenameContainer(ctx, prev, a.Object); err != nil {
 		return fmt.Errorf("%w; restoring the old container failed: %v (it is kept as %s)", cause, err, a.PreviousName)
+	}
+	if a.OldRestart != "" {
+		if err := r.eng.SetRestartPolicy(ctx, prev, a.OldRestart); err != nil {
+			return fmt.Errorf("%w; the old container was restored but its restart policy was not: %v", cause, err)
+		}
 	}
 	if a.Start {
 		if err := r.eng.StartContainer(ctx, prev); err != nil {

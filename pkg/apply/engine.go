@@ -21,6 +21,8 @@ type Engine interface {
 	StartContainer(ctx context.Context, id string) error
 	StopContainer(ctx context.Context, id string, timeout time.Duration) error
 	RenameContainer(ctx context.Context, id, name string) error
+	// SetRestartPolicy changes an existing container's restart policy.
+	SetRestartPolicy(ctx context.Context, id, policy string) error
 	// RemoveContainer removes the container, never its volumes.
 	RemoveContainer(ctx context.Context, id string) error
 	// ContainerState returns "running", "exited", ... or "" when it does not exist.

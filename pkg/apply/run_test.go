@@ -118,6 +118,13 @@ func (f *fakeEngine) RenameContainer(_ context.Context, id, name string) error {
 	return nil
 }
 
+func (f *fakeEngine) SetRestartPolicy(_ context.Context, id, policy string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("restart-policy %s %s", f.containers[id].name, policy)
+	return nil
+}
+
 func (f *fakeEngine) RemoveContainer(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -179,7 +186,7 @@ func TestRecreateIsStopFirstAndRemovesOldWhenHealthy(t *testing.T) {
 	if err := res.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"stop web", "rename web -> web.previous", "create web", "start web", "remove web.previous"}
+	want := []string{"stop web", "restart-policy web no", "rename web -> web.previous", "create web", "start web", "remove web.previous"}
 	if got := strings.Join(f.calls, "|"); got != strings.Join(want, "|") {
 		t.Fatalf("calls:\n got %s\nwant %s", got, strings.Join(want, "|"))
 	}
@@ -192,7 +199,12 @@ func TestRecreateRollsBackWhenUnhealthy(t *testing.T) {
 	a.ExistingID = old
 	// The old container answers on its own (old) port: the restore is health-gated there.
 	a.OldPort = observe.PortBinding{HostIP: "127.0.0.1", HostPort: healthServer(t, true)}
+	a.OldRestart = "always"
 	res := Run(context.Background(), f, &plan.Plan{Actions: []plan.Action{a}}, Options{})
+	if calls := strings.Join(f.calls, "|"); !strings.Contains(calls, "restart-policy web no|rename web -> web.previous") ||
+		!strings.Contains(calls, "rename web.previous -> web|restart-policy web always") {
+		t.Fatalf("parked container's restart policy not disabled then restored: %s", calls)
+	}
 	err := res.Failed["container.web"]
 	if err == nil || !strings.Contains(err.Error(), "rolled back: the old container is restored and healthy") {
 		t.Fatalf("want rollback error, got %v", err)

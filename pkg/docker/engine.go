@@ -142,6 +142,20 @@ func restartPolicy(name string) (container.RestartPolicy, error) {
 	return container.RestartPolicy{}, fmt.Errorf("unknown restart policy %q (want no, always, unless-stopped or on-failure)", name)
 }
 
+// SetRestartPolicy changes the restart policy of an existing container. A
+// container parked during a recreate gets "no", so an engine or host restart
+// never starts it beside its replacement on the same volume.
+func (c *Client) SetRestartPolicy(ctx context.Context, id, policy string) error {
+	rp, err := restartPolicy(policy)
+	if err != nil {
+		return fmt.Errorf("update container %s: %w", id, err)
+	}
+	if _, err := c.api.ContainerUpdate(ctx, id, container.UpdateConfig{RestartPolicy: rp}); err != nil {
+		return fmt.Errorf("update restart policy of container %s: %w", id, err)
+	}
+	return nil
+}
+
 // StartContainer starts id; starting a running container succeeds.
 func (c *Client) StartContainer(ctx context.Context, id string) error {
 	if err := c.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {

@@ -145,6 +145,23 @@ func TestContainerLifecycle(t *testing.T) {
 		t.Errorf("stopping a stopped container: %v", err)
 	}
 
+	// Parking disables the restart policy; it can be given back.
+	for _, policy := range []string{"no", "always"} {
+		if err := e.c.SetRestartPolicy(ctx, id, policy); err != nil {
+			t.Fatal(err)
+		}
+		ci, err := e.raw.ContainerInspect(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(ci.HostConfig.RestartPolicy.Name); got != policy {
+			t.Errorf("restart policy = %q, want %q", got, policy)
+		}
+	}
+	if err := e.c.SetRestartPolicy(ctx, id, "sometimes"); err == nil {
+		t.Error("an unknown restart policy was accepted")
+	}
+
 	prev := spec.Name + observe.PreviousSuffix
 	if err := e.c.RenameContainer(ctx, id, prev); err != nil {
 		t.Fatal(err)

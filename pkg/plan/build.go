@@ -221,9 +221,9 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	// A failed recreate rolls back to the parked container when there is one
 	// (the current one was never proven healthy), else to the current one.
 	if prev != nil {
-		a.OldPort = publishedPort(prev)
+		a.OldPort, a.OldRestart = publishedPort(prev), restartOf(prev)
 	} else if primary != nil {
-		a.OldPort = publishedPort(primary)
+		a.OldPort, a.OldRestart = publishedPort(primary), restartOf(primary)
 	}
 	ctr := d.Container
 	a.Container, a.PreviousName = &ctr, ctr.Name+observe.PreviousSuffix
@@ -252,6 +252,14 @@ func publishedPort(c *observe.Container) observe.PortBinding {
 		return c.Ports[0]
 	}
 	return observe.PortBinding{}
+}
+
+// restartOf is the restart policy a container was created with ("" when unknown).
+func restartOf(c *observe.Container) string {
+	if cfg := parseConfig(c.Labels); cfg != nil {
+		return cfg.Restart
+	}
+	return ""
 }
 
 func changeCauses(primary *observe.Container, after *ContainerConfig) ([]Change, []string) {

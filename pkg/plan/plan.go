@@ -80,6 +80,9 @@ type Action struct {
 	// OldPort is where the current container is published, so a rolled-back
 	// recreate can health-check the restored container on its own port.
 	OldPort observe.PortBinding `json:"-"`
+	// OldRestart is the restart policy to give the old container back if a
+	// recreate rolls back (it is parked with "no").
+	OldRestart string `json:"-"`
 }
 
 // Change is one field that differs between the observed and desired config.
