@@ -48,7 +48,7 @@ bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader
 	./scripts/bench-migrate.sh
 
 fuzz: ## fuzz the fleet.yaml loader for 60s
-	$(GO) test ./pkg/fleet -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./pkg/fleet -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s
 
 clean: ## remove build output
 	rm -rf $(BIN)

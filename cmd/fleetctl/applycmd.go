@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	if *pf.asJSON {
 		out = env.stderr // people's output goes to stderr; stdout carries the JSON result
 	}
+	warnUnreachableHealth(env, s)
 	r := s.runner("apply", *lockWait)
 	r.Exec = apply.Options{Parallelism: *par, Progress: progressPrinter(out), Migration: mf.options(out)}
 	outcome, err := r.Apply(ctx, s.spec, s.secrets, opt, func(p *plan.Plan) error {
@@ -76,6 +78,24 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	return finishApply(env, *pf.asJSON, outcome.Plan, outcome.Result)
+}
+
+// warnUnreachableHealth warns when the engine is remote and clients publish
+// on its loopback: the health gate probes from this machine and would time
+// out (and roll back) every replacement.
+func warnUnreachableHealth(env *cliEnv, s *session) {
+	host := s.cli.ProbeHost()
+	if host == "127.0.0.1" || host == "localhost" {
+		return
+	}
+	for i := range s.spec.Clients {
+		if ip := net.ParseIP(s.spec.Clients[i].BindAddress); ip != nil && ip.IsLoopback() {
+			fmt.Fprintf(env.stderr, "Warning: the Docker engine is remote (%s) but client %s publishes on %s there: "+
+				"health checks from this machine cannot reach it. Set bindAddress to an address of that host this machine can reach.\n",
+				host, s.spec.Clients[i].Name, s.spec.Clients[i].BindAddress)
+			return
+		}
+	}
 }
 
 // staleReason says why a saved plan no longer matches the world ("" if it does).
