@@ -73,17 +73,18 @@ func statusRows(ctx context.Context, spec *fleet.Spec, st *observe.State, p *pla
 		name := spec.ContainerName(c)
 		r := statusRow{Client: c.Name, Container: name, State: "absent", Health: "-", Port: c.Port,
 			Domain: c.Domain, Image: c.Image, Database: string(c.Database.Backend), Drift: drift(p, c.Name)}
-		if ctr := byName[name]; ctr != nil {
+		ctr := byName[name]
+		if ctr != nil {
 			r.State, r.Image = ctr.State, ctr.Image
-			if ctr.Running() {
-				wg.Add(1)
-				go func(i int, bind string) {
-					defer wg.Done()
-					rows[i].Health = probeHealth(ctx, cli.ProbeHost(), bind, c.Port, c.HealthCheck.Path)
-				}(i, c.BindAddress)
-			}
 		}
-		rows[i] = r
+		rows[i] = r // before the probe below writes its Health
+		if ctr != nil && ctr.Running() {
+			wg.Add(1)
+			go func(i int, bind string) {
+				defer wg.Done()
+				rows[i].Health = probeHealth(ctx, cli.ProbeHost(), bind, c.Port, c.HealthCheck.Path)
+			}(i, c.BindAddress)
+		}
 	}
 	wg.Wait()
 	return rows

@@ -159,8 +159,8 @@ func (v validator) bindAddress(path, addr string) {
 	if addr == "" || !v.set(path) {
 		return
 	}
-	if _, err := netip.ParseAddr(addr); err != nil {
-		v.errf(path, "must be an IPv4 or IPv6 address such as 127.0.0.1 or ::1")
+	if a, err := netip.ParseAddr(addr); err != nil || a.Zone() != "" {
+		v.errf(path, "must be an IPv4 or IPv6 address such as 127.0.0.1 or ::1 (without a zone)")
 	}
 }
 

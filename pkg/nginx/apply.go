@@ -34,10 +34,12 @@ type backup struct {
 // command once. If anything fails before the reload, every file is put back
 // byte for byte as it was (files that did not exist are removed) and nginx is
 // not reloaded; a failed test returns ErrTestFailed with nginx's output.
+//
+// A pending marker (PendingMarker) is kept from the first write until nginx
+// has reloaded: if fleetctl dies in between, or the reload fails, the next
+// plan sees it and tests and reloads again. With no changes, ApplySites only
+// tests and reloads (that retry).
 func (s *Sites) ApplySites(ctx context.Context, changes []resource.SiteChange) error {
-	if len(changes) == 0 {
-		return nil
-	}
 	// Render everything first: a refused value must write nothing.
 	data := make([][]byte, len(changes))
 	for i, ch := range changes {
@@ -60,6 +62,10 @@ func (s *Sites) ApplySites(ctx context.Context, changes []resource.SiteChange) e
 	if err != nil {
 		return err
 	}
+	marker := filepath.Join(s.Dir, PendingMarker)
+	if err := writeAtomic(marker, []byte("fleetctl: site files written, nginx not yet reloaded\n"), 0o644); err != nil {
+		return fmt.Errorf("sites: %w", err)
+	}
 	for i, ch := range changes {
 		path := filepath.Join(s.Dir, ch.File)
 		if ch.Op == resource.SiteDelete {
@@ -81,11 +87,18 @@ func (s *Sites) ApplySites(ctx context.Context, changes []resource.SiteChange) e
 	if out, err := run(ctx, s.Reload); err != nil {
 		// The new configuration passed the test, so the files stay: the
 		// next apply (or a manual reload) picks them up.
-		return fmt.Errorf("nginx reload failed after a successful test (the site files are written): %s: %v\n%s",
+		return fmt.Errorf("nginx reload failed after a successful test (the site files are written; the next apply reloads again): %s: %v\n%s",
 			strings.Join(s.Reload, " "), err, out)
+	}
+	if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sites: nginx reloaded, but clearing %s failed: %w", PendingMarker, err)
 	}
 	return nil
 }
+
+// PendingMarker is the dot-file (ignored by nginx's include globs) that says
+// site files were written and nginx has not reloaded them yet.
+const PendingMarker = ".fleetctl-pending"
 
 // safeName accepts a plain file name in the directory, never a path or a
 // dot-file (fleetctl's temp files start with a dot).
@@ -141,6 +154,11 @@ func (s *Sites) restore(backups []backup, cause error) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("%w; restoring the previous files also failed: %w", cause, errors.Join(errs...))
 	}
+	if len(backups) > 0 {
+		// Every file is as it was before this apply: nothing is pending. (With
+		// no backups this was a retry of a pending reload: it stays pending.)
+		os.Remove(filepath.Join(s.Dir, PendingMarker))
+	}
 	return cause
 }
 
@@ -186,6 +204,9 @@ func run(ctx context.Context, argv []string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// A wrapper whose child keeps the output open must not outlive the timeout.
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }

@@ -101,7 +101,7 @@ func TestApplySitesAgainstRealNginx(t *testing.T) {
 		}
 	}
 
-	st, err := s.Observe(ctx)
+	st, err := s.Observe(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,4 +183,40 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// A reload that fails after a passed test leaves the pending marker, so the
+// next plan retries; the retry (no file changes) tests and reloads and
+// clears it. A missing certificate is reported by Observe.
+func TestPendingReloadIsRetried(t *testing.T) {
+	ng := nginxtest.Start(t)
+	ctx := context.Background()
+	port := freePort(t)
+	broken := &nginx.Sites{Dir: ng.SitesDir, Test: ng.TestCommand(), Reload: []string{"false"}, Fleet: "nt"}
+	err := broken.ApplySites(ctx, []resource.SiteChange{
+		{Op: resource.SiteCreate, File: "a.conf", Client: "a", Site: site("a", backend(t, "A"), port)},
+	})
+	if err == nil || !strings.Contains(err.Error(), "reload failed") {
+		t.Fatalf("want a reload failure, got %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "no-such-cert.pem")
+	st, err := broken.Observe(ctx, []string{missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Pending || !st.IsMissing(missing) {
+		t.Fatalf("pending %t, missing %v", st.Pending, st.Missing)
+	}
+
+	good := &nginx.Sites{Dir: ng.SitesDir, Test: ng.TestCommand(), Reload: ng.ReloadCommand(), Fleet: "nt"}
+	if err := good.ApplySites(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	ng.WaitReloaded(t, 1)
+	if got := get(t, port, "a.example.test"); got != "200 A proto=http" {
+		t.Fatalf("after the retried reload: %q", got)
+	}
+	if st, _ := good.Observe(ctx, nil); st.Pending {
+		t.Fatal("pending marker left after a successful reload")
+	}
 }

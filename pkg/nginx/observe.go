@@ -2,10 +2,13 @@ package nginx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,7 +31,9 @@ type Sites struct {
 
 // Observe lists the directory: every file and symlink except dot-files
 // (fleetctl's temp files), with the managed header of regular files parsed.
-func (s *Sites) Observe(ctx context.Context) (*observe.SitesState, error) {
+// It also checks that each path in certs (certificate and key files the
+// sites will name) exists.
+func (s *Sites) Observe(ctx context.Context, certs []string) (*observe.SitesState, error) {
 	entries, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("observe nginx sites: %w", err)
@@ -55,6 +60,17 @@ func (s *Sites) Observe(ctx context.Context) (*observe.SitesState, error) {
 		st.Files = append(st.Files, f)
 	}
 	sort.Slice(st.Files, func(i, j int) bool { return st.Files[i].Name < st.Files[j].Name })
+	if _, err := os.Lstat(filepath.Join(s.Dir, PendingMarker)); err == nil {
+		st.Pending = true
+	}
+	for _, p := range certs {
+		// Only a definite "does not exist" counts: a path we may not stat
+		// (permissions) is left to nginx -t.
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) && !slices.Contains(st.Missing, p) {
+			st.Missing = append(st.Missing, p)
+		}
+	}
+	sort.Strings(st.Missing)
 	return st, nil
 }
 

@@ -68,7 +68,8 @@ func check(s resource.Site) error {
 	case !validPort(s.HTTPPort):
 		return bad("httpPort", strconv.Itoa(s.HTTPPort))
 	}
-	if ap, err := netip.ParseAddrPort(s.Upstream); err != nil || ap.String() != s.Upstream || ap.Port() == 0 {
+	// A zone (fe80::1%eth0) is free text netip accepts: never let it into a config.
+	if ap, err := netip.ParseAddrPort(s.Upstream); err != nil || ap.String() != s.Upstream || ap.Port() == 0 || ap.Addr().Zone() != "" {
 		return bad("upstream", s.Upstream)
 	}
 	for _, d := range []struct {

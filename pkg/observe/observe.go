@@ -38,6 +38,10 @@ type State struct {
 	Volumes []Volume `json:"volumes"`
 	// Images maps each image reference present locally ("repo:tag") to its ID.
 	Images map[string]string `json:"images"`
+	// Sites is the nginx sites directory, when fleet.yaml has a proxy.
+	// SitesErr says why it could not be read (Sites is then nil): the
+	// containers are still planned.
+	SitesErr string `json:"sitesErr,omitempty"`
 	// Sites is the nginx sites directory (nil when fleet.yaml has no proxy).
 	Sites *SitesState `json:"sites,omitempty"`
 }

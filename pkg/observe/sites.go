@@ -15,6 +15,26 @@ type SitesState struct {
 	// Files holds every regular file and symlink in Dir except dot-files
 	// (fleetctl's own temp files), sorted by name.
 	Files []SiteFile `json:"files"`
+	// Missing lists the certificate and key paths that were checked and do
+	// not exist: nginx -t would fail for every site, so the planner makes
+	// each a conflict of its client alone.
+	Missing []string `json:"missing,omitempty"`
+	// Pending: site files were written but nginx has not reloaded them (an
+	// apply died, or the reload failed); the next apply tests and reloads.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// IsMissing reports whether path was checked and found missing.
+func (s *SitesState) IsMissing(path string) bool {
+	if s == nil {
+		return false
+	}
+	for _, m := range s.Missing {
+		if m == path {
+			return true
+		}
+	}
+	return false
 }
 
 // SiteFile is one file of the sites directory. Only files whose first line
@@ -50,7 +70,7 @@ func (s *SitesState) File(name string) *SiteFile {
 
 // fingerprint adds what the planner reads of the sites to h.
 func (s *SitesState) fingerprint(h hash.Hash) {
-	fmt.Fprintf(h, "sites %s\n", s.Dir)
+	fmt.Fprintf(h, "sites %s missing=%v pending=%t\n", s.Dir, s.Missing, s.Pending)
 	fs := append([]SiteFile(nil), s.Files...)
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
 	for _, f := range fs {

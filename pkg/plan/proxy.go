@@ -66,6 +66,15 @@ func (b *builder) siteConflicts() map[string]bool {
 			continue
 		}
 		name := resource.SiteFileName(c.Name)
+		if site := DesiredSite(b.spec, c); site.TLS {
+			if missing := firstMissing(sites, site.Certificate, site.CertificateKey); missing != "" {
+				// nginx -t fails for the whole directory on one missing
+				// file: block this client alone, not every site change.
+				b.conflict(c.Name, name, "TLS file %s does not exist; its site is not written until it does (nginx -t would fail for every site)", missing)
+				blocked[c.Name] = true
+				continue
+			}
+		}
 		f := sites.File(name)
 		if f == nil || (f.Managed && f.Fleet == b.spec.Fleet && f.Client == c.Name) {
 			continue
@@ -81,6 +90,15 @@ func (b *builder) siteConflicts() map[string]bool {
 	return blocked
 }
 
+func firstMissing(s *observe.SitesState, paths ...string) string {
+	for _, p := range paths {
+		if s.IsMissing(p) {
+			return p
+		}
+	}
+	return ""
+}
+
 // sites adds the sync-sites action: a file per targeted client with a domain,
 // and the removal of this fleet's managed files no client wants any more.
 // It runs after the container actions exist, so it can depend on them: a
@@ -94,7 +112,11 @@ func (b *builder) sites(blocked map[string]bool) {
 		blocked = map[string]bool{}
 	}
 	if b.st.Sites == nil {
-		b.plan.Warnings = append(b.plan.Warnings, "fleet.yaml has a proxy section but the nginx sites directory was not observed; site files are not planned")
+		msg := "fleet.yaml has a proxy section but the nginx sites directory was not observed; site files are not planned"
+		if b.st.SitesErr != "" {
+			msg += " (" + b.st.SitesErr + ")"
+		}
+		b.plan.Warnings = append(b.plan.Warnings, msg)
 		return
 	}
 	// A client blocked by any conflict (its name or port is someone
@@ -133,14 +155,21 @@ func (b *builder) sites(blocked map[string]bool) {
 		}
 	}
 	changes = append(changes, b.staleSites(wanted)...)
-	if len(changes) == 0 {
+	var causes []string
+	if len(changes) > 0 {
+		causes = append(causes, fmt.Sprintf("%d nginx site file(s) differ from fleet.yaml", len(changes)))
+	}
+	if b.st.Sites.Pending {
+		causes = append(causes, "a previous apply wrote site files but nginx did not reload them: test and reload")
+	}
+	if len(causes) == 0 {
 		return
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].File < changes[j].File })
 	sort.Strings(deps)
 	b.plan.Actions = append(b.plan.Actions, Action{
 		ID: SitesActionID, Kind: KindSyncSites, Object: p.SitesDir,
-		Causes:    []string{fmt.Sprintf("%d nginx site file(s) differ from fleet.yaml", len(changes))},
+		Causes:    causes,
 		DependsOn: deps, Sites: changes,
 		After: map[string]any{"sitesDir": p.SitesDir, "test": p.Test, "reload": p.Reload},
 	})
@@ -153,6 +182,12 @@ func (b *builder) staleSites(wanted map[string]bool) []resource.SiteChange {
 	var out []resource.SiteChange
 	for _, f := range b.st.Sites.Files {
 		if !f.Managed || f.Fleet != b.spec.Fleet || wanted[f.Name] || !b.targeted(f.Client) {
+			continue
+		}
+		if f.Actual != f.Hash || f.Name != resource.SiteFileName(f.Client) {
+			// A hand-edited or copied file is someone's work: say so, never
+			// delete it unattended.
+			b.plan.Warnings = append(b.plan.Warnings, fmt.Sprintf("nginx site file %s carries fleet %q's header but was edited or copied by hand; it is left alone (remove it yourself if it is not wanted)", f.Name, f.Fleet))
 			continue
 		}
 		cause := "client removed from fleet.yaml"
@@ -215,6 +250,9 @@ func diffSite(before, after resource.Site) []string {
 
 // countSites adds the file changes of a sync-sites action to the summary.
 func countSites(s *Summary, changes []resource.SiteChange) {
+	if len(changes) == 0 {
+		s.Change++ // test and reload only: nginx's configuration changes
+	}
 	for _, ch := range changes {
 		switch ch.Op {
 		case resource.SiteCreate:

@@ -74,6 +74,16 @@ func TestProxyGolden(t *testing.T) {
 			st.Containers, st.Volumes, st.Sites.Files = nil, nil, nil
 			st.Containers = []observe.Container{{ID: "stranger", Name: "openwebui-acme-corp", State: "running"}}
 		}},
+		{name: "pending-reload", file: "fleet.yaml", tweak: func(spec *fleet.Spec, st *observe.State) {
+			st.Sites.Pending = true // an apply died (or nginx failed to reload) after writing
+		}},
+		{name: "missing-certificate", file: "fleet.yaml", tweak: func(spec *fleet.Spec, st *observe.State) {
+			// beta's certificate is gone (certbot removed it): only beta is
+			// blocked; acme's drifted file is still repaired.
+			beta := DesiredSite(spec, spec.Client("beta-client"))
+			st.Sites.Missing = []string{beta.Certificate}
+			st.Sites.File("acme-corp.conf").Actual = "hand-edited"
+		}},
 		{name: "targeted", file: "fleet.yaml", options: Options{Targets: []string{"beta-client"}}, tweak: func(spec *fleet.Spec, st *observe.State) {
 			st.Sites.Files = append(st.Sites.Files[:0:0], currentSite(resource.Site{Fleet: "golden", Client: "gone", Domain: "gone.example.com"}))
 		}},

@@ -10,6 +10,11 @@ import (
 func (t *textWriter) sites(a *Action) {
 	t.printf("  %s sites %s: write atomically, test (%s), then reload nginx once (%s); restore every file if the test fails\n",
 		a.Kind.Symbol(), a.Object, argv(a.After["test"]), argv(a.After["reload"]))
+	if len(a.Sites) == 0 { // a retry of a reload an earlier apply did not finish
+		for _, c := range a.Causes {
+			t.printf("      # %s\n", c)
+		}
+	}
 	for _, ch := range a.Sites {
 		who := ""
 		if ch.Client != "" {

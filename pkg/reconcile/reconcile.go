@@ -38,11 +38,27 @@ func (r *Runner) Observe(ctx context.Context, spec *fleet.Spec) (*observe.State,
 		return nil, fmt.Errorf("observe: %w", err)
 	}
 	if sites := Sites(spec); sites != nil {
-		if st.Sites, err = sites.Observe(ctx); err != nil {
-			return nil, fmt.Errorf("observe: %w", err)
+		// A sites directory that cannot be read must not stop container
+		// repairs: the plan warns and leaves the site files alone.
+		if st.Sites, err = sites.Observe(ctx, certPaths(spec)); err != nil {
+			st.Sites, st.SitesErr = nil, err.Error()
 		}
 	}
 	return st, nil
+}
+
+// certPaths lists the certificate and key files the fleet's sites will name.
+func certPaths(spec *fleet.Spec) []string {
+	var out []string
+	for i := range spec.Clients {
+		if c := &spec.Clients[i]; c.Domain != "" && spec.Proxy != nil {
+			site := plan.DesiredSite(spec, c)
+			if site.TLS {
+				out = append(out, site.Certificate, site.CertificateKey)
+			}
+		}
+	}
+	return out
 }
 
 // Plan observes and plans without taking the lock (read only).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,14 +25,19 @@ func (d *Daemon) reload() {
 		if d.spec == nil {
 			msg = "fleet.yaml is invalid and no valid spec was loaded yet; not reconciling"
 		}
+		d.invalid = true
 		d.log.Error(msg, "file", d.cfg.Path, "errors", lines)
 		d.m.specValid.Set(0)
 		d.status.update(func(s *Status) { s.SpecValid, s.SpecErrors = false, lines })
 		d.watchPaths(d.spec) // keep watching, so fixing the file is seen
 		return
 	}
+	if d.spec != nil && !d.invalid && spec.Digest == d.spec.Digest && maps.Equal(secrets, d.secrets) {
+		d.watchPaths(spec) // unchanged (a resync): only make sure the watches are there
+		return
+	}
 	first := d.spec == nil
-	d.spec, d.secrets = spec, secrets
+	d.spec, d.secrets, d.invalid = spec, secrets, false
 	d.m.specValid.Set(1)
 	now := time.Now()
 	d.status.update(func(s *Status) {
@@ -87,12 +93,17 @@ func (d *Daemon) watchPaths(spec *fleet.Spec) {
 		dirs[filepath.Dir(f)] = true
 	}
 	for dir := range dirs {
-		if !d.dirs[dir] {
-			if err := d.watcher.Add(dir); err != nil {
+		// Add is a no-op for a directory already watched, and re-adds one
+		// whose watch the kernel dropped (directory removed and re-created).
+		if err := d.watcher.Add(dir); err != nil {
+			if d.dirs[dir] || !d.warned[dir] {
 				d.log.Warn("cannot watch directory; changes there are seen at the next resync", "dir", dir, "error", err.Error())
-				continue
 			}
+			d.warned[dir] = true
+			delete(dirs, dir)
+			continue
 		}
+		delete(d.warned, dir)
 	}
 	for dir := range d.dirs {
 		if !dirs[dir] {

@@ -122,6 +122,7 @@ type Daemon struct {
 	// Owned by the Run goroutine.
 	spec      *fleet.Spec
 	secrets   fleet.Secrets
+	invalid   bool // the last load of fleet.yaml failed
 	backoff   *backoff
 	fileDeb   *debouncer
 	eventDeb  *debouncer
@@ -131,6 +132,7 @@ type Daemon struct {
 	rechecks  int
 	watcher   *fsnotify.Watcher
 	dirs      map[string]bool
+	warned    map[string]bool // directories already reported as unwatchable
 	events    sync.Once
 	runCtx    context.Context
 	sincePass time.Time
@@ -149,6 +151,7 @@ func New(cfg Config) *Daemon {
 		notify:   make(chan struct{}, 1),
 		files:    map[string]bool{},
 		dirs:     map[string]bool{},
+		warned:   map[string]bool{},
 		backoff:  newBackoff(cfg.BackoffBase, cfg.BackoffMax),
 		fileDeb:  newDebouncer(cfg.FileQuiet, cfg.FileMax),
 		eventDeb: newDebouncer(cfg.EventQuiet, cfg.EventMax),
@@ -220,7 +223,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			trig = trigResync
 		}
 		if trig != "" {
-			if reload || trig == trigSighup {
+			// A resync reloads too: a watch can be lost (the directory was
+			// replaced, inotify dropped it) and the file must still be seen.
+			if reload || trig == trigSighup || trig == trigResync {
 				d.reload()
 			}
 			d.pass(ctx, trig, since)

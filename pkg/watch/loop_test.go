@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,4 +213,43 @@ func findRow(s Status, name string) *ClientStatus {
 		}
 	}
 	return nil
+}
+
+// The directory of fleet.yaml is removed and re-created (inotify drops its
+// watch): the next resync still loads the new file.
+func TestResyncReloadsAfterTheDirectoryIsReplaced(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "conf")
+	path := filepath.Join(dir, "fleet.yaml")
+	write := func(spec string) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(validSpec)
+	run := &fakeRunner{}
+	d := New(Config{
+		Path: path, Runner: run, Engine: &fakeEngine{events: make(chan docker.Event)}, Resync: 50 * time.Millisecond,
+		FileQuiet: 20 * time.Millisecond, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Resolve: func(*fleet.Spec) (fleet.Secrets, error) { return fleet.Secrets{}, nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+
+	waitFor(t, "first pass", func() bool { return len(run.snapshot()) >= 1 })
+	first := run.snapshot()[0].digest
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // a resync or two with the file gone
+	write(strings.Replace(validSpec, "port: 18082", "port: 18083", 1))
+	waitFor(t, "a pass with the new file", func() bool {
+		calls := run.snapshot()
+		return calls[len(calls)-1].digest != first
+	})
 }

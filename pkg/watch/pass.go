@@ -240,7 +240,7 @@ func (d *Daemon) outcome(ctx context.Context, out *reconcile.Outcome, rec *Recon
 		}
 	}
 	rec.Result = resultSuccess
-	if len(failed) > 0 {
+	if len(failed) > 0 || rec.Failed > 0 { // an action no client owns failing still fails the pass
 		rec.Result = resultFailure
 	}
 	st := out.State
@@ -262,6 +262,14 @@ func clientsOf(p *plan.Plan, a *plan.Action) []string {
 		return []string{a.Client}
 	}
 	var out []string
+	for _, ch := range a.Sites { // a sites batch: the clients whose files it carried
+		if ch.Client != "" && !slices.Contains(out, ch.Client) {
+			out = append(out, ch.Client)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
 	for i := range p.Actions {
 		if slices.Contains(p.Actions[i].DependsOn, a.ID) && p.Actions[i].Client != "" {
 			out = append(out, p.Actions[i].Client)
@@ -286,28 +294,29 @@ func (d *Daemon) refreshClients(ctx context.Context, st *observe.State) {
 		c := &spec.Clients[i]
 		r := ClientStatus{Name: c.Name, Container: spec.ContainerName(c), State: "absent", Health: "-",
 			Port: c.Port, Domain: c.Domain, Image: c.Image, Database: backendOf(c)}
-		if ctr := byName[r.Container]; ctr != nil && !owns(ctr, spec.Fleet, c.Name) {
+		ctr := byName[r.Container]
+		if ctr != nil && !owns(ctr, spec.Fleet, c.Name) {
 			r.State = "blocked" // the name is held by a container that is not this client's
 		} else if ctr != nil {
 			r.State, r.Image = ctr.State, ctr.Image
-			if ctr.Running() {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sem <- struct{}{}
-					defer func() { <-sem }()
-					pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-					defer cancel()
-					url := apply.HealthURL(d.cfg.ProbeHost, c.BindAddress, c.Port, healthPath(c))
-					if ok, detail := apply.Probe(pctx, hc, url); ok {
-						rows[i].Health = "healthy"
-					} else {
-						rows[i].Health = "unhealthy (" + detail + ")"
-					}
-				}()
-			}
 		}
-		rows[i] = r
+		rows[i] = r // before the probe below writes its Health
+		if ctr != nil && owns(ctr, spec.Fleet, c.Name) && ctr.Running() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				url := apply.HealthURL(d.cfg.ProbeHost, c.BindAddress, c.Port, healthPath(c))
+				if ok, detail := apply.Probe(pctx, hc, url); ok {
+					rows[i].Health = "healthy"
+				} else {
+					rows[i].Health = "unhealthy (" + detail + ")"
+				}
+			}()
+		}
 	}
 	wg.Wait()
 	d.m.setClients(rows)
