@@ -67,6 +67,14 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		if err := p.WriteText(out); err != nil {
 			return err
 		}
+		if *mf.force {
+			for _, a := range p.Actions {
+				if a.Kind == plan.KindMigrateDatabase {
+					fmt.Fprintf(out, "DATA WILL BE DELETED: --force empties the tables of %s that already hold rows before copying client %s into them.\n\n",
+						a.Migration.Target, a.Client)
+				}
+			}
+		}
 		if !p.Empty() && !*auto && saved == nil && !confirm(ctx, env, out) {
 			return errors.New("apply cancelled")
 		}

@@ -32,7 +32,7 @@ type migrateFlags struct {
 
 func registerMigrateFlags(fs *flag.FlagSet) *migrateFlags {
 	return &migrateFlags{
-		backupDir: fs.String("backup-dir", "fleetctl-backups", "where migrations keep their SQLite backups and records (DIR/FLEET/CLIENT/)"),
+		backupDir: fs.String("backup-dir", apply.DefaultBackupRoot(), "where migrations keep their SQLite backups and records (DIR/FLEET/CLIENT/); keep it out of any git checkout"),
 		force:     fs.Bool("force", false, "let a migration write into PostgreSQL tables that already hold rows (they are emptied first)"),
 	}
 }
@@ -94,7 +94,7 @@ func runDBShow(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlags("db show", env)
 	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
 	asJSON := fs.Bool("json", false, "print JSON")
-	backupDir := fs.String("backup-dir", "fleetctl-backups", "where migrations keep their records")
+	backupDir := fs.String("backup-dir", apply.DefaultBackupRoot(), "where migrations keep their records")
 	if fs.Parse(args) != nil {
 		return exitError
 	}

@@ -188,10 +188,24 @@ func TestProxyNginx(t *testing.T) {
 	t.Run("failed nginx -t changes nothing", func(t *testing.T) {
 		before := f.sitesSnapshot()
 		reloads := f.ng.Reloads(t)
-		f.writeProxy(fmt.Sprintf("  tls: files\n  httpsPort: %d\n  certificate: /nonexistent/fleetctl/{domain}/fullchain.pem\n  certificateKey: /nonexistent/fleetctl/{domain}/privkey.pem\n", nginxtest.FreePort(t)))
+		// Certificate files that exist but are not PEM: only nginx -t can tell.
+		// (A missing file is caught earlier, as a conflict of its client.)
+		certs := t.TempDir()
+		for _, c := range f.cs {
+			dir := filepath.Join(certs, domainOf(c))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"fullchain.pem", "privkey.pem"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte("not a certificate\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		f.writeProxy(fmt.Sprintf("  tls: files\n  httpsPort: %d\n  certificate: %s/{domain}/fullchain.pem\n  certificateKey: %s/{domain}/privkey.pem\n", nginxtest.FreePort(t), certs, certs))
 		r := f.run("apply", "--auto-approve")
 		if r.code != 1 || !strings.Contains(r.all(), "cannot load certificate") || !strings.Contains(r.all(), "nginx configuration test failed") {
-			t.Fatalf("apply with a missing certificate: exit %d\n%s", r.code, r.all())
+			t.Fatalf("apply with an invalid certificate: exit %d\n%s", r.code, r.all())
 		}
 		if after := f.sitesSnapshot(); !maps.Equal(before, after) {
 			t.Errorf("sites directory changed after a failed test:\nbefore %v\nafter  %v", before, after)

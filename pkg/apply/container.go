@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -41,6 +42,10 @@ func (r *runner) create(ctx context.Context, a *plan.Action) error {
 	}
 	return nil
 }
+
+// errOldNotRemoved: the replacement is up and healthy, only the parked old
+// container is left (the next plan removes it). Callers treat it as done.
+var errOldNotRemoved = errors.New("the new container is healthy, but removing the old one failed")
 
 // recreate replaces a client's container stop-first: SQLite allows a single
 // writer, so the old container is stopped before the new one starts, and it is
@@ -94,7 +99,7 @@ func (r *runner) recreate(ctx context.Context, a *plan.Action) error {
 	}
 	if prev != "" {
 		if err := r.eng.RemoveContainer(ctx, prev); err != nil {
-			return fmt.Errorf("new container is healthy, but removing the old one (%s) failed: %w", a.PreviousName, err)
+			return fmt.Errorf("%w (%s): %w", errOldNotRemoved, a.PreviousName, err)
 		}
 	}
 	return nil

@@ -84,7 +84,7 @@ type MigrationResult struct {
 type MigrationOptions struct {
 	Migrator Migrator
 	// BackupDir is the root of local backups: BackupDir/FLEET/CLIENT/
-	// (default ./fleetctl-backups).
+	// (default DefaultBackupRoot()).
 	BackupDir string
 	// Force: see MigrationTarget.Force.
 	Force bool
@@ -131,17 +131,34 @@ type MigrationRecord struct {
 // empties those tables again (the client never ran on PostgreSQL, its
 // SQLite container is still the one named here) and starts over.
 type pending struct {
-	Container string    `json:"container"`
-	Written   []string  `json:"written"`
-	At        time.Time `json:"at"`
+	Container string `json:"container"`
+	// Target is the database the copy went into (host:port/name, no
+	// credentials): Undo runs only against that same database.
+	Target  string    `json:"target"`
+	Written []string  `json:"written"`
+	At      time.Time `json:"at"`
 }
 
 // BackupDirFor is where a client's local backups go.
 func BackupDirFor(root, fleet, client string) string {
 	if root == "" {
-		root = "fleetctl-backups"
+		root = DefaultBackupRoot()
 	}
 	return filepath.Join(root, fleet, client)
+}
+
+// DefaultBackupRoot is $XDG_STATE_HOME/fleetctl/backups (~/.local/state/...):
+// an absolute place outside any checkout, since a backup holds a client's
+// whole database (password hashes, OAuth tokens) and must never land in git
+// or CI artifacts. Without a home directory it is /var/lib/fleetctl/backups.
+func DefaultBackupRoot() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "fleetctl", "backups")
+	}
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", "fleetctl", "backups")
+	}
+	return "/var/lib/fleetctl/backups"
 }
 
 func (r *runner) migrate(ctx context.Context, a *plan.Action) error {
@@ -223,6 +240,11 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.r.eng.StopContainer(ctx, a.ExistingID, m.r.opt.StopTimeout); err != nil {
 		return m.rollback(ctx, "stop", err)
 	}
+	// No restart while its data is copied: an engine restart must not bring
+	// it back as a writer whose new rows the switch would leave behind.
+	if err := m.r.eng.SetRestartPolicy(ctx, a.ExistingID, "no"); err != nil {
+		return m.rollback(ctx, "stop", err)
+	}
 	m.step("stop")
 	ts := m.now().Format("20060102T150405Z")
 	backup, sum, size, err := m.backup(ctx, ts)
@@ -259,8 +281,13 @@ func (m *migration) run(ctx context.Context) error {
 	m.log("switching %s to PostgreSQL", a.Object)
 	sw := *a
 	sw.Kind, sw.ExistingMatches = plan.KindRecreateContainer, false
-	if err := m.r.recreate(ctx, &sw); err != nil {
-		m.stopped = false // recreate restored (and health-checked) the old container itself
+	if err := m.r.recreate(ctx, &sw); errors.Is(err, errOldNotRemoved) {
+		m.log("warning: %v", err) // the client runs on PostgreSQL, healthy
+	} else if err != nil {
+		// recreate restores (and health-checks) the old container itself,
+		// unless it failed before parking it: look rather than assume.
+		st, serr := m.r.eng.ContainerState(ctx, a.ExistingID)
+		m.stopped = serr != nil || st != "running"
 		return m.rollback(ctx, "switch", err)
 	}
 
@@ -336,6 +363,11 @@ func (m *migration) rollback(ctx context.Context, step string, cause error) erro
 }
 
 func (m *migration) restartOld(ctx context.Context) error {
+	if m.a.OldRestart != "" {
+		if err := m.r.eng.SetRestartPolicy(ctx, m.a.ExistingID, m.a.OldRestart); err != nil {
+			return err
+		}
+	}
 	if !m.a.Start {
 		return nil
 	}

@@ -7,16 +7,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quantabase/fleetctl/pkg/fleet"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
-// backup copies webui.db and its -wal/-shm out of the stopped container into
+// backup copies webui.db and its -wal/-shm/-journal out of the stopped container into
 // the local backup directory, turns the copy into one verified file and puts
 // it back into the volume as webui-backup-TS.db. It returns the local path
 // and the SHA-256 and size of webui.db as it was in the volume.
@@ -28,7 +30,9 @@ func (m *migration) backup(ctx context.Context, ts string) (string, string, int6
 	local := filepath.Join(m.dir, "webui-"+ts+".db")
 	var sum string
 	var size int64
-	for _, sfx := range []string{"", "-wal", "-shm"} {
+	// -journal too: a container killed mid-transaction leaves a hot rollback
+	// journal, and a copy without it would hold a half-applied transaction.
+	for _, sfx := range []string{"", "-wal", "-shm", "-journal"} {
 		src := filepath.ToSlash(filepath.Join(a.Container.MountPath, "webui.db"+sfx))
 		f, err := os.OpenFile(local+sfx, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -121,8 +125,13 @@ func (m *migration) schema(ctx context.Context, name string) error {
 }
 
 func (m *migration) writePending() error {
-	raw, _ := json.Marshal(pending{Container: m.a.ExistingID, Written: m.copied.Written, At: m.now()})
-	return os.WriteFile(filepath.Join(m.dir, pendingFile), raw, 0o600)
+	raw, _ := json.Marshal(pending{Container: m.a.ExistingID, Target: fleet.DatabaseKey(m.tgt.URL), Written: m.copied.Written, At: m.now()})
+	// Temp file and rename: a kill mid-write must not leave half a journal.
+	path := filepath.Join(m.dir, pendingFile)
+	if err := os.WriteFile(path+".tmp", raw, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
 }
 
 // resumePending undoes the committed copy of a run that was killed before
@@ -142,6 +151,11 @@ func (m *migration) resumePending(ctx context.Context) error {
 	if err := json.Unmarshal(raw, &pend); err != nil || pend.Container != m.a.ExistingID {
 		m.log("ignoring %s (it is about another container)", p)
 		return os.Remove(p)
+	}
+	if want := fleet.DatabaseKey(m.tgt.URL); pend.Target != want {
+		// Never empty tables of another database than the copy went into.
+		return fmt.Errorf("a previous migration of this client copied its data into %s and was interrupted, but the target is now %s: "+
+			"empty the tables it filled there (%s) or point database.url back at it, then remove %s", pend.Target, want, strings.Join(pend.Written, ", "), p)
 	}
 	m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
 	if err := m.mo.Migrator.Undo(ctx, m.tgt, pend.Written); err != nil {

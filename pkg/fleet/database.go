@@ -119,3 +119,18 @@ func maskQuery(q string) string {
 	}
 	return strings.Join(parts, "&")
 }
+
+// DatabaseKey identifies a PostgreSQL database by host, port and name,
+// without credentials or options ("" when the URL does not parse): two
+// clients must not share one, and a migration journal names its target so.
+func DatabaseKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	return strings.ToLower(u.Hostname()) + ":" + port + "/" + strings.TrimPrefix(u.Path, "/")
+}

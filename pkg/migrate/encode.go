@@ -105,6 +105,11 @@ func (e *colEncoder) appendInt(buf []byte, x int64) []byte {
 func (e *colEncoder) appendFloat(buf []byte, x float64) []byte {
 	switch {
 	case e.kind == kBool:
+		// Any non-zero value is true, as in SQLite; 0.5 must not become false.
+		if x != 0 && x != 1 {
+			e.count(AltIntToTrue)
+			return append(buf, 't')
+		}
 		return e.appendInt(buf, int64(x))
 	case e.kind == kInt && x == math.Trunc(x) && math.Abs(x) < 1<<63:
 		return strconv.AppendInt(buf, int64(x), 10)

@@ -57,7 +57,13 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 		b.volumes[st.Volumes[i].Name] = &st.Volumes[i]
 	}
 	b.index()
-	blocked := b.siteConflicts() // proxy.go
+	blocked := b.siteConflicts()            // proxy.go
+	for name := range b.sharedDatabases() { // migrate.go
+		if blocked == nil {
+			blocked = map[string]bool{}
+		}
+		blocked[name] = true
+	}
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		if b.targeted(c.Name) && !blocked[c.Name] {

@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fixed secret values of the golden cases (never appear in any golden file).
-var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x", "OPENAI_KEY": "golden-openai-key"}
+var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x", "OPENAI_KEY": "golden-openai-key", "DB_URL_2": "postgres://u2:golden-db-pass-2@db/y"}
 
 const goldenSeed = "golden-seed-0123456789abcdef"
 

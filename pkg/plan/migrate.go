@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -81,14 +82,35 @@ func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *o
 		}
 		return false
 	}
+	if want == BackendPostgres && (prev != nil || primary == nil) && anyOnSQLite(primary, prev) {
+		// An interrupted replacement is finished as a plain recreate, which
+		// would switch to an empty database without copying anything.
+		b.conflict(c.Name, d.Container.Name, "an interrupted replacement left %s%s while database.backend changes to postgres: "+
+			"apply once with backend: sqlite to finish it, then change the backend to migrate the data",
+			d.Container.Name, observe.PreviousSuffix)
+		return true
+	}
 	if configBackend(cfg) == BackendPostgres && want == BackendSQLite {
 		b.conflict(c.Name, d.Container.Name, "database.backend changed: postgres → sqlite, which fleetctl does not do: "+
 			"it never copies data out of PostgreSQL, and everything written since the migration exists only there. "+
 			"Keep backend: postgres, or return to the SQLite database as it was before the migration: "+
 			"stop and remove container %s, copy the webui-backup-<timestamp>.db that the migration left in volume %s "+
-			"(the same file is in the backup directory, fleetctl-backups/%s/%s/) over webui.db in that volume, then apply",
+			"(the same file is in the backup directory, BACKUP_DIR/%s/%s/) over webui.db in that volume, then apply",
 			d.Container.Name, d.Volume.Name, b.spec.Fleet, c.Name)
 		return true
+	}
+	return false
+}
+
+// anyOnSQLite reports whether any of the containers ran on SQLite.
+func anyOnSQLite(cs ...*observe.Container) bool {
+	for _, c := range cs {
+		if c == nil {
+			continue
+		}
+		if cfg := parseConfig(c.Labels); cfg != nil && configBackend(cfg) == BackendSQLite {
+			return true
+		}
 	}
 	return false
 }
@@ -146,4 +168,33 @@ func (t *textWriter) migration(m *Migration) {
 	} else if m.Note != "" {
 		t.printf("      %s\n", m.Note)
 	}
+}
+
+// sharedDatabases blocks every client whose PostgreSQL database (host, port,
+// database name) is also another client's: two Open WebUI instances in one
+// schema would read each other's users and chats, and a migration empties the
+// target's tables before copying.
+func (b *builder) sharedDatabases() map[string]bool {
+	byDB := map[string][]string{}
+	for i := range b.spec.Clients {
+		c := &b.spec.Clients[i]
+		if c.Database == nil || c.Database.Backend != fleet.BackendPostgres || !b.targeted(c.Name) {
+			continue
+		}
+		if key := fleet.DatabaseKey(c.Database.ConnURL(b.secrets)); key != "" {
+			byDB[key] = append(byDB[key], c.Name)
+		}
+	}
+	blocked := map[string]bool{}
+	for _, names := range byDB {
+		if len(names) < 2 {
+			continue
+		}
+		for _, n := range names {
+			b.conflict(n, "", "clients %s use the same PostgreSQL database; each client needs its own (tenants must not share data)",
+				strings.Join(names, ", "))
+			blocked[n] = true
+		}
+	}
+	return blocked
 }
