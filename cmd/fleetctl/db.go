@@ -118,7 +118,7 @@ func runDBShow(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	if ctr := findContainer(st, out.Container); ctr != nil {
-		out.Running = plan.ContainerBackend(ctr.Labels)
+		out.Running = string(plan.ContainerBackend(ctr.Labels))
 	}
 	if u := c.Database.ConnURL(s.secrets); u != "" {
 		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -277,7 +277,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
 	switch {
 	case ctr == nil:
 		out.Estimate = "container " + name + " does not exist: nothing to migrate (a new client on PostgreSQL is simply created)"
-	case plan.ContainerBackend(ctr.Labels) == plan.BackendPostgres:
+	case plan.ContainerBackend(ctr.Labels) == fleet.BackendPostgres:
 		out.Estimate = "container " + name + " already runs on PostgreSQL: nothing to migrate"
 	default:
 		tables, err := countFromCopy(ctx, s, ctr.ID)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
@@ -113,8 +114,8 @@ type MigrationRecord struct {
 	Fleet        string          `json:"fleet"`
 	Client       string          `json:"client"`
 	MigratedAt   time.Time       `json:"migratedAt"`
-	From         string          `json:"from"`
-	To           string          `json:"to"`
+	From         fleet.Backend   `json:"from"`
+	To           fleet.Backend   `json:"to"`
 	Target       string          `json:"target"` // masked
 	SourceSHA256 string          `json:"sourceSha256"`
 	SourceBytes  int64           `json:"sourceBytes"`

@@ -8,21 +8,13 @@ import (
 	"github.com/quantabase/fleetctl/pkg/observe"
 )
 
-// Database backends as the planner sees them on a container: PostgreSQL when
-// its config label has DATABASE_URL (fleetctl sets it only for backend:
-// postgres, and env cannot set it), else SQLite in the data volume.
-const (
-	BackendSQLite   = "sqlite"
-	BackendPostgres = "postgres"
-)
-
 // Migration describes a migrate-database action: what it will do, in order,
 // and the downtime it needs. Row counts need I/O and the planner does none:
 // Tables is empty in a plan from Build; `fleetctl db migrate CLIENT
 // --dry-run` shows them (from a copy of the live database).
 type Migration struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	From fleet.Backend `json:"from"`
+	To   fleet.Backend `json:"to"`
 	// Target is the PostgreSQL URL with its password masked.
 	Target   string       `json:"target"`
 	Volume   string       `json:"volume"`
@@ -44,7 +36,7 @@ type TableCount struct {
 
 // ContainerBackend is the database backend a container was created with
 // ("" when its config label is missing or unreadable).
-func ContainerBackend(labels map[string]string) string {
+func ContainerBackend(labels map[string]string) fleet.Backend {
 	cfg := parseConfig(labels)
 	if cfg == nil {
 		return ""
@@ -52,11 +44,14 @@ func ContainerBackend(labels map[string]string) string {
 	return configBackend(cfg)
 }
 
-func configBackend(cfg *ContainerConfig) string {
+// configBackend is the backend a container was created for: PostgreSQL when
+// its config has DATABASE_URL (fleetctl sets it only for backend: postgres,
+// and env cannot set it), else SQLite in the data volume.
+func configBackend(cfg *ContainerConfig) fleet.Backend {
 	if _, ok := cfg.Env["DATABASE_URL"]; ok {
-		return BackendPostgres
+		return fleet.BackendPostgres
 	}
-	return BackendSQLite
+	return fleet.BackendSQLite
 }
 
 // databaseConflict blocks a client whose database backend would change in a
@@ -75,14 +70,14 @@ func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *o
 	}
 	cfg := parseConfig(cur.Labels)
 	if cfg == nil {
-		if adopt && want == BackendPostgres {
+		if adopt && want == fleet.BackendPostgres {
 			b.conflict(c.Name, d.Container.Name, "cannot tell which database container %s uses (it was not created by fleetctl): "+
 				"adopt it with database.backend: sqlite first, then change the backend to postgres to migrate its data", d.Container.Name)
 			return true
 		}
 		return false
 	}
-	if want == BackendPostgres && (prev != nil || primary == nil) && anyOnSQLite(primary, prev) {
+	if want == fleet.BackendPostgres && (prev != nil || primary == nil) && anyOnSQLite(primary, prev) {
 		// An interrupted replacement is finished as a plain recreate, which
 		// would switch to an empty database without copying anything.
 		b.conflict(c.Name, d.Container.Name, "an interrupted replacement left %s%s while database.backend changes to postgres: "+
@@ -90,7 +85,7 @@ func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *o
 			d.Container.Name, observe.PreviousSuffix)
 		return true
 	}
-	if configBackend(cfg) == BackendPostgres && want == BackendSQLite {
+	if configBackend(cfg) == fleet.BackendPostgres && want == fleet.BackendSQLite {
 		b.conflict(c.Name, d.Container.Name, "database.backend changed: postgres → sqlite, which fleetctl does not do: "+
 			"it never copies data out of PostgreSQL, and everything written since the migration exists only there. "+
 			"Keep backend: postgres, or return to the SQLite database as it was before the migration: "+
@@ -108,7 +103,7 @@ func anyOnSQLite(cs ...*observe.Container) bool {
 		if c == nil {
 			continue
 		}
-		if cfg := parseConfig(c.Labels); cfg != nil && configBackend(cfg) == BackendSQLite {
+		if cfg := parseConfig(c.Labels); cfg != nil && configBackend(cfg) == fleet.BackendSQLite {
 			return true
 		}
 	}
@@ -124,7 +119,7 @@ func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.
 		return
 	}
 	cfg := parseConfig(primary.Labels)
-	if cfg == nil || configBackend(cfg) != BackendSQLite || configBackend(&d.Config) != BackendPostgres {
+	if cfg == nil || configBackend(cfg) != fleet.BackendSQLite || configBackend(&d.Config) != fleet.BackendPostgres {
 		return
 	}
 	target := ""
@@ -137,7 +132,7 @@ func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.
 	act.Kind = KindMigrateDatabase
 	act.Causes = append([]string{"database.backend changed: sqlite → postgres"}, act.Causes...)
 	act.Migration = &Migration{
-		From: BackendSQLite, To: BackendPostgres, Target: target, Volume: vol, Fleet: b.spec.Fleet,
+		From: fleet.BackendSQLite, To: fleet.BackendPostgres, Target: target, Volume: vol, Fleet: b.spec.Fleet,
 		WantVector: c.Database != nil && c.Database.Vector == fleet.VectorPGVector,
 		Steps: []string{
 			"preflight, before any downtime: connect to " + target + ", server version, vector extension, the target must be empty or hold only the schema the application created (refused otherwise)",
