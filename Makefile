@@ -3,7 +3,7 @@ SHELL      := /usr/bin/env bash
 GO         ?= go
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN        := bin
-STANDIN    := fleetctl/webui-standin:dev
+STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
@@ -30,7 +30,7 @@ test-unit: ## unit tests only (no Docker)
 	FLEETCTL_SKIP_DOCKER=1 $(GO) test -count=1 ./...
 
 test: vet standin build ## everything: vet, unit and integration tests against the real Docker engine
-	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl $(GO) test -race -count=1 -timeout 14m ./...
+	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl FLEETCTL_STANDIN_IMAGE=$(STANDIN) $(GO) test -race -count=1 -timeout 14m ./...
 
 demo: build standin ## apply examples/demo (3 clients on the stand-in image) and show each one
 	./scripts/demo.sh $(BIN)/fleetctl $(DEMO)

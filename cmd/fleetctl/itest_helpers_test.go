@@ -23,7 +23,15 @@ import (
 // engine and the stand-in image. Each test has its own fleet name, ports and
 // temp dir, and removes everything labelled with its fleet, also on failure.
 
-const standinImage = "fleetctl/webui-standin:dev"
+// standinImage is the stand-in image the tests run; FLEETCTL_STANDIN_IMAGE
+// overrides it (make test STANDIN=... passes it), so several checkouts can
+// test on one engine without rebuilding each other's image.
+var standinImage = func() string {
+	if v := os.Getenv("FLEETCTL_STANDIN_IMAGE"); v != "" {
+		return v
+	}
+	return "fleetctl/webui-standin:dev"
+}()
 
 // secret values the tests grep every output for.
 const testOAuthSecret = "oauth-SECRET-value-7f3a9c"
