@@ -23,7 +23,7 @@ func TestApplyThreeClientsThenNoOp(t *testing.T) {
 	}
 	f.mustApply()
 	for _, c := range cs {
-		if got := appName(t, c.port); got != c.display {
+		if got := appName(t, c.port); got != uiName(c.display) {
 			t.Errorf("client %s answers as %q, want %q", c.name, got, c.display)
 		}
 	}
@@ -92,7 +92,7 @@ func TestDisplayNameChangeRecreatesOnlyThatClient(t *testing.T) {
 			t.Errorf("%s was recreated but did not change", c.name)
 		}
 	}
-	if got := appName(t, cs[0].port); got != "Client Zero Renamed" {
+	if got := appName(t, cs[0].port); got != "Client Zero Renamed (Open WebUI)" {
 		t.Fatalf("name %q", got)
 	}
 	var chat struct{ Title string }
@@ -149,7 +149,7 @@ func TestUnhealthyRecreateRollsBack(t *testing.T) {
 	if id := containerID(t, f.ctr("c0")); id != old {
 		t.Fatalf("old container not restored under its name (id %q)", id)
 	}
-	if appName(t, cs[0].port) != cs[0].display {
+	if appName(t, cs[0].port) != uiName(cs[0].display) {
 		t.Fatal("restored client does not answer")
 	}
 	if names := f.containers(); len(names) != 1 {
@@ -202,7 +202,7 @@ func TestPortConflictIsReportedAndOthersConverge(t *testing.T) {
 		t.Fatalf("plan: exit %d\n%s", r.code, r.all())
 	}
 	r = f.run("apply", "--auto-approve")
-	if r.code != 1 || appName(t, cs[0].port) != cs[0].display || containerID(t, f.ctr("c1")) != "" {
+	if r.code != 1 || appName(t, cs[0].port) != uiName(cs[0].display) || containerID(t, f.ctr("c1")) != "" {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.all())
 	}
 }
@@ -237,7 +237,7 @@ func TestSavedPlanIsRefusedWhenStale(t *testing.T) {
 	}
 	dockerCLI(t, "start", f.ctr("c0"))
 	f.run("plan", "--out", out)
-	if r := f.run("apply", out); r.code != 0 || appName(t, cs[0].port) != "New Name" {
+	if r := f.run("apply", out); r.code != 0 || appName(t, cs[0].port) != "New Name (Open WebUI)" {
 		t.Fatalf("fresh saved plan: exit %d\n%s", r.code, r.all())
 	}
 }
@@ -316,7 +316,7 @@ func TestKill9DuringApplyThenApplyConverges(t *testing.T) {
 			t.Fatalf("round %d: containers %v", i, names)
 		}
 		for _, c := range cs {
-			if got := appName(t, c.port); got != c.display {
+			if got := appName(t, c.port); got != uiName(c.display) {
 				t.Fatalf("round %d: %s answers %q", i, c.name, got)
 			}
 		}

@@ -265,6 +265,16 @@ func postJSON(t *testing.T, port int, path string, v any) {
 	}
 }
 
+// uiName is how a client shows displayName: like Open WebUI (env.py), the
+// stand-in appends " (Open WebUI)" to any WEBUI_NAME but "Open WebUI".
+func uiName(display string) string {
+	if display == "Open WebUI" {
+		return display
+	}
+	return display + " (Open WebUI)"
+}
+
+// appName is the name a client's /api/config serves.
 func appName(t *testing.T, port int) string {
 	var cfg struct {
 		Name string `json:"name"`

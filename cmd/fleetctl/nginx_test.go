@@ -128,8 +128,8 @@ func TestProxyNginx(t *testing.T) {
 
 	t.Run("Host routes to the right client", func(t *testing.T) {
 		for _, c := range f.cs {
-			if got := f.nameVia(domainOf(c)); got != c.display {
-				t.Errorf("Host %s answered as %q, want %q", domainOf(c), got, c.display)
+			if got := f.nameVia(domainOf(c)); got != uiName(c.display) {
+				t.Errorf("Host %s answered as %q, want %q", domainOf(c), got, uiName(c.display))
 			}
 			env := dockerCLI(t, "inspect", "--format", "{{json .Config.Env}}", f.name+"-"+c.name)
 			if want := fmt.Sprintf("WEBUI_URL=http://%s:%d", domainOf(c), f.httpPort); !strings.Contains(env, want) {
@@ -215,7 +215,7 @@ func TestProxyNginx(t *testing.T) {
 		}
 		// The old (plain HTTP) configuration still serves; the new one would redirect.
 		for _, c := range f.cs {
-			if got := f.nameVia(domainOf(c)); got != c.display {
+			if got := f.nameVia(domainOf(c)); got != uiName(c.display) {
 				t.Errorf("Host %s answered as %q after the failed apply", domainOf(c), got)
 			}
 		}

@@ -65,7 +65,7 @@ func benchDrift(t *testing.T, report *strings.Builder) {
 		t0 := time.Now()
 		f.writeByRename(cs, watchNaming)
 		waitUntil(t, "edit applied", 2*time.Minute, func() bool {
-			return healthy(cs[1].port) && nameNow(cs[1].port) == cs[1].display
+			return healthy(cs[1].port) && nameNow(cs[1].port) == uiName(cs[1].display)
 		})
 		edit = append(edit, time.Since(t0))
 		time.Sleep(300 * time.Millisecond)

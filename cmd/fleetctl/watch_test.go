@@ -244,7 +244,7 @@ func TestWatchEditInvalidThenFixed(t *testing.T) {
 	// displayName edited (saved by rename): only that client is recreated.
 	cs[0].display = "Client Zero Edited"
 	f.writeByRename(cs, watchNaming)
-	waitUntil(t, "c0 renamed", 90*time.Second, func() bool { return healthy(cs[0].port) && nameNow(cs[0].port) == cs[0].display })
+	waitUntil(t, "c0 renamed", 90*time.Second, func() bool { return healthy(cs[0].port) && nameNow(cs[0].port) == uiName(cs[0].display) })
 	if id := containerID(t, f.ctr("c0")); id == ids["c0"] {
 		t.Fatal("c0 was not recreated")
 	}
@@ -289,14 +289,14 @@ func TestWatchEditInvalidThenFixed(t *testing.T) {
 			t.Errorf("%s changed while fleet.yaml was invalid", c.name)
 		}
 	}
-	if got := appName(t, cs[2].port); got != cs[2].display {
+	if got := appName(t, cs[2].port); got != uiName(cs[2].display) {
 		t.Errorf("c2 answers as %q while fleet.yaml was invalid", got)
 	}
 
 	// Fixed: converges.
 	cs[2].display = "Client Two Fixed"
 	f.writeByRename(cs, watchNaming)
-	waitUntil(t, "c2 renamed after the fix", 90*time.Second, func() bool { return healthy(cs[2].port) && nameNow(cs[2].port) == cs[2].display })
+	waitUntil(t, "c2 renamed after the fix", 90*time.Second, func() bool { return healthy(cs[2].port) && nameNow(cs[2].port) == uiName(cs[2].display) })
 	waitUntil(t, "/readyz 200 after the fix", 60*time.Second, func() bool { return w.get("/readyz") == 200 })
 	if v := w.metric("fleet_spec_valid"); v != "1" {
 		t.Errorf("fleet_spec_valid = %q, want 1", v)

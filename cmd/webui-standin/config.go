@@ -10,24 +10,59 @@ import (
 )
 
 const (
-	defaultPort    = "8080"
-	defaultDataDir = "/app/backend/data"
-	defaultName    = "Open WebUI"
+	defaultPort          = "8080"
+	defaultDataDir       = "/app/backend/data"
+	defaultName          = "Open WebUI"
+	defaultSecretKeyFile = "/app/backend/.webui_secret_key" // start.sh's KEY_FILE, outside the data volume
+	defaultAdminName     = "Admin"
 )
 
 // config is everything the stand-in reads from its environment, read once at start.
 type config struct {
-	port           string
-	dataDir        string
-	db             dbConfig
-	name           string // WEBUI_NAME, exactly as given
-	googleClientID string
-	secretKey      string // WEBUI_SECRET_KEY; only its digest is ever served
+	port    string
+	dataDir string
+	db      dbConfig
+	name    string // WEBUI_NAME, exactly as given (displayName adds the app's suffix)
+
+	googleClientID, googleClientSecret string
+
+	// secretKey is WEBUI_SECRET_KEY (or WEBUI_JWT_SECRET_KEY) from the
+	// environment; when both are empty, resolveSecretKey loads or writes
+	// secretKeyFile like start.sh and fills it in. Only its digest is served.
+	secretKey     string
+	secretKeyFile string // WEBUI_SECRET_KEY_FILE
+
+	admin    adminConfig
+	defaults seedDefaults
 
 	// Failure knobs for tests.
 	startDelay time.Duration // STANDIN_START_DELAY
 	unhealthy  bool          // STANDIN_UNHEALTHY
 	exitCode   int           // STANDIN_EXIT_CODE; -1 when unset
+	dbDown     bool          // STANDIN_DB_DOWN: every database ping fails
+}
+
+// adminConfig is the first-start admin (WEBUI_ADMIN_EMAIL/PASSWORD/NAME).
+type adminConfig struct {
+	email, password, name string
+}
+
+// seedDefaults are the environment's say in the config rows seeded at start.
+type seedDefaults struct {
+	persistent      bool // ENABLE_PERSISTENT_CONFIG (default true): false seeds nothing
+	webuiURL        string
+	enableSignup    bool
+	defaultUserRole string
+	enableLoginForm bool
+}
+
+// displayName is the name the app shows: like Open WebUI's env.py, any
+// WEBUI_NAME other than exactly "Open WebUI" gets " (Open WebUI)" appended.
+func (c config) displayName() string {
+	if c.name == defaultName {
+		return c.name
+	}
+	return c.name + " (Open WebUI)"
 }
 
 // dbConfig selects a storage backend: SQLite in the data volume (default) or
@@ -41,12 +76,34 @@ type dbConfig struct {
 func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	get := func(k string) string { v, _ := lookup(k); return v }
 	c := config{
-		port:           defaultPort,
-		dataDir:        defaultDataDir,
-		name:           defaultName,
-		googleClientID: get("GOOGLE_CLIENT_ID"),
-		secretKey:      get("WEBUI_SECRET_KEY"),
-		exitCode:       -1,
+		port:               defaultPort,
+		dataDir:            defaultDataDir,
+		name:               defaultName,
+		googleClientID:     get("GOOGLE_CLIENT_ID"),
+		googleClientSecret: get("GOOGLE_CLIENT_SECRET"),
+		secretKey:          get("WEBUI_SECRET_KEY"),
+		secretKeyFile:      defaultSecretKeyFile,
+		admin:              adminConfig{email: get("WEBUI_ADMIN_EMAIL"), password: get("WEBUI_ADMIN_PASSWORD"), name: defaultAdminName},
+		exitCode:           -1,
+	}
+	if c.secretKey == "" { // env.py: WEBUI_SECRET_KEY, else WEBUI_JWT_SECRET_KEY
+		c.secretKey = get("WEBUI_JWT_SECRET_KEY")
+	}
+	if v := get("WEBUI_SECRET_KEY_FILE"); v != "" {
+		c.secretKeyFile = v
+	}
+	if v := get("WEBUI_ADMIN_NAME"); v != "" {
+		c.admin.name = v
+	}
+	c.defaults = seedDefaults{
+		persistent:      envBool(get("ENABLE_PERSISTENT_CONFIG"), true),
+		webuiURL:        get("WEBUI_URL"),
+		enableSignup:    envBool(get("WEBUI_AUTH"), true) && envBool(get("ENABLE_SIGNUP"), true),
+		defaultUserRole: get("DEFAULT_USER_ROLE"),
+		enableLoginForm: envBool(get("ENABLE_LOGIN_FORM"), true),
+	}
+	if c.defaults.defaultUserRole == "" {
+		c.defaults.defaultUserRole = "pending"
 	}
 	if v := get("PORT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -84,6 +141,13 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		}
 		c.unhealthy = b
 	}
+	if v := get("STANDIN_DB_DOWN"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("STANDIN_DB_DOWN=%q: want 1 or 0", v)
+		}
+		c.dbDown = b
+	}
 	if v := get("STANDIN_EXIT_CODE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 255 {
@@ -92,6 +156,16 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		c.exitCode = n
 	}
 	return c, nil
+}
+
+// envBool reads a boolean the way Open WebUI's config does
+// (os.getenv(K, default).lower() == "true"): unset means def, and anything
+// but "true" (any case) is false.
+func envBool(v string, def bool) bool {
+	if v == "" {
+		return def
+	}
+	return strings.EqualFold(v, "true")
 }
 
 // parseDatabaseURL follows SQLAlchemy, as Open WebUI does: sqlite:///rel/path

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,29 +33,72 @@ func TestHealthUnhealthyKnob(t *testing.T) {
 	}
 }
 
-func TestHealthDBFailure(t *testing.T) {
-	ts, s := newTestServer(t, nil)
-	s.store.Close() // a closed database cannot run SELECT 1
-	var b statusBody
-	if code, body := do(t, "GET", ts.URL+"/health/db", "", &b); code != 503 || b.Status {
-		t.Errorf("/health/db: %d %s", code, body)
+// With the database gone, /health still says true (it says nothing about
+// the database), /ready answers 503 "Database not ready" and /health/db
+// fails like the app: an unhandled 500.
+func TestDatabaseGone(t *testing.T) {
+	for name, e := range map[string]mapEnv{"closed": nil, "STANDIN_DB_DOWN": {"STANDIN_DB_DOWN": "1"}} {
+		t.Run(name, func(t *testing.T) {
+			ts, s := newTestServer(t, e)
+			if e == nil {
+				s.store.Close() // a closed database cannot run SELECT 1
+			}
+			expectDBGone(t, ts.URL)
+		})
 	}
 }
 
+func expectDBGone(t *testing.T, base string) {
+	t.Helper()
+	var b statusBody
+	if code, body := do(t, "GET", base+"/health", "", &b); code != 200 || !b.Status {
+		t.Errorf("/health: %d %s", code, body)
+	}
+	if code, body := do(t, "GET", base+"/ready", "", nil); code != 503 || body != `{"detail":"Database not ready"}`+"\n" {
+		t.Errorf("/ready: %d %q", code, body)
+	}
+	resp, err := http.Get(base + "/health/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || string(raw) != "Internal Server Error" || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Errorf("/health/db: %d %q %s", resp.StatusCode, raw, resp.Header.Get("Content-Type"))
+	}
+}
+
+func TestReady(t *testing.T) {
+	ts, _ := newTestServer(t, nil)
+	if code, body := do(t, "GET", ts.URL+"/ready", "", nil); code != 200 || body != `{"status":true}`+"\n" {
+		t.Errorf("/ready: %d %q", code, body)
+	}
+}
+
+// The name shows as the app shows it (env.py: WEBUI_NAME + " (Open WebUI)"
+// unless it is exactly "Open WebUI"); Google is listed only with both its
+// client id and secret.
 func TestAPIConfig(t *testing.T) {
+	const id, secret = "x.apps.googleusercontent.com", "GOCSPX-distinctive-7f3a"
 	cases := []struct {
 		env    mapEnv
 		name   string
 		google bool
 	}{
 		{mapEnv{}, "Open WebUI", false},
-		{mapEnv{"WEBUI_NAME": "ACME Corp", "GOOGLE_CLIENT_ID": "x.apps.googleusercontent.com"}, "ACME Corp", true},
-		{mapEnv{"WEBUI_NAME": `Quote " & <b>`}, `Quote " & <b>`, false},
+		{mapEnv{"WEBUI_NAME": "Open WebUI"}, "Open WebUI", false},
+		{mapEnv{"WEBUI_NAME": "open webui"}, "open webui (Open WebUI)", false},
+		{mapEnv{"WEBUI_NAME": ""}, " (Open WebUI)", false},
+		{mapEnv{"WEBUI_NAME": "ACME Corp", "GOOGLE_CLIENT_ID": id, "GOOGLE_CLIENT_SECRET": secret}, "ACME Corp (Open WebUI)", true},
+		{mapEnv{"WEBUI_NAME": "ACME Corp", "GOOGLE_CLIENT_ID": id}, "ACME Corp (Open WebUI)", false},
+		{mapEnv{"GOOGLE_CLIENT_SECRET": secret}, "Open WebUI", false},
+		{mapEnv{"WEBUI_NAME": `Quote " & <b>`}, `Quote " & <b> (Open WebUI)`, false},
 	}
 	for _, c := range cases {
 		ts, _ := newTestServer(t, c.env)
 		var got map[string]any
-		if code, body := do(t, "GET", ts.URL+"/api/config", "", &got); code != 200 {
+		code, body := do(t, "GET", ts.URL+"/api/config", "", &got)
+		if code != 200 {
 			t.Fatalf("%d %s", code, body)
 		}
 		if got["name"] != c.name || got["version"] != "0.0.0-standin" || got["standin"] != true || got["status"] != true {
@@ -64,6 +107,9 @@ func TestAPIConfig(t *testing.T) {
 		providers := got["oauth"].(map[string]any)["providers"].(map[string]any)
 		if g, ok := providers["google"]; ok != c.google || (ok && g != "google") {
 			t.Errorf("%v: providers %v", c.env, providers)
+		}
+		if strings.Contains(body, secret) {
+			t.Errorf("/api/config shows the client secret: %s", body)
 		}
 	}
 }
@@ -74,7 +120,7 @@ func TestNotFoundAndRoot(t *testing.T) {
 		t.Errorf("404: %d %s", code, body)
 	}
 	code, body := do(t, "GET", ts.URL+"/", "", nil)
-	if code != 200 || !strings.Contains(body, "NOT Open WebUI") || !strings.Contains(body, "&lt;x&gt;") {
+	if code != 200 || !strings.Contains(body, "NOT Open WebUI") || !strings.Contains(body, "<title>&lt;x&gt; (Open WebUI)</title>") {
 		t.Errorf("root: %d %s", code, body)
 	}
 }
@@ -154,61 +200,27 @@ func TestDataSurvivesReopen(t *testing.T) {
 	}
 }
 
-func TestSchemaAndPragmas(t *testing.T) {
-	dir := t.TempDir()
-	st, err := openSQLite(context.Background(), filepath.Join(dir, "webui.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for _, table := range []string{"user", "auth", "chat", "chat_message", "tag", "folder", "file", "message", "config", "alembic_version"} {
-		var n int
-		if err := st.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?`, table).Scan(&n); err != nil || n != 1 {
-			t.Errorf("table %s: %d %v", table, n, err)
+func TestSecretKeyDigest(t *testing.T) {
+	for _, k := range []string{"WEBUI_SECRET_KEY", "WEBUI_JWT_SECRET_KEY"} {
+		ts, _ := newTestServer(t, mapEnv{k: "hunter2"})
+		if got := secretDigest(t, ts.URL); got != sha256hex("hunter2") {
+			t.Errorf("%s: digest %s", k, got)
 		}
-	}
-	var mode string
-	var busy, temp int
-	st.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
-	st.db.QueryRow("PRAGMA busy_timeout").Scan(&busy)
-	st.db.QueryRow("PRAGMA temp_store").Scan(&temp)
-	if mode != "wal" || busy != 5000 || temp != 2 {
-		t.Errorf("pragmas: journal_mode=%s busy_timeout=%d temp_store=%d", mode, busy, temp)
-	}
-	// Open WebUI-shaped rows go in: composite keys, ns timestamps, a DATE.
-	for _, q := range []string{
-		`INSERT INTO "user" (id, name, email, role, created_at, date_of_birth) VALUES ('u1','A','a@x','admin',1,'2000-01-02')`,
-		`INSERT INTO tag (id, name, user_id) VALUES ('t','t','u1'), ('t','t','u2')`,
-		`INSERT INTO folder (id, user_id, name, created_at, updated_at) VALUES ('f','u1','F',1,1), ('f','u2','F',1,1)`,
-		`INSERT INTO message (id, content, created_at, updated_at) VALUES ('m', 'x', 1700000000000000000, 1700000000000000000)`,
-	} {
-		if _, err := st.db.Exec(q); err != nil {
-			t.Errorf("%s: %v", q, err)
-		}
-	}
-	// Re-running the schema (a restart) is harmless and keeps one alembic row.
-	if err := st.migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	st.db.QueryRow("SELECT count(*) FROM alembic_version").Scan(&n)
-	if n != 1 {
-		t.Errorf("alembic_version rows: %d", n)
 	}
 }
 
-func TestSecretKeyDigest(t *testing.T) {
-	ts, _ := newTestServer(t, mapEnv{"WEBUI_SECRET_KEY": "hunter2"})
-	sum := sha256.Sum256([]byte("hunter2"))
+func secretDigest(t *testing.T, base string) string {
+	t.Helper()
 	var got map[string]string
-	code, body := do(t, "GET", ts.URL+"/_standin/secret-key-digest", "", &got)
-	if code != 200 || got["sha256"] != hex.EncodeToString(sum[:]) || strings.Contains(body, "hunter2") {
-		t.Errorf("%d %s", code, body)
+	if code, body := do(t, "GET", base+"/_standin/secret-key-digest", "", &got); code != 200 {
+		t.Fatalf("digest: %d %s", code, body)
 	}
-	ts2, _ := newTestServer(t, nil)
-	if code, body := do(t, "GET", ts2.URL+"/_standin/secret-key-digest", "", &got); code != 200 || got["sha256"] != "" {
-		t.Errorf("unset: %d %s", code, body)
-	}
+	return got["sha256"]
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func TestEnvKeys(t *testing.T) {

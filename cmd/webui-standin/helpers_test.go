@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -24,7 +25,9 @@ func (m mapEnv) Environ() []string {
 	return out
 }
 
-// newTestServer runs the handlers on a real SQLite database in a temp DATA_DIR.
+// newTestServer runs the handlers on a real SQLite database in a temp
+// DATA_DIR (or the DATABASE_URL given), started (no start delay). Without a
+// secret key in e the key file goes to a temp dir too.
 func newTestServer(t *testing.T, e mapEnv) (*httptest.Server, *server) {
 	t.Helper()
 	if e == nil {
@@ -33,24 +36,45 @@ func newTestServer(t *testing.T, e mapEnv) (*httptest.Server, *server) {
 	if _, ok := e["DATA_DIR"]; !ok {
 		e["DATA_DIR"] = t.TempDir()
 	}
-	cfg, err := loadConfig(e.LookupEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(context.Background(), cfg.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newServer(cfg, st, e.Environ)
+	tempKeyFile(t, e)
+	s, _ := bootEnv(t, e)
+	s.started.Store(true)
 	ts := httptest.NewServer(s)
 	t.Cleanup(func() {
 		s.shutdown()
 		ts.Close()
-		if err := st.Close(); err != nil {
+		if err := s.store.Close(); err != nil {
 			t.Errorf("close store: %v", err)
 		}
 	})
 	return ts, s
+}
+
+// bootEnv runs the start-up work for e (no listener); the caller closes
+// the store. notes is the start-up line's summary.
+func bootEnv(t *testing.T, e mapEnv) (s *server, notes string) {
+	t.Helper()
+	cfg, err := loadConfig(e.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, notes, err = boot(context.Background(), cfg, e.Environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, notes
+}
+
+// tempKeyFile points WEBUI_SECRET_KEY_FILE into a temp dir unless e sets a
+// key or a key file: tests never write /app/backend.
+func tempKeyFile(t *testing.T, e mapEnv) {
+	t.Helper()
+	_, k1 := e["WEBUI_SECRET_KEY"]
+	_, k2 := e["WEBUI_JWT_SECRET_KEY"]
+	_, f := e["WEBUI_SECRET_KEY_FILE"]
+	if !k1 && !k2 && !f {
+		e["WEBUI_SECRET_KEY_FILE"] = filepath.Join(t.TempDir(), ".webui_secret_key")
+	}
 }
 
 // do sends a request and returns the status and body; it decodes JSON into out if non-nil.

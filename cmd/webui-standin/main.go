@@ -46,6 +46,11 @@ func (osEnv) Environ() []string                 { return os.Environ() }
 
 // run is the whole program. It returns the process exit code. ctx is
 // cancelled on SIGTERM/SIGINT. onListen, if set, is told the bound address.
+//
+// Start-up follows the app: the secret key (start.sh), then the database
+// (schema, config seed, admin) before anything listens; then it listens and
+// answers 503 to everything until STANDIN_START_DELAY has passed, the
+// simulated rest of the app's start-up; then it serves.
 func run(ctx context.Context, e env, stdout, stderr io.Writer, onListen func(net.Addr)) int {
 	cfg, err := loadConfig(e.LookupEnv)
 	if err != nil {
@@ -56,12 +61,16 @@ func run(ctx context.Context, e env, stdout, stderr io.Writer, onListen func(net
 		fmt.Fprintf(stderr, "webui-standin %s: STANDIN_EXIT_CODE=%d set, exiting now (simulated crash)\n", version, cfg.exitCode)
 		return cfg.exitCode
 	}
-
-	st, err := openStore(ctx, cfg.db)
+	srv, notes, err := boot(ctx, cfg, e.Environ)
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stderr, "webui-standin: stopped during start-up")
+		return 0
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "webui-standin: database: %v\n", err)
+		fmt.Fprintf(stderr, "webui-standin: %v\n", err)
 		return 1
 	}
+	st := srv.store
 	closeStore := func() int {
 		if err := st.Close(); err != nil {
 			fmt.Fprintf(stderr, "webui-standin: closing database: %v\n", err)
@@ -73,38 +82,35 @@ func run(ctx context.Context, e env, stdout, stderr io.Writer, onListen func(net
 		fmt.Fprintf(stderr, "webui-standin: warning: %v\n", err)
 	}
 
-	if cfg.startDelay > 0 { // simulated application start-up time
-		select {
-		case <-time.After(cfg.startDelay):
-		case <-ctx.Done():
-			return closeStore()
-		}
-	}
-
 	ln, err := net.Listen("tcp", net.JoinHostPort("", cfg.port))
 	if err != nil {
 		fmt.Fprintf(stderr, "webui-standin: listen: %v\n", err)
 		closeStore()
 		return 1
 	}
-	srv := newServer(cfg, st, e.Environ)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(srv.shutdown) // ends streams and WebSockets
-
-	fmt.Fprintf(stdout, "webui-standin %s (fleetctl stand-in, NOT Open WebUI) listening on %s; db %s; name %q\n",
-		version, ln.Addr(), st.Describe(), cfg.name)
+	fmt.Fprintf(stdout, "webui-standin %s (fleetctl stand-in, NOT Open WebUI) listening on %s; db %s; %s; name %q\n",
+		version, ln.Addr(), st.Describe(), notes, cfg.displayName())
 	if onListen != nil {
 		onListen(ln.Addr())
 	}
-
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	code := 0
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "webui-standin: serve: %v\n", err)
-		code = 1
-	case <-ctx.Done():
+
+	code, ready := 0, time.After(cfg.startDelay)
+	for done := false; !done; {
+		select {
+		case <-ready: // the simulated rest of the app's start-up is over
+			srv.started.Store(true)
+			fmt.Fprintln(stdout, "webui-standin: start-up complete")
+			ready = nil
+		case err := <-errc:
+			fmt.Fprintf(stderr, "webui-standin: serve: %v\n", err)
+			code, done = 1, true
+		case <-ctx.Done():
+			done = true
+		}
 	}
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -118,4 +124,29 @@ func run(ctx context.Context, e env, stdout, stderr io.Writer, onListen func(net
 	}
 	fmt.Fprintln(stderr, "webui-standin: stopped")
 	return code
+}
+
+// boot does the start-up work that comes before listening: the secret key,
+// then the database. It returns a server that answers 503 until started is
+// set, and a summary for the start-up line (never the key itself).
+func boot(ctx context.Context, cfg config, environ func() []string) (*server, string, error) {
+	keyFrom, err := resolveSecretKey(&cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := openStore(ctx, cfg.db)
+	if err != nil {
+		return nil, "", fmt.Errorf("database: %w", err)
+	}
+	r, err := st.initialize(ctx, cfg)
+	if err != nil {
+		st.Close()
+		return nil, "", fmt.Errorf("database: %w", err)
+	}
+	notes := fmt.Sprintf("schema %s, %d config row(s) seeded", r.Schema, r.Seeded)
+	if r.Admin {
+		notes += ", admin user created"
+	}
+	notes += "; secret key " + keyFrom
+	return newServer(cfg, st, environ), notes, nil
 }

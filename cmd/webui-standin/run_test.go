@@ -35,6 +35,7 @@ type running struct {
 func start(t *testing.T, e mapEnv) *running {
 	t.Helper()
 	e["PORT"] = "0"
+	tempKeyFile(t, e)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan int, 1), stdout: &syncBuf{}, stderr: &syncBuf{}}
 	addrc := make(chan string, 1)
@@ -107,7 +108,8 @@ func TestRunGracefulShutdown(t *testing.T) {
 		}
 	}
 	out := r.stdout.String()
-	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "NOT Open WebUI") || !strings.Contains(out, `"ACME"`) {
+	if strings.Count(out, "\n") != 2 || !strings.Contains(out, "NOT Open WebUI") || !strings.Contains(out, `"ACME (Open WebUI)"`) ||
+		!strings.Contains(out, "start-up complete") {
 		t.Errorf("stdout: %q", out)
 	}
 
@@ -118,21 +120,58 @@ func TestRunGracefulShutdown(t *testing.T) {
 	}
 }
 
+// During STANDIN_START_DELAY the stand-in listens but is not ready: /ready
+// (and everything else) answers 503 with the app's detail until the delay
+// is over, then 200.
 func TestRunStartDelay(t *testing.T) {
 	t0 := time.Now()
-	start(t, mapEnv{"DATA_DIR": t.TempDir(), "STANDIN_START_DELAY": "300ms"})
-	if d := time.Since(t0); d < 300*time.Millisecond {
-		t.Errorf("listened after %v", d)
+	r := start(t, mapEnv{"DATA_DIR": t.TempDir(), "STANDIN_START_DELAY": "1s"})
+	base := "http://" + r.addr
+	var detail map[string]any
+	code, body := do(t, "GET", base+"/ready", "", &detail)
+	if elapsed := time.Since(t0); elapsed < time.Second && (code != 503 || detail["detail"] != "Startup not complete") {
+		t.Fatalf("/ready during the start delay: %d %s", code, body)
+	}
+	for _, p := range []string{"/health", "/api/config", "/_standin/chats"} {
+		if code, body := do(t, "GET", base+p, "", nil); code != 503 && time.Since(t0) < time.Second {
+			t.Errorf("%s during the start delay: %d %s", p, code, body)
+		}
+	}
+	for {
+		code, body = do(t, "GET", base+"/ready", "", nil)
+		if code == 200 {
+			break
+		}
+		if code != 503 || time.Since(t0) > time.Minute {
+			t.Fatalf("/ready: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d := time.Since(t0); d < time.Second {
+		t.Errorf("ready after %v, before the 1s start delay was over", d)
+	}
+	if body != `{"status":true}`+"\n" {
+		t.Errorf("/ready body %q", body)
 	}
 }
 
+// A stop (SIGTERM) during start-up ends the program at once, exit 0:
+// during the start delay, and during the database work before it.
 func TestRunStopDuringStartDelay(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0 := time.Now()
-	code := run(ctx, mapEnv{"DATA_DIR": t.TempDir(), "PORT": "0", "STANDIN_START_DELAY": "1h"}, io.Discard, io.Discard, nil)
-	if code != 0 || time.Since(t0) > 2*time.Second {
-		t.Errorf("exit %d after %v", code, time.Since(t0))
+	var t0 time.Time
+	e := mapEnv{"DATA_DIR": t.TempDir(), "PORT": "0", "STANDIN_START_DELAY": "1h"}
+	tempKeyFile(t, e)
+	code := run(ctx, e, io.Discard, io.Discard, func(net.Addr) { t0 = time.Now(); cancel() })
+	if code != 0 || t0.IsZero() || time.Since(t0) > 5*time.Second {
+		t.Errorf("exit %d, %v after the stop", code, time.Since(t0))
+	}
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	var stderr bytes.Buffer
+	if code := run(stopped, mapEnv{"DATA_DIR": t.TempDir(), "PORT": "0", "WEBUI_SECRET_KEY": "k"}, io.Discard, &stderr, nil); code != 0 {
+		t.Errorf("stopped before the database was ready: exit %d: %s", code, stderr.String())
 	}
 }
 
@@ -151,6 +190,7 @@ func TestRunExitCodes(t *testing.T) {
 		dir := t.TempDir()
 		c.env["DATA_DIR"] = dir
 		c.env["PORT"] = "0"
+		tempKeyFile(t, c.env)
 		var stderr bytes.Buffer
 		code := run(context.Background(), c.env, io.Discard, &stderr, func(net.Addr) { t.Errorf("%v: listened", c.env) })
 		if code != c.code || !strings.Contains(stderr.String(), c.msg) || strings.Contains(stderr.String(), ":pw@") {

@@ -59,7 +59,13 @@ func (s *server) handleCreateChat(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now().Unix() // Open WebUI: epoch seconds
 	row := chatRow{ID: in.ID, UserID: in.UserID, Title: in.Title, Chat: chat, CreatedAt: now, UpdatedAt: now}
-	err := s.store.InsertChat(r.Context(), row)
+	msgs, err := messagesOf(row, now)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	row.Messages = msgs
+	err = s.store.InsertChat(r.Context(), row)
 	if errors.Is(err, errExists) {
 		writeError(w, http.StatusConflict, "chat "+strconv.Quote(in.ID)+" already exists")
 		return
@@ -74,6 +80,91 @@ func (s *server) handleCreateChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, got)
+}
+
+// messagesOf derives the chat's chat_message rows from its JSON the way the
+// app fills that table: one row per message of chat.history.messages (or,
+// failing that, of a chat.messages list), id "{chat_id}-{message id}",
+// content as JSON (a string or a list of blocks), done true unless given,
+// created_at from the message's timestamp in seconds (milliseconds are
+// converted; anything before 2020 or in the future is now).
+func messagesOf(c chatRow, now int64) ([]messageRow, error) {
+	var blob struct {
+		History struct {
+			Messages map[string]map[string]json.RawMessage `json:"messages"`
+		} `json:"history"`
+		Messages []map[string]json.RawMessage `json:"messages"`
+	}
+	if len(c.Chat) == 0 || c.Chat[0] != '{' {
+		return nil, nil // a chat that is not an object has no messages
+	}
+	if err := json.Unmarshal(c.Chat, &blob); err != nil {
+		return nil, fmt.Errorf("chat: messages: %v", err)
+	}
+	type keyed struct {
+		id  string
+		msg map[string]json.RawMessage
+	}
+	var list []keyed
+	if len(blob.History.Messages) > 0 {
+		for id, m := range blob.History.Messages {
+			list = append(list, keyed{id, m})
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	} else {
+		for i, m := range blob.Messages {
+			id := "msg-" + strconv.Itoa(i+1)
+			json.Unmarshal(m["id"], &id)
+			list = append(list, keyed{id, m})
+		}
+	}
+	seen := map[string]bool{}
+	out := []messageRow{}
+	for _, k := range list {
+		if k.msg == nil || seen[k.id] {
+			return nil, fmt.Errorf("chat: message %q: missing or given twice", k.id)
+		}
+		seen[k.id] = true
+		m := messageRow{ID: c.ID + "-" + k.id, ChatID: c.ID, UserID: c.UserID, Role: "user", Done: true,
+			CreatedAt: now, UpdatedAt: now, extra: map[string]json.RawMessage{}}
+		var parent, model string
+		var ts float64
+		for key, dst := range map[string]any{"role": &m.Role, "parentId": &parent, "parent_id": &parent,
+			"model": &model, "model_id": &model, "done": &m.Done, "timestamp": &ts} {
+			if v, ok := k.msg[key]; ok && string(v) != "null" {
+				if err := json.Unmarshal(v, dst); err != nil {
+					return nil, fmt.Errorf("chat: message %q: %s: %v", k.id, key, err)
+				}
+			}
+		}
+		if parent != "" {
+			m.ParentID = &parent
+		}
+		if model != "" {
+			m.ModelID = &model
+		}
+		m.CreatedAt = messageTime(ts, now)
+		if v, ok := k.msg["content"]; ok && string(v) != "null" {
+			m.Content = v // NULL when absent, like the app
+		}
+		for _, jc := range messageJSONColumns {
+			if v, ok := k.msg[jc[1]]; ok && string(v) != "null" {
+				m.extra[jc[0]] = v
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func messageTime(ts float64, now int64) int64 {
+	if ts > 10_000_000_000 {
+		ts /= 1000 // milliseconds
+	}
+	if ts < 1577836800 || ts > float64(now+86400) {
+		return now
+	}
+	return int64(ts)
 }
 
 func (s *server) handleGetChat(w http.ResponseWriter, r *http.Request) {
