@@ -222,6 +222,46 @@ func TestProxyNginx(t *testing.T) {
 	})
 }
 
+// TestProxyReloadNotTaken: nginx -t passes but nginx does not take the
+// reload (the sites move to a port the same nginx already binds on
+// 127.0.0.1: bind() fails in the master, which keeps its old
+// configuration). apply must fail the sync-sites action with nginx's own
+// message, put every file back byte for byte, reload nginx with them, and
+// leave the change planned; the clients are not harmed.
+func TestProxyReloadNotTaken(t *testing.T) {
+	f := newProxyFleet(t, 1)
+	logLine := fmt.Sprintf("  tls: none\n  errorLog: %s\n", f.ng.ErrorLog)
+	f.writeProxy(logLine)
+	f.mustApply()
+	before := f.sitesSnapshot()
+	reloads := f.ng.Reloads(t)
+
+	good := f.httpPort
+	f.httpPort = f.ng.ControlPort // bound by nginx's own control server, on 127.0.0.1 only
+	f.writeProxy(logLine)
+	f.httpPort = good
+	r := f.run("apply", "--auto-approve")
+	if r.code != 1 || !strings.Contains(r.all(), "nginx did not load the new configuration") ||
+		!strings.Contains(r.all(), "bind() to 0.0.0.0:") || !strings.Contains(r.all(), "Address already in use") {
+		t.Fatalf("apply with a site nginx cannot bind: exit %d\n%s", r.code, r.all())
+	}
+	if !strings.Contains(r.all(), "sites") || !strings.Contains(r.all(), "restored") {
+		t.Errorf("the error names neither the sync-sites action nor the restore:\n%s", r.all())
+	}
+	if after := f.sitesSnapshot(); !maps.Equal(before, after) {
+		t.Errorf("sites directory differs from what nginx runs:\nbefore %v\nafter  %v", before, after)
+	}
+	if n := f.ng.Reloads(t) - reloads; n != 2 {
+		t.Errorf("%d reload(s), want 2 (the one nginx refused, the one after the restore)", n)
+	}
+	if got := f.nameVia(domainOf(f.cs[0])); got != uiName(f.cs[0].display) {
+		t.Errorf("the old configuration no longer serves: %q", got)
+	}
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 2 || !strings.Contains(r.stdout, "site "+f.cs[0].name+".conf") {
+		t.Errorf("the site change is not planned again: exit %d\n%s", r.code, r.all())
+	}
+}
+
 // webSocketEcho does a hand-rolled RFC 6455 handshake through nginx and
 // checks that one masked text frame comes back.
 func (f *proxyFleet) webSocketEcho(t *testing.T, host string) {

@@ -29,6 +29,7 @@ func (v validator) proxy(path string, p *Proxy) {
 		v.errf(path+".httpsPort", "must differ from httpPort (%d)", p.HTTPPort)
 	}
 	v.bindAddress(path+".upstreamHost", p.UpstreamHost)
+	v.bindAddress(path+".probeHost", p.ProbeHost)
 	v.seconds(path+".readTimeout", p.ReadTimeout, maxReadTimeout)
 	v.seconds(path+".connectTimeout", p.ConnectTimeout, maxConnectTimeout)
 }
@@ -75,6 +76,8 @@ func applyProxyDefaults(p *Proxy) {
 	if p.ConnectTimeout == 0 {
 		p.ConnectTimeout = Duration(DefaultConnectTimeout)
 	}
+	p.ProbeHost = first(p.ProbeHost, DefaultProbeHost)
+	p.ErrorLog = first(p.ErrorLog, DefaultErrorLog)
 }
 
 // PublicURL is where people reach c: its domain through the proxy (https

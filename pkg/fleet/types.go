@@ -192,6 +192,13 @@ type Proxy struct {
 	ClientMaxBodySize string   `yaml:"clientMaxBodySize,omitempty" json:"clientMaxBodySize,omitempty"`
 	ReadTimeout       Duration `yaml:"readTimeout,omitempty" json:"readTimeout,omitempty"`
 	ConnectTimeout    Duration `yaml:"connectTimeout,omitempty" json:"connectTimeout,omitempty"`
+	// ProbeHost is the IP address on which fleetctl reaches nginx's HTTP
+	// port to check, after each reload, that nginx serves the new server
+	// blocks (default 127.0.0.1).
+	ProbeHost string `yaml:"probeHost,omitempty" json:"probeHost,omitempty"`
+	// ErrorLog is nginx's error log as fleetctl can read it: when nginx does
+	// not take a reload, the lines it logged are the error's message.
+	ErrorLog string `yaml:"errorLog,omitempty" json:"errorLog,omitempty"`
 }
 
 // TLSMode says how the proxy serves clients.
@@ -213,4 +220,6 @@ const (
 	DefaultClientMaxBodySize = "100m"
 	DefaultReadTimeout       = 10 * time.Minute
 	DefaultConnectTimeout    = 10 * time.Second
+	DefaultProbeHost         = "127.0.0.1"
+	DefaultErrorLog          = "/var/log/nginx/error.log"
 )

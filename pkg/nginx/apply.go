@@ -31,9 +31,12 @@ type backup struct {
 
 // ApplySites writes every change (each file atomically: temp file, then
 // rename), runs the test command once and, only when it passes, the reload
-// command once. If anything fails before the reload, every file is put back
-// byte for byte as it was (files that did not exist are removed) and nginx is
-// not reloaded; a failed test returns ErrTestFailed with nginx's output.
+// command once, then checks that nginx serves the new files. If anything
+// fails before the reload, every file is put back byte for byte as it was
+// (files that did not exist are removed) and nginx is not reloaded; a failed
+// test returns ErrTestFailed with nginx's output. A reload nginx did not take
+// returns ErrReloadNotTaken with nginx's message, after the files were put
+// back and nginx reloaded with them (undoReload).
 //
 // A pending marker (PendingMarker) is kept from the first write until nginx
 // has reloaded: if fleetctl dies in between, or the reload fails, the next
@@ -84,16 +87,98 @@ func (s *Sites) ApplySites(ctx context.Context, changes []resource.SiteChange) e
 		return s.restore(backups, fmt.Errorf("%w (every site file was restored and nginx was not reloaded): %s: %v\n%s",
 			ErrTestFailed, strings.Join(s.Test, " "), err, out))
 	}
+	exps, err := s.expectations(changes, data, backups)
+	if err != nil {
+		return s.restore(backups, err)
+	}
+	logFrom := s.logSize()
 	if out, err := run(ctx, s.Reload); err != nil {
 		// The new configuration passed the test, so the files stay: the
 		// next apply (or a manual reload) picks them up.
 		return fmt.Errorf("nginx reload failed after a successful test (the site files are written; the next apply reloads again): %s: %v\n%s",
 			strings.Join(s.Reload, " "), err, out)
 	}
+	if err := s.verify(ctx, exps, logFrom); err != nil {
+		return s.undoReload(ctx, backups, err)
+	}
 	if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("sites: nginx reloaded, but clearing %s failed: %w", PendingMarker, err)
 	}
 	return nil
+}
+
+// expectations is what nginx must answer once it runs the new files: each
+// written site its new answer; each removed site no longer its old one.
+// With no changes (the retry of a pending reload) every managed file of the
+// fleet in the directory is checked.
+func (s *Sites) expectations(changes []resource.SiteChange, data [][]byte, backups []backup) ([]expectation, error) {
+	var out []expectation
+	for i, ch := range changes {
+		if ch.Op != resource.SiteDelete {
+			if e, ok := expect(ch.File, data[i]); ok {
+				out = append(out, e)
+			}
+		} else if backups[i].existed {
+			if e, ok := expect(ch.File, backups[i].data); ok {
+				out = append(out, e.removed())
+			}
+		}
+	}
+	if len(changes) > 0 {
+		return out, nil
+	}
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("sites: %w", err)
+	}
+	for _, en := range entries {
+		if !en.Type().IsRegular() || !safeName(en.Name()) {
+			continue
+		}
+		b, err := readSmall(filepath.Join(s.Dir, en.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("sites: %w", err)
+		}
+		if e, ok := expect(en.Name(), b); ok && parseFile(en.Name(), b).Fleet == s.Fleet {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// undoReload handles a reload nginx did not take (it still runs what it ran
+// before): the previous files are put back byte for byte and nginx is
+// reloaded once more, so the directory and nginx agree and a later restart
+// of nginx does not load files it cannot run. Only if that fails too does
+// the pending marker stay, for the next apply to retry.
+func (s *Sites) undoReload(ctx context.Context, backups []backup, cause error) error {
+	if len(backups) == 0 {
+		return fmt.Errorf("%w (the site files stay as they are and the next apply tries again)", cause)
+	}
+	marker := filepath.Join(s.Dir, PendingMarker)
+	if err := s.restore(backups, cause); err != cause {
+		writeAtomic(marker, []byte("fleetctl: restoring site files after a reload nginx did not take failed\n"), 0o644)
+		return err
+	}
+	exps := make([]expectation, 0, len(backups))
+	for _, b := range backups {
+		if b.existed {
+			if e, ok := expect(filepath.Base(b.path), b.data); ok {
+				exps = append(exps, e)
+			}
+		}
+	}
+	logFrom := s.logSize()
+	if out, err := run(ctx, s.Reload); err != nil {
+		writeAtomic(marker, []byte("fleetctl: site files restored, nginx not yet reloaded\n"), 0o644)
+		return fmt.Errorf("%w; the previous site files were restored, but reloading nginx with them failed (the next apply reloads again): %s: %v\n%s",
+			cause, strings.Join(s.Reload, " "), err, out)
+	}
+	if err := s.verify(ctx, exps, logFrom); err != nil {
+		writeAtomic(marker, []byte("fleetctl: site files restored, nginx not yet reloaded\n"), 0o644)
+		return fmt.Errorf("%w; the previous site files were restored and nginx reloaded, but it does not serve them either: %v", cause, err)
+	}
+	return fmt.Errorf("%w; every site file was restored as it was and nginx reloaded with them", cause)
 }
 
 // PendingMarker is the dot-file (ignored by nginx's include globs) that says

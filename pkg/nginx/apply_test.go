@@ -220,3 +220,68 @@ func TestPendingReloadIsRetried(t *testing.T) {
 		t.Fatal("pending marker left after a successful reload")
 	}
 }
+
+// nginx -t passes, but the reload fails in the master: the new site listens
+// on every address of a port the same nginx already binds on one address
+// (bind() ... failed (98: Address already in use) in its error log), and
+// nginx keeps its old configuration. ApplySites must notice, fail with
+// nginx's message, and leave the directory as nginx runs it.
+func TestReloadNotTakenIsAnError(t *testing.T) {
+	ng := nginxtest.Start(t)
+	ctx := context.Background()
+	port := freePort(t)
+	s := &nginx.Sites{Dir: ng.SitesDir, Test: ng.TestCommand(), Reload: ng.ReloadCommand(), Fleet: "nt", ErrorLog: ng.ErrorLog}
+	if err := s.ApplySites(ctx, []resource.SiteChange{{Op: resource.SiteCreate, File: "a.conf", Client: "a", Site: site("a", backend(t, "A"), port)}}); err != nil {
+		t.Fatal(err)
+	}
+	ng.WaitReloaded(t, 1)
+	before := snapshot(t, ng.SitesDir)
+	reloads := ng.Reloads(t)
+
+	// ControlPort is bound on 127.0.0.1 only; this site wants *:ControlPort.
+	clash := site("b", backend(t, "B"), ng.ControlPort)
+	moved := site("a", backend(t, "A2"), port)
+	err := s.ApplySites(ctx, []resource.SiteChange{
+		{Op: resource.SiteCreate, File: "b.conf", Client: "b", Site: clash},
+		{Op: resource.SiteUpdate, File: "a.conf", Client: "a", Site: moved},
+	})
+	if err == nil {
+		t.Fatalf("ApplySites reported success, but nginx kept its old configuration:\n%s", ng.Log(t))
+	}
+	t.Logf("ApplySites: %v", err)
+	if !errors.Is(err, nginx.ErrReloadNotTaken) || !strings.Contains(err.Error(), "bind() to 0.0.0.0:") ||
+		!strings.Contains(err.Error(), "Address already in use") || !strings.Contains(err.Error(), "restored") {
+		t.Errorf("want ErrReloadNotTaken with nginx's bind() message and the restore, got %v", err)
+	}
+	// The directory is as nginx runs it: byte for byte as before, no marker,
+	// and nginx was reloaded once more with it.
+	if after := snapshot(t, ng.SitesDir); !maps.Equal(before, after) {
+		t.Errorf("directory changed:\nbefore %v\nafter  %v", keys(before), keys(after))
+	}
+	if st, _ := s.Observe(ctx, nil); st.Pending {
+		t.Error("pending marker left although the files were restored and reloaded")
+	}
+	if n := ng.Reloads(t); n != reloads+2 {
+		t.Errorf("reloads: %d, want the failed one and the one after the restore (%d)", n-reloads, 2)
+	}
+	if got := get(t, port, "a.example.test"); got != "200 A proto=http" {
+		t.Errorf("old configuration not served: %q", got)
+	}
+}
+
+// When the check cannot reach nginx at all, the reload is not confirmed:
+// the same restore, and the error says where fleetctl looked.
+func TestReloadUnconfirmedWhenNginxUnreachable(t *testing.T) {
+	ng := nginxtest.Start(t)
+	ctx := context.Background()
+	port := freePort(t)
+	s := &nginx.Sites{Dir: ng.SitesDir, Test: ng.TestCommand(), Reload: ng.ReloadCommand(), Fleet: "nt",
+		ErrorLog: ng.ErrorLog, ProbeHost: "::1", VerifyTimeout: time.Second} // nginx listens on IPv4 only
+	err := s.ApplySites(ctx, []resource.SiteChange{{Op: resource.SiteCreate, File: "a.conf", Client: "a", Site: site("a", backend(t, "A"), port)}})
+	if !errors.Is(err, nginx.ErrReloadNotTaken) || !strings.Contains(err.Error(), "no answer from [::1]:") || !strings.Contains(err.Error(), "proxy.probeHost") {
+		t.Fatalf("ApplySites = %v", err)
+	}
+	if files := snapshot(t, ng.SitesDir); len(files) != 0 {
+		t.Errorf("files left: %v", keys(files))
+	}
+}

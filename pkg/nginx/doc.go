@@ -3,7 +3,8 @@
 // function), observes the directory (Observe: managed files, their recorded
 // and actual hashes, unmanaged files by name) and applies a batch of file
 // changes (Sites.ApplySites: atomic writes, one configuration test, one
-// reload, and a byte-for-byte restore when the test fails).
+// reload, a check that nginx serves the new files (verify.go), and a
+// byte-for-byte restore when the test fails or the reload is not taken).
 //
 // It decides nothing: which files change is the planner's decision, carried
 // in resource.SiteChange. It imports pkg/resource and pkg/observe (plain

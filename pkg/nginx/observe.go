@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/quantabase/fleetctl/pkg/observe"
 )
@@ -27,6 +28,15 @@ type Sites struct {
 	Reload []string
 	// Fleet is the fleet whose managed files this Sites may change.
 	Fleet string
+	// ProbeHost is the address on which fleetctl reaches nginx's HTTP port
+	// to check that a reload was taken (default DefaultProbeHost).
+	ProbeHost string
+	// ErrorLog is nginx's error log as fleetctl can read it: what nginx
+	// logs there after a reload it did not take is the error's message
+	// (default DefaultErrorLog; an unreadable log only loses the message).
+	ErrorLog string
+	// VerifyTimeout bounds that check (default DefaultVerifyTimeout).
+	VerifyTimeout time.Duration
 }
 
 // Observe lists the directory: every file and symlink except dot-files

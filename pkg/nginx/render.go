@@ -40,13 +40,29 @@ func Render(s resource.Site) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render site for client %q: %w", s.Client, err)
 	}
-	var body bytes.Buffer
-	fmt.Fprintf(&body, "%s%s\n", siteLinePrefix, rec)
-	if err := serverTmpl.Execute(&body, view(s)); err != nil {
+	// The probe id names this exact content: the hash of the body rendered
+	// with an empty id (the header's hash cannot be in the body it covers).
+	draft, err := renderBody(s, rec, "")
+	if err != nil {
 		return nil, fmt.Errorf("render site for client %q: %w", s.Client, err)
 	}
-	out := []byte(header(s.Fleet, s.Client, resource.SiteFormat, contentHash(body.Bytes())))
-	return append(out, body.Bytes()...), nil
+	body, err := renderBody(s, rec, contentHash(draft)[:probeIDLen])
+	if err != nil {
+		return nil, fmt.Errorf("render site for client %q: %w", s.Client, err)
+	}
+	out := []byte(header(s.Fleet, s.Client, resource.SiteFormat, contentHash(body)))
+	return append(out, body...), nil
+}
+
+func renderBody(s resource.Site, rec []byte, probeID string) ([]byte, error) {
+	var body bytes.Buffer
+	fmt.Fprintf(&body, "%s%s\n", siteLinePrefix, rec)
+	v := view(s)
+	v.ProbeID = probeID
+	if err := serverTmpl.Execute(&body, v); err != nil {
+		return nil, err
+	}
+	return body.Bytes(), nil
 }
 
 func contentHash(body []byte) string {
@@ -98,6 +114,7 @@ func validPort(p int) bool { return p > 0 && p < 65536 }
 
 type siteView struct {
 	resource.Site
+	ProbeID        string
 	RedirectTo     string
 	ReadSeconds    int64
 	ConnectSeconds int64
@@ -120,6 +137,8 @@ var serverTmpl = template.Must(template.New("site").Parse(`# Open WebUI of clien
 server {
     listen {{.HTTPPort}};
     server_name {{.Domain}};
+{{template "probe" .}}
+
     return 301 {{.RedirectTo}}$request_uri;
 }
 {{- end}}
@@ -131,6 +150,9 @@ server {
     listen {{.HTTPPort}};
 {{- end}}
     server_name {{.Domain}};
+{{- if not .TLS}}
+{{template "probe" .}}
+{{- end}}
 {{- if .TLS}}
 
     ssl_certificate {{.Certificate}};
@@ -160,4 +182,11 @@ server {
         proxy_send_timeout {{.ReadSeconds}}s;
     }
 }
+{{- define "probe"}}
+    # fleetctl checks after each reload that nginx serves this file: asked
+    # with the header X-Fleetctl-Probe, this server names its content.
+    if ($http_x_fleetctl_probe) {
+        return 200 "fleetctl-site {{.Fleet}} {{.Client}} {{.ProbeID}}\n";
+    }
+{{- end}}
 `))

@@ -12,7 +12,7 @@ func Sites(spec *fleet.Spec) *nginx.Sites {
 	if p == nil {
 		return nil
 	}
-	return &nginx.Sites{Dir: p.SitesDir, Test: p.Test, Reload: p.Reload, Fleet: spec.Fleet}
+	return &nginx.Sites{Dir: p.SitesDir, Test: p.Test, Reload: p.Reload, Fleet: spec.Fleet, ProbeHost: p.ProbeHost, ErrorLog: p.ErrorLog}
 }
 
 // The nginx adapter is the executor's Proxy, structurally.

@@ -5,7 +5,7 @@ import "time"
 // SiteFormat is the version of the server block template in pkg/nginx. The
 // planner compares it with the format recorded in each managed file, so a
 // template change rewrites every site; bump it whenever the template changes.
-const SiteFormat = 1
+const SiteFormat = 2
 
 // SiteFileName is the name of a client's managed file in the sites directory.
 func SiteFileName(client string) string { return client + ".conf" }
