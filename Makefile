@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build standin image test test-unit vet fmt-check demo demo-clean bench bench-migrate fuzz clean
+.PHONY: help build standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,10 +26,19 @@ vet: ## go vet and gofmt
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+shellcheck: ## shellcheck every shell script: *.sh, *.bash and every file with a sh/bash shebang (.ci/run)
+	@command -v shellcheck >/dev/null || { echo "shellcheck is needed (Debian: apt-get install shellcheck; .ci/run installs it)"; exit 1; }
+	@files=$$(git ls-files | while read -r f; do \
+	    case "$$f" in (*.sh|*.bash) echo "$$f"; continue;; esac; \
+	    [ -f "$$f" ] && head -n1 "$$f" | grep -qE '^#!.*[/ ](ba|da)?sh([[:space:]]|$$)' && echo "$$f"; \
+	  done); \
+	  test -n "$$files" || { echo "shellcheck: no shell scripts found (not a git checkout?)"; exit 1; }; \
+	  echo shellcheck $$files; shellcheck $$files
+
 test-unit: ## unit tests only (no Docker)
 	FLEETCTL_SKIP_DOCKER=1 $(GO) test -count=1 ./...
 
-test: vet standin build ## everything: vet, unit and integration tests against the real Docker engine
+test: vet shellcheck standin build ## everything: vet, unit and integration tests against the real Docker engine
 	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl FLEETCTL_STANDIN_IMAGE=$(STANDIN) $(GO) test -race -count=1 -timeout 14m ./...
 
 demo: build standin ## apply examples/demo (3 clients on the stand-in image) and show each one

@@ -14,16 +14,17 @@ base=$((20000 + RANDOM % 20000))
 
 cleanup() {
   # One filter per call: several label filters in one call are ANDed.
-  ids="$(docker ps -aq --filter "label=io.fleetctl.fleet=$fleet") $(docker ps -aq --filter "label=com.docker.compose.project=$project")"
-  [ -n "${ids// }" ] && docker rm -f $ids >/dev/null 2>&1 || true
-  vols=$(docker volume ls -q --filter "label=io.fleetctl.fleet=$fleet"; docker volume ls -q --filter "label=com.docker.compose.project=$project")
-  [ -n "$vols" ] && docker volume rm -f $vols >/dev/null 2>&1 || true
+  local ids vols
+  mapfile -t ids < <(docker ps -aq --filter "label=io.fleetctl.fleet=$fleet"; docker ps -aq --filter "label=com.docker.compose.project=$project")
+  if [ "${#ids[@]}" -gt 0 ]; then docker rm -f "${ids[@]}" >/dev/null 2>&1 || true; fi
+  mapfile -t vols < <(docker volume ls -q --filter "label=io.fleetctl.fleet=$fleet"; docker volume ls -q --filter "label=com.docker.compose.project=$project")
+  if [ "${#vols[@]}" -gt 0 ]; then docker volume rm -f "${vols[@]}" >/dev/null 2>&1 || true; fi
 }
 trap 'cleanup; rm -rf "$work"' EXIT
 
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/seed"
 {
-  printf 'apiVersion: fleetctl/v1\nfleet: %s\nsecretKeySeed: ${file:./seed}\n' "$fleet"
+  printf "apiVersion: fleetctl/v1\nfleet: %s\nsecretKeySeed: \${file:./seed}\n" "$fleet"
   printf 'defaults:\n  image: %s\n  pullPolicy: never\n  healthCheck:\n    interval: 100ms\n' "$image"
   # Namespaced names: never collide with another fleet on the host.
   printf '  naming:\n    container: "{fleet}-{client}"\n    volume: "{fleet}-{client}-data"\n'

@@ -10,8 +10,8 @@ dir=$(dirname "$spec")
 fleet=$(awk '/^fleet:/ {print $2; exit}' "$spec")
 
 if [ "$clean" = 1 ]; then
-  ids=$(docker ps -aq --filter "label=io.fleetctl.fleet=$fleet")
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null
+  mapfile -t ids < <(docker ps -aq --filter "label=io.fleetctl.fleet=$fleet")
+  if [ "${#ids[@]}" -gt 0 ]; then docker rm -f "${ids[@]}" >/dev/null; fi
   echo "Removed the containers of fleet $fleet. Its volumes are kept:"
   docker volume ls --filter "label=io.fleetctl.fleet=$fleet" --format '  {{.Name}}'
   exit 0
@@ -30,9 +30,9 @@ echo "== fleetctl status"
 "$fleetctl" status -f "$spec"
 echo
 echo "== each client answers on its own port with its own name"
-for port in $(awk '/port:/ {print $2}' "$spec"); do
+while read -r port; do
   printf '  http://127.0.0.1:%s/api/config -> ' "$port"
   curl -fsS "http://127.0.0.1:$port/api/config"; echo
-done
+done < <(awk '/port:/ {print $2}' "$spec")
 echo
 echo "Run 'make demo' again: the plan says 'No changes'. 'make demo-clean' removes the containers."

@@ -21,7 +21,7 @@ var (
 // never both or neither; every diagnostic has a position; an accepted spec
 // holds only safe names and survives a YAML round trip unchanged.
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"../../fleet.yaml", "../../examples/basic/fleet.yaml", "../../examples/postgres/fleet.yaml"} {
+	for _, p := range exampleFleets(f) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -17,8 +17,30 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// exampleFleets is the root fleet.yaml and every fleet.yaml under
+// examples/, found afresh each run: a new example is checked without
+// anyone listing it here.
+func exampleFleets(t testing.TB) []string {
+	t.Helper()
+	paths := []string{"../../fleet.yaml"}
+	err := filepath.WalkDir("../../examples", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == "fleet.yaml" {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 5 { // fleet.yaml and examples/{basic,demo,nginx,postgres}: fewer is a bug here
+		t.Fatalf("found only %v", paths)
+	}
+	return paths
+}
+
+// Every example loads and validates (strict schema, every rule, defaults).
 func TestLoadExamples(t *testing.T) {
-	for _, path := range []string{"../../fleet.yaml", "../../examples/basic/fleet.yaml", "../../examples/postgres/fleet.yaml", "../../examples/nginx/fleet.yaml"} {
+	for _, path := range exampleFleets(t) {
 		t.Run(path, func(t *testing.T) {
 			spec, err := Load(path)
 			if err != nil {
