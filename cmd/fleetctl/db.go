@@ -22,6 +22,7 @@ import (
 	"github.com/quantabase/fleetctl/pkg/pg"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/reconcile"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // migrateFlags are apply's flags for migrate-database actions.
@@ -255,7 +256,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "Error: client %s has no PostgreSQL target: set database.backend: postgres and url (or supabase) in %s first\n", c.Name, s.spec.Path)
 		return exitError
 	}
-	out := dryRun{Client: c.Name, Target: fleet.MaskURL(u), Tables: []migrate.TableReport{},
+	out := dryRun{Client: c.Name, Target: redact.URL(u), Tables: []migrate.TableReport{},
 		Estimate: "row counts come from a copy of webui.db, -wal and -shm taken through the Docker API while the client runs, " +
 			"opened read-only: an estimate (the client keeps writing); apply stops the client before its copy"}
 	code := exitOK

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // hostilePasswords contain every character that breaks naive URL building.
@@ -45,31 +47,8 @@ func TestSupabaseURL(t *testing.T) {
 				if u.Path != "/postgres" {
 					t.Errorf("path = %q", u.Path)
 				}
-				assertMasked(t, MaskURL(raw), pw)
+				assertMasked(t, redact.URL(raw), pw)
 			})
-		}
-	}
-}
-
-func TestMaskURL(t *testing.T) {
-	tests := []struct{ in, want, secret string }{
-		{"postgres://u:secret@h:5432/db", "postgres://u:****@h:5432/db", "secret"},
-		{"postgres://u@h/db", "postgres://u@h/db", ""},
-		{"postgres://h/db", "postgres://h/db", ""},
-		// Unencoded specials in a password over-mask rather than leak.
-		{"postgres://u:p@ss/w#rd@h/db", "postgres://u:****@h/db", "p@ss/w#rd"},
-		{"postgresql://u:%40%23%21@h/db?sslmode=require", "postgresql://u:****@h/db?sslmode=require", "%40%23%21"},
-		{"postgres://u@h/db?password=hunter2&sslmode=disable", "postgres://u@h/db?password=****&sslmode=disable", "hunter2"},
-		{"host=h user=u password='a b#c' dbname=d", "host=h user=u password=**** dbname=d", "a b#c"},
-		{"host=h password=s3cr3t!", "host=h password=****", "s3cr3t!"},
-	}
-	for _, tt := range tests {
-		got := MaskURL(tt.in)
-		if got != tt.want {
-			t.Errorf("MaskURL(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if tt.secret != "" && strings.Contains(got, tt.secret) {
-			t.Errorf("MaskURL(%q) leaks %q", tt.in, tt.secret)
 		}
 	}
 }
@@ -79,7 +58,7 @@ func assertMasked(t *testing.T, out, pw string) {
 	if strings.Contains(out, pw) || strings.Contains(out, url.QueryEscape(pw)) || strings.Contains(out, escapeUserinfo(pw)) {
 		t.Errorf("masked URL %q shows the password", out)
 	}
-	if !strings.Contains(out, Mask) {
+	if !strings.Contains(out, redact.Mask) {
 		t.Errorf("masked URL %q has no mask", out)
 	}
 }

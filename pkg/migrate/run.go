@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/pg"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // appTables are bookkeeping tables the application fills itself when it
@@ -49,7 +49,7 @@ type Options struct {
 // Run migrates (or, with DryRun, plans). It always returns a report; err is
 // also recorded in it. On failure nothing is left in the target.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &Report{Source: o.SQLitePath, Target: fleet.MaskURL(o.URL), DryRun: o.DryRun, StartedAt: time.Now().UTC(), Tables: []TableReport{}}
+	r := &Report{Source: o.SQLitePath, Target: redact.URL(o.URL), DryRun: o.DryRun, StartedAt: time.Now().UTC(), Tables: []TableReport{}}
 	err := run(ctx, o, r)
 	r.FinishedAt = time.Now().UTC()
 	r.Durations.Total = r.FinishedAt.Sub(r.StartedAt).Seconds()

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // Options tune Connect.
@@ -38,7 +38,7 @@ func UsesTransactionPooler(rawURL string) bool {
 func Connect(ctx context.Context, rawURL string, o Options) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: invalid connection string", fleet.MaskURL(rawURL))
+		return nil, fmt.Errorf("connect %s: invalid connection string", redact.URL(rawURL))
 	}
 	if o.SimpleProtocol || UsesTransactionPooler(rawURL) {
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
@@ -58,7 +58,7 @@ func Connect(ctx context.Context, rawURL string, o Options) (*pgx.Conn, error) {
 	cfg.RuntimeParams["extra_float_digits"] = "1"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", fleet.MaskURL(rawURL), scrub(err, cfg.Password))
+		return nil, fmt.Errorf("connect %s: %w", redact.URL(rawURL), scrub(err, cfg.Password))
 	}
 	return conn, nil
 }

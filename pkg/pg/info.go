@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // Info describes a PostgreSQL target for `fleetctl db show`. It never holds
@@ -35,7 +35,7 @@ type Info struct {
 // Describe connects and fills Info. An unreachable server is not an error:
 // Reachable is false and Error says why (without the password).
 func Describe(ctx context.Context, rawURL string, o Options) Info {
-	in := Info{URL: fleet.MaskURL(rawURL), SimpleProtocol: o.SimpleProtocol || UsesTransactionPooler(rawURL)}
+	in := Info{URL: redact.URL(rawURL), SimpleProtocol: o.SimpleProtocol || UsesTransactionPooler(rawURL)}
 	if u, err := url.Parse(rawURL); err == nil {
 		in.Host, in.Port = u.Hostname(), u.Port()
 		if in.Port == "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // Migration describes a migrate-database action: what it will do, in order,
@@ -125,7 +126,7 @@ func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.
 	target := ""
 	for _, e := range d.Container.Env {
 		if e.Name == "DATABASE_URL" {
-			target = fleet.MaskURL(e.Value)
+			target = redact.URL(e.Value)
 		}
 	}
 	name, vol := d.Container.Name, d.Volume.Name
