@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,13 +21,8 @@ const MaxFileSize = 4 << 20
 // Load reads, validates and defaults the fleet file at path. I/O failures are
 // returned wrapped; problems with the content are returned as *Diagnostics.
 func Load(path string) (*Spec, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load fleet: %w", err)
-	}
-	defer f.Close()
-	// Read one byte past the cap so Parse can tell "too large" from "exactly 4 MiB".
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	// One byte past the cap, so Parse can tell "too large" from "exactly 4 MiB".
+	data, err := readRegular(path, MaxFileSize, true)
 	if err != nil {
 		return nil, fmt.Errorf("load fleet: %w", err)
 	}

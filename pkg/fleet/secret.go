@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // SecretRef is a reference to a secret: "${env:NAME}" or "${file:PATH}".
@@ -47,47 +48,67 @@ type Resolver struct {
 	BaseDir string
 }
 
+// MaxSecretSize bounds one secret value. Secrets are keys, tokens,
+// passwords and connection strings; 64 KiB is plenty, and it stays below the
+// 128 KiB the Linux kernel allows one environment string (MAX_ARG_STRLEN).
+const MaxSecretSize = 64 << 10
+
 // Refs lists every secret reference the spec uses, sorted and unique.
 func (s *Spec) Refs() []SecretRef {
-	seen := map[SecretRef]bool{}
-	add := func(r SecretRef) {
-		if !r.IsZero() {
-			seen[r] = true
-		}
-	}
-	add(s.SecretKeySeed)
-	addOAuth := func(o *OAuth) {
-		if o != nil && o.Google != nil {
-			add(o.Google.ClientSecret)
-		}
-	}
-	addOAuth(s.Defaults.OAuth)
-	for i := range s.Clients {
-		c := &s.Clients[i]
-		add(c.SecretKey)
-		addOAuth(c.OAuth)
-		for _, v := range c.Env {
-			if r := SecretRef(v); r.IsRef() {
-				add(r)
-			}
-		}
-		if c.Database != nil {
-			add(c.Database.URL)
-			if c.Database.Supabase != nil {
-				add(c.Database.Supabase.Password)
-			}
-		}
-	}
-	out := make([]SecretRef, 0, len(seen))
-	for r := range seen {
+	uses := s.refUses()
+	out := make([]SecretRef, 0, len(uses))
+	for r := range uses {
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 
-// Resolve reads every secret the spec references. All missing secrets are
-// reported at once, each by its reference (never by a value).
+// refUses maps each reference to whether a value of it leaves fleetctl
+// (container env, a database URL) rather than only keying the HMAC that
+// derives secret keys (secretKeySeed).
+func (s *Spec) refUses() map[SecretRef]bool {
+	uses := map[SecretRef]bool{}
+	add := func(r SecretRef, leaves bool) {
+		if !r.IsZero() {
+			uses[r] = uses[r] || leaves
+		}
+	}
+	add(s.SecretKeySeed, false)
+	addOAuth := func(o *OAuth) {
+		if o != nil && o.Google != nil {
+			add(o.Google.ClientSecret, true)
+		}
+	}
+	addOAuth(s.Defaults.OAuth)
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		add(c.SecretKey, true)
+		addOAuth(c.OAuth)
+		for _, v := range c.Env {
+			if r := SecretRef(v); r.IsRef() {
+				add(r, true)
+			}
+		}
+		if c.Database != nil {
+			add(c.Database.URL, true)
+			if c.Database.Supabase != nil {
+				add(c.Database.Supabase.Password, true)
+			}
+		}
+	}
+	return uses
+}
+
+// Resolve reads every secret the spec references. All problems are reported
+// at once, each by its reference (never by a value). It refuses, before
+// anything else happens, a value that a consumer would refuse or alter:
+// a NUL byte (runc refuses it in an environment value, and quotes the whole
+// NAME=value pair in its error; libpq ends a connection string at it) and
+// bytes that are not UTF-8 (the Docker API is JSON, which would replace them
+// with U+FFFD). The secretKeySeed only keys an HMAC, so it may be any bytes.
+// A ${file:} secret must be a regular file (a FIFO would block, a device
+// flood) of at most MaxSecretSize bytes.
 func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 	lookup := r.LookupEnv
 	if lookup == nil {
@@ -95,8 +116,9 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 	}
 	read := r.ReadFile
 	if read == nil {
-		read = os.ReadFile
+		read = func(p string) ([]byte, error) { return readRegular(p, MaxSecretSize, false) }
 	}
+	uses := s.refUses()
 	out := Secrets{}
 	var missing []string
 	for _, ref := range s.Refs() {
@@ -105,14 +127,15 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 			missing = append(missing, fmt.Sprintf("%s: not a secret reference", ref))
 			continue
 		}
+		var v string
 		switch kind {
 		case "env":
-			v, ok := lookup(target)
-			if !ok || v == "" {
+			ev, ok := lookup(target)
+			if !ok || ev == "" {
 				missing = append(missing, fmt.Sprintf("%s: environment variable %s is not set", ref, target))
 				continue
 			}
-			out[ref] = v
+			v = ev
 		case "file":
 			p := target
 			if !filepath.IsAbs(p) && r.BaseDir != "" {
@@ -123,18 +146,38 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 				missing = append(missing, fmt.Sprintf("%s: cannot read secret file: %v", ref, unwrapPathErr(err)))
 				continue
 			}
-			v := strings.TrimRight(string(b), "\r\n")
+			v = strings.TrimRight(string(b), "\r\n")
 			if v == "" {
 				missing = append(missing, fmt.Sprintf("%s: secret file %s is empty", ref, p))
 				continue
 			}
-			out[ref] = v
 		}
+		if msg := checkValue(v, uses[ref]); msg != "" {
+			missing = append(missing, fmt.Sprintf("%s: %s", ref, msg))
+			continue
+		}
+		out[ref] = v
 	}
 	if len(missing) > 0 {
 		return nil, &SecretError{Missing: missing}
 	}
 	return out, nil
+}
+
+// checkValue says why a resolved value cannot be used ("" when it can),
+// without quoting any of it.
+func checkValue(v string, leaves bool) string {
+	switch {
+	case len(v) > MaxSecretSize:
+		return fmt.Sprintf("the secret is %d bytes, more than the limit of %s", len(v), sizeText(MaxSecretSize))
+	case !leaves:
+		return ""
+	case strings.IndexByte(v, 0) >= 0:
+		return "the secret contains a NUL byte (\\x00), which no container environment or PostgreSQL connection string can carry; remove it"
+	case !utf8.ValidString(v):
+		return "the secret is not valid UTF-8 text; the Docker API (JSON) would silently change it, so it is refused"
+	}
+	return ""
 }
 
 // SecretError lists every secret that could not be resolved.
