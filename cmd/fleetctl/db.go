@@ -108,6 +108,7 @@ func runDBShow(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	defer s.close()
+	ctx = redact.NewContext(ctx, s.secrets.Masker()) // PostgreSQL and Docker errors are masked
 	out := dbShow{Client: c.Name, Backend: string(fleet.BackendSQLite), Container: s.spec.ContainerName(c)}
 	if c.Database != nil && c.Database.Backend != "" {
 		out.Backend = string(c.Database.Backend)
@@ -251,6 +252,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	defer s.close()
+	ctx = redact.NewContext(ctx, s.secrets.Masker()) // PostgreSQL and Docker errors are masked
 	u := c.Database.ConnURL(s.secrets)
 	if u == "" {
 		fmt.Fprintf(env.stderr, "Error: client %s has no PostgreSQL target: set database.backend: postgres and url (or supabase) in %s first\n", c.Name, s.spec.Path)

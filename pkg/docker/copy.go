@@ -121,7 +121,7 @@ func (c *Client) CreateEphemeralContainer(ctx context.Context, rc resource.Conta
 		if cerrdefs.IsConflict(err) {
 			return "", fmt.Errorf("create container %s: %w (%w)", rc.Name, ErrNameInUse, err)
 		}
-		return "", fmt.Errorf("create container %s: %w", rc.Name, err)
+		return "", masked(ctx, fmt.Errorf("create container %s: %w", rc.Name, err))
 	}
 	return resp.ID, nil
 }

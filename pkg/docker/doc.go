@@ -14,6 +14,10 @@
 // docker.io 20.10, API 1.41): the client always negotiates the API version and
 // uses only calls and fields that 1.41 knows.
 //
+// Errors of the calls that send a container's environment (create, start)
+// and the log lines it returns are masked with the context's masker
+// (pkg/redact) before they leave: the engine and runc echo env pairs.
+//
 // It must not import pkg/apply, pkg/plan or any other adapter; it speaks the
-// shared vocabularies pkg/observe and pkg/resource only.
+// shared vocabularies pkg/observe and pkg/resource only (and pkg/redact).
 package docker

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/redact"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
@@ -97,9 +98,16 @@ func (c *Client) CreateContainer(ctx context.Context, rc resource.Container) (st
 		if cerrdefs.IsConflict(err) {
 			return "", fmt.Errorf("create container %s: %w (%w)", rc.Name, ErrNameInUse, err)
 		}
-		return "", fmt.Errorf("create container %s: %w", rc.Name, err)
+		return "", masked(ctx, fmt.Errorf("create container %s: %w", rc.Name, err))
 	}
 	return resp.ID, nil
+}
+
+// masked masks an error that may carry what the engine was sent (env
+// values) or what a container printed: the engine and runc echo env pairs
+// in their errors (see pkg/redact for where the masker comes from).
+func masked(ctx context.Context, err error) error {
+	return redact.FromContext(ctx).Error(err)
 }
 
 func containerConfig(rc resource.Container) (*container.Config, *container.HostConfig, error) {
@@ -159,7 +167,7 @@ func (c *Client) SetRestartPolicy(ctx context.Context, id, policy string) error 
 // StartContainer starts id; starting a running container succeeds.
 func (c *Client) StartContainer(ctx context.Context, id string) error {
 	if err := c.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return fmt.Errorf("start container %s: %w", id, err)
+		return masked(ctx, fmt.Errorf("start container %s: %w", id, err))
 	}
 	return nil
 }
@@ -234,7 +242,8 @@ func (c *Client) ContainerLogsTail(ctx context.Context, id string, n int) (strin
 	var out bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &out, bytes.NewReader(raw)); err != nil {
 		// A container with a TTY has one raw stream, not multiplexed frames.
-		return string(raw), nil
+		return redact.FromContext(ctx).String(string(raw)), nil
 	}
-	return out.String(), nil
+	// Applications log their connection strings and keys.
+	return redact.FromContext(ctx).String(out.String()), nil
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // SecretRef is a reference to a secret: "${env:NAME}" or "${file:PATH}".
@@ -38,6 +40,17 @@ type Secrets map[SecretRef]string
 
 // Value returns the resolved value of ref ("" when unset).
 func (s Secrets) Value(ref SecretRef) string { return s[ref] }
+
+// Masker returns a masker that knows every resolved value, and the derived
+// values given (a client's WEBUI_SECRET_KEY derived from the seed, a URL
+// built around a password): see pkg/redact for where it travels.
+func (s Secrets) Masker(derived ...string) *redact.Masker {
+	vals := make([]string, 0, len(s)+len(derived))
+	for _, v := range s {
+		vals = append(vals, v)
+	}
+	return redact.New(append(vals, derived...)...)
+}
 
 // Resolver reads secret sources; the zero value reads the process
 // environment and the file system.

@@ -26,8 +26,14 @@ type TargetCheck struct {
 // (there is no SQLite copy yet): connect (a wrong password fails here, never
 // echoed), server version, the vector extension when wanted (a warning), and
 // the target empty or holding only the schema the application created. A
-// table with rows is ErrTargetNotEmpty unless force.
+// table with rows is ErrTargetNotEmpty unless force. The server's messages
+// are masked (pg.Masker) before they leave.
 func CheckTarget(ctx context.Context, rawURL, schema string, wantVector, force bool) (*TargetCheck, error) {
+	c, err := checkTarget(ctx, rawURL, schema, wantVector, force)
+	return c, pg.Masker(ctx, rawURL).Error(err)
+}
+
+func checkTarget(ctx context.Context, rawURL, schema string, wantVector, force bool) (*TargetCheck, error) {
 	if schema == "" {
 		schema = "public"
 	}

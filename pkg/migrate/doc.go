@@ -16,6 +16,10 @@
 // creation), encode.go (COPY text encoding and coercion), checksum.go,
 // copy.go (one table), run.go (orchestration), report.go.
 //
+// Every error it returns has passed pg.Masker (the context's masker and the
+// target's password): PostgreSQL quotes values in its messages.
+//
 // migrate imports pgx (through connections opened by pkg/pg) and the SQLite
-// driver; it must not import the planner, the executor or pkg/docker.
+// driver; it must not import the planner, the executor or pkg/docker. pkg/pg
+// is the one adapter it may import.
 package migrate

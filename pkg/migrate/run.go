@@ -50,7 +50,7 @@ type Options struct {
 // also recorded in it. On failure nothing is left in the target.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &Report{Source: o.SQLitePath, Target: redact.URL(o.URL), DryRun: o.DryRun, StartedAt: time.Now().UTC(), Tables: []TableReport{}}
-	err := run(ctx, o, r)
+	err := pg.Masker(ctx, o.URL).Error(run(ctx, o, r)) // server messages may echo values
 	r.FinishedAt = time.Now().UTC()
 	r.Durations.Total = r.FinishedAt.Sub(r.StartedAt).Seconds()
 	if err != nil {
@@ -332,6 +332,10 @@ func resetSequences(ctx context.Context, tx pgx.Tx, schema string, jobs []*table
 // empty before (after a later step failed and the client went back to
 // SQLite). Tables that had rows before are never touched.
 func Undo(ctx context.Context, rawURL, schema string, r *Report) error {
+	return pg.Masker(ctx, rawURL).Error(undo(ctx, rawURL, schema, r))
+}
+
+func undo(ctx context.Context, rawURL, schema string, r *Report) error {
 	tables := r.Written()
 	if len(tables) == 0 {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quantabase/fleetctl/pkg/redact"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
@@ -293,5 +294,6 @@ func run(ctx context.Context, argv []string) (string, error) {
 	// A wrapper whose child keeps the output open must not outlive the timeout.
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	// nginx quotes the configuration it chokes on; a wrapper may print more.
+	return redact.FromContext(ctx).String(strings.TrimSpace(string(out))), err
 }

@@ -7,6 +7,8 @@
 // byte-for-byte restore when the test fails or the reload is not taken).
 //
 // It decides nothing: which files change is the planner's decision, carried
-// in resource.SiteChange. It imports pkg/resource and pkg/observe (plain
-// data), never pkg/plan, pkg/apply or another adapter.
+// in resource.SiteChange. The output of the test and reload commands is
+// masked with the context's masker (pkg/redact) before it reaches an error.
+// It imports pkg/resource and pkg/observe (plain data) and pkg/redact, never
+// pkg/plan, pkg/apply or another adapter.
 package nginx

@@ -2,10 +2,8 @@ package pg
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,7 +32,8 @@ func UsesTransactionPooler(rawURL string) bool {
 	return u.Port() == "6543"
 }
 
-// Connect opens one connection. Errors never contain the password.
+// Connect opens one connection. Errors never contain the password (nor any
+// other secret the context's masker knows).
 func Connect(ctx context.Context, rawURL string, o Options) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
@@ -58,28 +57,23 @@ func Connect(ctx context.Context, rawURL string, o Options) (*pgx.Conn, error) {
 	cfg.RuntimeParams["extra_float_digits"] = "1"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", redact.URL(rawURL), scrub(err, cfg.Password))
+		return nil, Masker(ctx, rawURL).Error(fmt.Errorf("connect %s: %w", redact.URL(rawURL), err))
 	}
 	return conn, nil
 }
 
-// scrub makes sure a password never travels inside an error message.
-func scrub(err error, password string) error {
-	if password == "" || !strings.Contains(err.Error(), password) {
-		return err
+// Masker is the context's masker (pkg/redact) that also knows the password
+// of rawURL: what pg, and pkg/migrate on pg's connections, pass every
+// server message through before it leaves them.
+func Masker(ctx context.Context, rawURL string) *redact.Masker {
+	m := redact.FromContext(ctx)
+	if u, err := url.Parse(rawURL); err == nil {
+		if pw, ok := u.User.Password(); ok {
+			m = m.With(pw)
+		}
 	}
-	return &scrubbed{msg: strings.ReplaceAll(err.Error(), password, "****"), err: err}
+	return m
 }
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (s *scrubbed) Error() string { return s.msg }
-
-// Is keeps errors.Is working on the wrapped error without exposing its text.
-func (s *scrubbed) Is(target error) bool { return errors.Is(s.err, target) }
 
 // QuoteIdent quotes an identifier for SQL (user and group are reserved words).
 func QuoteIdent(name string) string {

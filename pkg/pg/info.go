@@ -44,21 +44,22 @@ func Describe(ctx context.Context, rawURL string, o Options) Info {
 		in.Database = strings.TrimPrefix(u.Path, "/")
 		in.User = u.User.Username()
 	}
+	m := Masker(ctx, rawURL)
 	conn, err := Connect(ctx, rawURL, o)
 	if err != nil {
-		in.Error = err.Error()
+		in.Error = m.String(err.Error())
 		return in
 	}
 	defer conn.Close(context.Background())
 	in.Reachable = true
 	if err := fillServer(ctx, conn, &in); err != nil {
-		in.Error = err.Error()
+		in.Error = m.String(err.Error())
 		return in
 	}
 	if t, err := Tables(ctx, conn, "public"); err == nil {
 		in.Tables = t
 	} else {
-		in.Error = err.Error()
+		in.Error = m.String(err.Error())
 	}
 	return in
 }

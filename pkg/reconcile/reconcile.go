@@ -2,6 +2,10 @@
 // the fleet's lock. The CLI's plan and apply and the watch daemon share it,
 // so they take the same lock and make the same decisions. It wires the
 // Docker adapter to the planner and executor; it makes no decisions itself.
+//
+// It is where a pass's masker (pkg/redact) is made: once the plan is built,
+// from the resolved secrets and the sensitive values the plan derived, and
+// put into the context every adapter call of the pass receives.
 package reconcile
 
 import (
@@ -14,6 +18,7 @@ import (
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // Runner reconciles fleets on one Docker engine.
@@ -70,6 +75,23 @@ func (r *Runner) Plan(ctx context.Context, spec *fleet.Spec, secrets fleet.Secre
 	return plan.Build(spec, secrets, st, opt), st, nil
 }
 
+// masker knows every secret value a pass can hand an adapter: the resolved
+// references and the sensitive values the planner derived from them (each
+// client's WEBUI_SECRET_KEY, a Supabase URL).
+func masker(secrets fleet.Secrets, p *plan.Plan) *redact.Masker {
+	var derived []string
+	for i := range p.Actions {
+		if c := p.Actions[i].Container; c != nil {
+			for _, e := range c.Env {
+				if e.Sensitive {
+					derived = append(derived, e.Value)
+				}
+			}
+		}
+	}
+	return secrets.Masker(derived...)
+}
+
 // Approve sees the plan made under the lock and says whether to run it; an
 // error aborts the run (a stale saved plan, a refused confirmation).
 type Approve func(p *plan.Plan) error
@@ -99,6 +121,9 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 	if out.Plan, out.State, err = r.Plan(ctx, spec, secrets, opt); err != nil {
 		return out, err
 	}
+	// From here on adapters send secrets: every error and log line they
+	// return is masked with what this pass knows (see pkg/redact).
+	ctx = redact.NewContext(ctx, masker(secrets, out.Plan))
 	if approve != nil {
 		if err = approve(out.Plan); err != nil {
 			return out, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,16 +24,19 @@ const (
 // It is immutable and safe for concurrent use. The nil *Masker masks shapes
 // (passwords in URLs and DSNs) only.
 type Masker struct {
-	r *strings.Replacer
+	secrets []string
+	r       *strings.Replacer
 }
 
 // New returns a masker for the given secret values (empty ones are ignored).
 func New(secrets ...string) *Masker {
 	seen := map[string]bool{}
+	var kept []string
 	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
+		kept = append(kept, s)
 		for _, v := range variants(s) {
 			if v != "" {
 				seen[v] = true
@@ -42,6 +46,7 @@ func New(secrets ...string) *Masker {
 	if len(seen) == 0 {
 		return &Masker{}
 	}
+	kept = slices.Compact(slices.Sorted(slices.Values(kept)))
 	olds := make([]string, 0, len(seen))
 	for v := range seen {
 		olds = append(olds, v)
@@ -59,7 +64,23 @@ func New(secrets ...string) *Masker {
 	for _, v := range olds {
 		pairs = append(pairs, v, Sensitive)
 	}
-	return &Masker{r: strings.NewReplacer(pairs...)}
+	return &Masker{secrets: kept, r: strings.NewReplacer(pairs...)}
+}
+
+// With returns a masker that also knows more (m itself when there is nothing
+// new), for an adapter that holds a secret of its own, such as the password
+// of the connection string it was handed.
+func (m *Masker) With(more ...string) *Masker {
+	var have []string
+	if m != nil {
+		have = m.secrets
+	}
+	for _, s := range more {
+		if s != "" && !slices.Contains(have, s) {
+			return New(append(slices.Clone(have), more...)...)
+		}
+	}
+	return m
 }
 
 // variants lists the spellings of s that other systems print: as it is,

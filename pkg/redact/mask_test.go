@@ -132,3 +132,18 @@ func TestVariantsQuoted(t *testing.T) {
 		t.Fatal("quoted value is not a substring of the quoted pair")
 	}
 }
+
+func TestMaskerWith(t *testing.T) {
+	var none *Masker
+	m := none.With("", "pw-With-1")
+	if got := m.String("x pw-With-1 y"); got != "x "+Sensitive+" y" {
+		t.Errorf("With on nil: %q", got)
+	}
+	m2 := m.With("other-With-2")
+	if got := m2.String("pw-With-1 other-With-2"); got != Sensitive+" "+Sensitive {
+		t.Errorf("With keeps the first secrets: %q", got)
+	}
+	if m2.With("pw-With-1") != m2 {
+		t.Error("With of a known secret must not rebuild")
+	}
+}
