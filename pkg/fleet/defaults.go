@@ -11,7 +11,6 @@ import (
 // defaults), so the planner reads only Client fields. Pointers and maps are
 // fresh copies per client: changing one client never changes another.
 func applyDefaults(s *Spec, ix nodeIndex) {
-	d := &s.Defaults
 	applyProxyDefaults(s.Proxy) // proxy.go
 	for i := range s.Clients {
 		c := &s.Clients[i]
@@ -21,34 +20,41 @@ func applyDefaults(s *Spec, ix nodeIndex) {
 		if c.State == "" {
 			c.State = StateRunning
 		}
-		c.Image = NormalizeImage(first(c.Image, d.Image, DefaultImage))
-		c.PullPolicy = first(c.PullPolicy, d.PullPolicy, PullIfNotPresent)
-		c.RestartPolicy = first(c.RestartPolicy, d.RestartPolicy, DefaultRestartPolicy)
-		c.BindAddress = first(c.BindAddress, d.BindAddress, DefaultBindAddress)
-		c.HealthCheck = mergeHealth(c.HealthCheck, d.HealthCheck)
-
-		env := make(map[string]string, len(d.Env)+len(c.Env))
-		maps.Copy(env, d.Env)
-		maps.Copy(env, c.Env)
-		c.Env = env
-
-		if c.OAuth == nil {
-			c.OAuth = d.OAuth
-		}
-		c.OAuth = cloneOAuth(c.OAuth)
-		if c.Resources == nil {
-			c.Resources = d.Resources
-		}
-		if c.Resources != nil {
-			r := *c.Resources
-			c.Resources = &r
-		}
+		c.Settings.inherit(&s.Defaults.Settings)
 		if c.Database == nil {
 			c.Database = &Database{}
 		}
 		if c.Database.Backend == "" {
 			c.Database.Backend = BackendSQLite
 		}
+	}
+}
+
+// inherit fills c from d and then from the built-in defaults: scalars when
+// unset, env laid over d's, healthCheck merged field by field, oauth and
+// resources replaced as a whole.
+func (c *Settings) inherit(d *Settings) {
+	c.Image = NormalizeImage(first(c.Image, d.Image, DefaultImage))
+	c.PullPolicy = first(c.PullPolicy, d.PullPolicy, PullIfNotPresent)
+	c.RestartPolicy = first(c.RestartPolicy, d.RestartPolicy, DefaultRestartPolicy)
+	c.BindAddress = first(c.BindAddress, d.BindAddress, DefaultBindAddress)
+	c.HealthCheck = mergeHealth(c.HealthCheck, d.HealthCheck)
+
+	env := make(map[string]string, len(d.Env)+len(c.Env))
+	maps.Copy(env, d.Env)
+	maps.Copy(env, c.Env)
+	c.Env = env
+
+	if c.OAuth == nil {
+		c.OAuth = d.OAuth
+	}
+	c.OAuth = cloneOAuth(c.OAuth)
+	if c.Resources == nil {
+		c.Resources = d.Resources
+	}
+	if c.Resources != nil {
+		r := *c.Resources
+		c.Resources = &r
 	}
 }
 

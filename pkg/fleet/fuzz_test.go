@@ -74,7 +74,7 @@ func checkSafe(t *testing.T, spec *Spec) {
 				t.Errorf("unsafe value %q accepted", s)
 			}
 		}
-		if !dockerName.MatchString(spec.ContainerName(c)) || !dockerName.MatchString(spec.VolumeName(c)) {
+		if !dockerName().MatchString(spec.ContainerName(c)) || !dockerName().MatchString(spec.VolumeName(c)) {
 			t.Errorf("bad object names %q %q", spec.ContainerName(c), spec.VolumeName(c))
 		}
 		for k, v := range c.Env {

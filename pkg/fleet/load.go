@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -77,7 +78,7 @@ func parse(c *collector, data []byte) *Spec {
 	if root == nil {
 		return nil
 	}
-	sch, err := fleetSchema()
+	sch, err := loadSchema()
 	if err != nil {
 		c.at(nil, "", "internal error: embedded schema: %v", err)
 		return nil
@@ -91,7 +92,7 @@ func parse(c *collector, data []byte) *Spec {
 		c.at(tree, "", "the top level must be a mapping with the fleet's fields (apiVersion, fleet, secretKeySeed, defaults, clients), got %s", nodeType(tree))
 		return nil
 	}
-	schemaChecker{c}.check(sch, tree, "")
+	checkSchema(c, sch, tree)
 
 	// Decode even after schema errors so the semantic checks can report their
 	// problems in the same run; fields with a wrong type stay zero, and the
@@ -149,14 +150,16 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlLineRe is compiled on first use: package init stays free (fleetctl
+// version pays nothing for the loader).
+var yamlLineRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlError records a syntax error from the YAML parser. It reports a line
 // but no column (Column 0 renders as FILE:LINE:), and no line at all for
 // errors on the first line.
 func yamlError(c *collector, err error) {
 	d := Diagnostic{File: c.file, Line: 1, Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(err.Error()); m != nil {
 		if line, convErr := strconv.Atoi(m[1]); convErr == nil && line > 0 {
 			d.Line = line
 		}

@@ -1,180 +1,123 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+	"sync"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+
+	"github.com/quantabase/fleetctl/schema"
 )
 
-// schemaChecker enforces a compiled schema on an expanded yaml.Node tree.
-type schemaChecker struct{ c *collector }
+// fleetSchema is schema/fleet.schema.json, the bytes editors read, compiled
+// by a full JSON Schema (draft 2020-12) validator. It is compiled on the
+// first Load or Parse, never at start-up: fleetctl version does not pay for
+// it. Raw is the same document decoded, read when an error is worded (its
+// errorMessage, description and writeOnly keywords, its property names).
+type fleetSchema struct {
+	compiled *jsonschema.Schema
+	raw      any
+}
 
-// check validates n (at field path) against s and everything s refers to.
-func (sc schemaChecker) check(s *schemaNode, n *yaml.Node, path string) {
-	if sc.c.bad[path] {
-		return // already reported while expanding
+// schemaURL names the embedded schema inside the compiler (its $id).
+const schemaURL = "https://github.com/quantabase/fleetctl/schema/fleet.schema.json"
+
+var loadSchema = sync.OnceValues(func() (*fleetSchema, error) {
+	return compileSchema(schema.JSON)
+})
+
+func compileSchema(data []byte) (*fleetSchema, error) {
+	raw, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
 	}
-	if s.ref != nil {
-		sc.check(s.ref, n, path)
-		if sc.c.bad[path] {
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(schemaURL, raw); err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	compiled, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return &fleetSchema{compiled: compiled, raw: raw}, nil
+}
+
+// checkSchema validates the expanded tree against the schema and records
+// every violation at its YAML node, worded for people (schemaerrors.go).
+func checkSchema(c *collector, sch *fleetSchema, tree *yaml.Node) {
+	conv := converter{c: c, nonFinite: map[string]*yaml.Node{}}
+	inst := conv.value(tree, "")
+	err := sch.compiled.Validate(inst)
+	if err != nil {
+		verr, ok := err.(*jsonschema.ValidationError)
+		if !ok {
+			c.at(nil, "", "internal error: schema validation: %v", err)
 			return
 		}
+		r := reporter{c: c, sch: sch, root: tree, nonFinite: conv.nonFinite}
+		r.report(verr)
 	}
-	kind := nodeType(n)
-	if len(s.types) > 0 && !typeAllowed(s.types, kind) {
-		msg := fmt.Sprintf("expected %s, got %s", strings.Join(s.types, " or "), kind)
-		if s.types[0] == "string" && (kind == "integer" || kind == "number" || kind == "boolean") {
-			msg += " (quote it to make it a string)"
-		}
-		sc.c.at(n, path, "%s", msg)
-		return
-	}
-	if s.hasConst && !jsonEqual(s.constVal, n) {
-		sc.c.at(n, path, "must be %s", jsonText(s.constVal))
-		return
-	}
-	if len(s.enum) > 0 && !sc.inEnum(s.enum, n) {
-		names := make([]string, len(s.enum))
-		for i, e := range s.enum {
-			names[i] = jsonText(e)
-		}
-		msg := "must be one of " + strings.Join(names, ", ")
-		if !s.writeOnly && n.Kind == yaml.ScalarNode {
-			msg += ", got " + quote(n.Value)
-		}
-		sc.c.at(n, path, "%s", msg)
-		return
-	}
-	switch kind {
-	case "string":
-		sc.checkString(s, n, path)
-	case "integer", "number":
-		sc.checkNumber(s, n, path)
-	case "object":
-		sc.checkObject(s, n, path)
-	case "array":
-		sc.checkArray(s, n, path)
-	}
-}
-
-func (sc schemaChecker) checkString(s *schemaNode, n *yaml.Node, path string) {
-	runes := utf8.RuneCountInString(n.Value)
-	switch {
-	case s.minLen != nil && runes < *s.minLen:
-		if *s.minLen == 1 {
-			sc.c.at(n, path, "must not be empty")
-		} else {
-			sc.c.at(n, path, "must be at least %d characters long", *s.minLen)
-		}
-	case s.maxLen != nil && runes > *s.maxLen:
-		sc.c.at(n, path, "must be at most %d characters long (it has %d)", *s.maxLen, runes)
-	case s.pattern != nil && !s.pattern.MatchString(n.Value):
-		if s.errMessage != "" {
-			sc.c.at(n, path, "%s", s.errMessage)
-		} else {
-			sc.c.at(n, path, "must match %s", s.pattern)
+	// A non-finite number the schema did not otherwise object to.
+	for path, n := range conv.nonFinite {
+		if !c.blocked(path) {
+			c.at(n, path, "must be a finite number")
 		}
 	}
 }
 
-func (sc schemaChecker) checkNumber(s *schemaNode, n *yaml.Node, path string) {
-	f, ok := numberValue(n)
-	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-		sc.c.at(n, path, "must be a finite number")
-		return
-	}
-	switch {
-	case s.min != nil && f < *s.min:
-		sc.c.at(n, path, "must be at least %v", *s.min)
-	case s.max != nil && f > *s.max:
-		sc.c.at(n, path, "must be at most %v", *s.max)
-	case s.exclMin != nil && f <= *s.exclMin:
-		sc.c.at(n, path, "must be greater than %v", *s.exclMin)
-	case s.exclMax != nil && f >= *s.exclMax:
-		sc.c.at(n, path, "must be less than %v", *s.exclMax)
-	}
+// converter turns the expanded YAML tree into the JSON value the validator
+// checks. Scalars keep their YAML type (a quoted "8081" stays a string).
+type converter struct {
+	c *collector
+	// nonFinite holds .nan and .inf, which JSON cannot hold: they are
+	// validated as 0 (so a type error still reads "got number") and
+	// reported as not finite.
+	nonFinite map[string]*yaml.Node
 }
 
-func (sc schemaChecker) checkObject(s *schemaNode, n *yaml.Node, path string) {
-	present := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		present[k.Value] = true
-		kpath := joinKey(path, k.Value)
-		if s.propNames != nil {
-			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k.Value, Line: k.Line, Column: k.Column}
-			sc.check(s.propNames, key, kpath)
-			if sc.c.bad[kpath] {
-				continue
+func (cv converter) value(n *yaml.Node, path string) any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			m[k] = cv.value(n.Content[i+1], joinKey(path, k))
+		}
+		return m
+	case yaml.SequenceNode:
+		a := make([]any, len(n.Content))
+		for i, item := range n.Content {
+			a[i] = cv.value(item, joinIndex(path, i))
+		}
+		return a
+	case yaml.ScalarNode:
+		switch nodeType(n) {
+		case "string":
+			return n.Value
+		case "integer", "number":
+			f, ok := numberValue(n)
+			if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+				cv.nonFinite[path] = n
+				return json.Number("0")
 			}
-		}
-		switch ps, ok := s.properties[k.Value]; {
-		case ok:
-			sc.check(ps, v, kpath)
-		case s.additional != nil:
-			sc.check(s.additional, v, kpath)
-		case s.closed:
-			sc.c.at(k, kpath, "%s", unknownField(k.Value, s.propertyNames()))
-		}
-	}
-	for _, r := range s.required {
-		if present[r] {
-			continue
-		}
-		msg := "required field is missing"
-		if ps := s.properties[r]; ps != nil && ps.description != "" {
-			msg += "; " + lowerFirst(strings.TrimSuffix(ps.description, "."))
-		}
-		sc.c.at(n, joinKey(path, r), "%s", msg)
-	}
-}
-
-func (sc schemaChecker) checkArray(s *schemaNode, n *yaml.Node, path string) {
-	switch {
-	case s.minItems != nil && len(n.Content) < *s.minItems:
-		sc.c.at(n, path, "must have at least %d item(s)", *s.minItems)
-	case s.maxItems != nil && len(n.Content) > *s.maxItems:
-		sc.c.at(n, path, "must have at most %d item(s)", *s.maxItems)
-	}
-	first := map[string]int{}
-	for i, item := range n.Content {
-		ipath := joinIndex(path, i)
-		if s.items != nil {
-			sc.check(s.items, item, ipath)
-		}
-		if s.uniqueItems && item.Kind == yaml.ScalarNode {
-			key := nodeType(item) + "\x00" + item.Value
-			if j, dup := first[key]; dup {
-				sc.c.at(item, ipath, "duplicate item (same as %s)", joinIndex(path, j))
-				continue
+			if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return json.Number(strconv.FormatInt(i, 10))
 			}
-			first[key] = i
+			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+		case "boolean":
+			var b bool
+			_ = n.Decode(&b)
+			return b
 		}
 	}
-}
-
-func (s *schemaNode) propertyNames() []string {
-	names := make([]string, 0, len(s.properties))
-	for k := range s.properties {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
-func (sc schemaChecker) inEnum(enum []any, n *yaml.Node) bool {
-	for _, e := range enum {
-		if jsonEqual(e, n) {
-			return true
-		}
-	}
-	return false
+	// null, and values the expander already refused (unsupported tags).
+	return nil
 }
 
 // numberValue reads an !!int or !!float scalar. Plain decimals are parsed
@@ -212,50 +155,75 @@ func nodeType(n *yaml.Node) string {
 	return "unsupported value"
 }
 
-func typeAllowed(types []string, kind string) bool {
-	for _, t := range types {
-		if t == kind || (t == "number" && kind == "integer") {
-			return true
+// schemaAt returns the schema object at a JSON pointer into the raw
+// document ("" or "/" for the root), or nil.
+func (s *fleetSchema) schemaAt(ptr string) map[string]any {
+	var v any = s.raw
+	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		if tok == "" {
+			continue
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch cur := v.(type) {
+		case map[string]any:
+			v = cur[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(cur) {
+				return nil
+			}
+			v = cur[i]
+		default:
+			return nil
 		}
 	}
-	return false
+	m, _ := v.(map[string]any)
+	return m
 }
 
-// jsonEqual compares a JSON value from the schema with a scalar node.
-func jsonEqual(v any, n *yaml.Node) bool {
-	if n.Kind != yaml.ScalarNode {
-		return false
+// governing lists the pointers of the schema objects that apply to the
+// instance at loc, following properties, additionalProperties, items and
+// $ref (the applicators fleet.schema.json uses).
+func (s *fleetSchema) governing(loc []string) []string {
+	cur := s.withRefs("")
+	for _, tok := range loc {
+		var next []string
+		for _, p := range cur {
+			m := s.schemaAt(p)
+			props, _ := m["properties"].(map[string]any)
+			switch {
+			case props[tok] != nil:
+				next = append(next, s.withRefs(p+"/properties/"+escapeToken(tok))...)
+			case isObject(m["additionalProperties"]):
+				next = append(next, s.withRefs(p+"/additionalProperties")...)
+			}
+			if isObject(m["items"]) {
+				if _, err := strconv.Atoi(tok); err == nil {
+					next = append(next, s.withRefs(p+"/items")...)
+				}
+			}
+		}
+		cur = next
 	}
-	switch v := v.(type) {
-	case string:
-		return nodeType(n) == "string" && n.Value == v
-	case bool:
-		var b bool
-		return nodeType(n) == "boolean" && n.Decode(&b) == nil && b == v
-	case json.Number:
-		want, err1 := v.Float64()
-		t := nodeType(n)
-		got, ok := numberValue(n)
-		return err1 == nil && (t == "integer" || t == "number") && ok && got == want
-	case nil:
-		return nodeType(n) == "null"
-	}
-	return false
+	return cur
 }
 
-func jsonText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+// withRefs returns ptr and the pointers its $ref chain leads to.
+func (s *fleetSchema) withRefs(ptr string) []string {
+	out := []string{ptr}
+	for range 32 { // a $ref cycle in the schema stops here
+		ref, ok := s.schemaAt(ptr)["$ref"].(string)
+		if !ok || !strings.HasPrefix(ref, "#") {
+			break
+		}
+		ptr = strings.TrimPrefix(ref, "#")
+		out = append(out, ptr)
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return out
 }
 
-// lowerFirst lower-cases a leading capital unless it starts an acronym
-// ("OAuth", "IPv4" stay as they are).
-func lowerFirst(s string) string {
-	if len(s) < 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'a' || s[1] > 'z' {
-		return s
-	}
-	return string(s[0]+'a'-'A') + s[1:]
+func isObject(v any) bool { _, ok := v.(map[string]any); return ok }
+
+func escapeToken(tok string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/quantabase/fleetctl/pkg/redact"
@@ -17,7 +18,7 @@ import (
 // never the value, so it is safe to print.
 type SecretRef string
 
-var secretRefRe = regexp.MustCompile(`^\$\{(env|file):([^{}\s]+)\}$`)
+var secretRefRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$\{(env|file):([^{}\s]+)\}$`) })
 
 // IsZero reports whether the reference is unset.
 func (r SecretRef) IsZero() bool { return r == "" }
@@ -28,7 +29,7 @@ func (r SecretRef) IsRef() bool { _, _, ok := r.Parse(); return ok }
 
 // Parse splits the reference into its kind ("env" or "file") and target.
 func (r SecretRef) Parse() (kind, target string, ok bool) {
-	m := secretRefRe.FindStringSubmatch(string(r))
+	m := secretRefRe().FindStringSubmatch(string(r))
 	if m == nil {
 		return "", "", false
 	}

@@ -26,8 +26,11 @@ type Spec struct {
 	Digest string `yaml:"-" json:"-"`
 }
 
-// Defaults apply to every client unless the client overrides the field.
-type Defaults struct {
+// Settings are what every client has and may either set itself or inherit
+// from defaults; Defaults and Client embed them, so both spell them the same
+// way in YAML (inline) and the inheritance rules live in one place
+// (Settings.inherit).
+type Settings struct {
 	Image         string            `yaml:"image,omitempty" json:"image,omitempty"`
 	PullPolicy    PullPolicy        `yaml:"pullPolicy,omitempty" json:"pullPolicy,omitempty"`
 	Env           map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
@@ -37,26 +40,24 @@ type Defaults struct {
 	HealthCheck   *HealthCheck      `yaml:"healthCheck,omitempty" json:"healthCheck,omitempty"`
 	// BindAddress is the host address client ports are published on
 	// (default 127.0.0.1: clients are meant to sit behind a proxy).
-	BindAddress string  `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
-	Naming      *Naming `yaml:"naming,omitempty" json:"naming,omitempty"`
+	BindAddress string `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+}
+
+// Defaults apply to every client unless the client overrides the field.
+type Defaults struct {
+	Settings `yaml:",inline"`
+	Naming   *Naming `yaml:"naming,omitempty" json:"naming,omitempty"`
 }
 
 // Client is one Open WebUI instance. Zero fields inherit from Defaults after Load.
 type Client struct {
-	Name          string            `yaml:"name" json:"name"`
-	Port          int               `yaml:"port" json:"port"`
-	Domain        string            `yaml:"domain,omitempty" json:"domain,omitempty"`
-	DisplayName   string            `yaml:"displayName,omitempty" json:"displayName,omitempty"`
-	State         State             `yaml:"state,omitempty" json:"state,omitempty"`
-	Image         string            `yaml:"image,omitempty" json:"image,omitempty"`
-	PullPolicy    PullPolicy        `yaml:"pullPolicy,omitempty" json:"pullPolicy,omitempty"`
-	Env           map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	OAuth         *OAuth            `yaml:"oauth,omitempty" json:"oauth,omitempty"`
-	Resources     *Resources        `yaml:"resources,omitempty" json:"resources,omitempty"`
-	RestartPolicy string            `yaml:"restartPolicy,omitempty" json:"restartPolicy,omitempty"`
-	HealthCheck   *HealthCheck      `yaml:"healthCheck,omitempty" json:"healthCheck,omitempty"`
-	BindAddress   string            `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
-	Database      *Database         `yaml:"database,omitempty" json:"database,omitempty"`
+	Name        string `yaml:"name" json:"name"`
+	Port        int    `yaml:"port" json:"port"`
+	Domain      string `yaml:"domain,omitempty" json:"domain,omitempty"`
+	DisplayName string `yaml:"displayName,omitempty" json:"displayName,omitempty"`
+	State       State  `yaml:"state,omitempty" json:"state,omitempty"`
+	Settings    `yaml:",inline"`
+	Database    *Database `yaml:"database,omitempty" json:"database,omitempty"`
 	// SecretKey overrides the derived WEBUI_SECRET_KEY (to adopt a deployment
 	// that already has one). Must be a secret reference.
 	SecretKey SecretRef `yaml:"secretKey,omitempty" json:"secretKey,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -38,7 +39,7 @@ const (
 )
 
 // dockerName is what the Docker engine accepts as a container or volume name.
-var dockerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var dockerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // validator runs the semantic rules on a decoded spec. Fields the schema
 // already rejected are skipped (collector.blocked), so a field gets at most
@@ -208,7 +209,7 @@ func (v validator) nameTemplate(path, tmpl string) {
 		return
 	}
 	// Fleet and client names are DNS labels, so one letter stands for any of them.
-	if !dockerName.MatchString(expandName(tmpl, "a", "a")) {
+	if !dockerName().MatchString(expandName(tmpl, "a", "a")) {
 		v.errf(path, "must expand to a Docker name ([a-zA-Z0-9][a-zA-Z0-9_.-]*); the only placeholders are {fleet} and {client}")
 	}
 }
