@@ -35,6 +35,9 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func loadSpec(env *cliEnv, path string, asJSON bool) (*fleet.Spec, bool) {
 	spec, err := fleet.Load(path)
 	if err == nil {
+		for _, w := range spec.Warnings {
+			fmt.Fprintln(env.stderr, w) // FILE:LINE:COL: field: warning: ...
+		}
 		return spec, true
 	}
 	var diags *fleet.Diagnostics

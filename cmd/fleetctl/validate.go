@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
 )
 
 func runValidate(_ context.Context, env *cliEnv, args []string) int {
@@ -17,8 +19,22 @@ func runValidate(_ context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	if *asJSON {
-		return writeJSON(env, map[string]any{"valid": true, "fleet": spec.Fleet, "clients": len(spec.Clients), "errors": []any{}})
+		warnings := spec.Warnings
+		if warnings == nil {
+			warnings = fleet.Diagnostics{}
+		}
+		return writeJSON(env, map[string]any{"valid": true, "fleet": spec.Fleet, "clients": len(spec.Clients), "errors": []any{}, "warnings": warnings})
 	}
-	fmt.Fprintf(env.stdout, "%s is valid: fleet %q, %d client(s).\n", *file, spec.Fleet, len(spec.Clients))
+	fmt.Fprintf(env.stdout, "%s is valid: fleet %q, %d client(s)%s.\n", *file, spec.Fleet, len(spec.Clients), warningCount(len(spec.Warnings)))
 	return exitOK
+}
+
+func warningCount(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return ", 1 warning"
+	}
+	return fmt.Sprintf(", %d warnings", n)
 }

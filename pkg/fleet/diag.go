@@ -18,9 +18,12 @@ type Diagnostic struct {
 	Column  int    `json:"column"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Warning marks a problem that does not stop the load (Spec.Warnings).
+	Warning bool `json:"-"`
 }
 
-// String renders the diagnostic as FILE:LINE:COL: field: message.
+// String renders the diagnostic as FILE:LINE:COL: field: message (with
+// "warning: " before the message of a warning).
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	if d.File != "" {
@@ -41,6 +44,9 @@ func (d Diagnostic) String() string {
 	if d.Field != "" {
 		b.WriteString(d.Field)
 		b.WriteString(": ")
+	}
+	if d.Warning {
+		b.WriteString("warning: ")
 	}
 	b.WriteString(d.Message)
 	return b.String()
@@ -67,9 +73,10 @@ const maxDiagnostics = 500
 // paths already have an error, so later stages do not pile a second, derived
 // complaint onto the same field.
 type collector struct {
-	file  string
-	diags Diagnostics
-	bad   map[string]bool
+	file     string
+	diags    Diagnostics
+	warnings Diagnostics
+	bad      map[string]bool
 }
 
 func newCollector(file string) *collector {
@@ -113,6 +120,16 @@ func shortPath(p string) string {
 	return p[:head] + "..." + p[tail:]
 }
 
+// warn records a warning: reported with the loaded spec, never failing it.
+func (c *collector) warn(n *yaml.Node, path, format string, args ...any) {
+	line, col := 1, 1
+	if n != nil && n.Line > 0 {
+		line, col = n.Line, n.Column
+	}
+	c.warnings = append(c.warnings, Diagnostic{File: c.file, Line: line, Column: col, Field: shortPath(path),
+		Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
 // blocked reports whether path or one of its ancestors already has an error.
 func (c *collector) blocked(path string) bool {
 	for {
@@ -133,7 +150,12 @@ func (c *collector) result() *Diagnostics {
 	if len(c.diags) == 0 {
 		return nil
 	}
-	ds := c.diags
+	out := tidy(c.file, c.diags, "errors")
+	return &out
+}
+
+// tidy sorts diagnostics by position, drops exact repeats and caps them.
+func tidy(file string, ds Diagnostics, noun string) Diagnostics {
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
 		if a.Line != b.Line {
@@ -157,11 +179,11 @@ func (c *collector) result() *Diagnostics {
 	if n := len(out); n > maxDiagnostics {
 		last := out[maxDiagnostics-1]
 		out = append(out[:maxDiagnostics:maxDiagnostics], Diagnostic{
-			File: c.file, Line: last.Line, Column: last.Column,
-			Message: fmt.Sprintf("too many errors: %d more not shown", n-maxDiagnostics),
+			File: file, Line: last.Line, Column: last.Column, Warning: last.Warning,
+			Message: fmt.Sprintf("too many %s: %d more not shown", noun, n-maxDiagnostics),
 		})
 	}
-	return &out
+	return out
 }
 
 // joinKey appends a mapping key to a field path. Keys come from the input, so

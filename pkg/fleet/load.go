@@ -38,7 +38,8 @@ func Load(path string) (*Spec, error) {
 // Parse validates and defaults a fleet file held in memory; filename is used
 // in diagnostics only. On any problem it returns a nil spec and *Diagnostics
 // listing every problem found. The returned spec has Digest set (Path is left
-// to Load).
+// to Load) and its Warnings, which are only reported for a file without
+// errors.
 func Parse(data []byte, filename string) (*Spec, error) {
 	if filename == "" {
 		filename = "<input>"
@@ -53,6 +54,9 @@ func Parse(data []byte, filename string) (*Spec, error) {
 	}
 	sum := sha256.Sum256(data)
 	spec.Digest = hex.EncodeToString(sum[:])
+	if len(c.warnings) > 0 {
+		spec.Warnings = tidy(filename, c.warnings, "warnings")
+	}
 	return spec, nil
 }
 

@@ -103,43 +103,20 @@ func TestRootFleet(t *testing.T) {
 	}
 }
 
-const defaultingDoc = `apiVersion: fleetctl/v1
-fleet: df
-secretKeySeed: ${env:SEED}
-defaults:
-  image: registry.local:5000/team/webui:v1
-  pullPolicy: never
-  restartPolicy: always
-  bindAddress: 0.0.0.0
-  env: {A: "1", B: "2"}
-  resources: {memory: 1g, cpus: 2}
-  healthCheck: {path: /health/db, timeout: 30s}
-  naming: {container: "{fleet}-{client}", volume: "{fleet}-{client}.data"}
-  oauth:
-    google: {clientID: id.apps.googleusercontent.com, clientSecret: "${env:GS}"}
-    allowedDomains: [example.com]
-clients:
-  - name: plain
-    port: 8081
-  - name: custom
-    port: 8082
-    state: stopped
-    image: ubuntu@sha256:` + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" + `
-    pullPolicy: always
-    restartPolicy: "no"
-    bindAddress: "::1"
-    env: {B: "two", C: "3"}
-    resources: {cpus: 0.5}
-    healthCheck: {interval: 2s}
-    oauth:
-      google: {clientID: other, clientSecret: "${file:/run/secrets/gs}"}
-      enableSignup: false
-    database: {backend: postgres, url: "${env:DB}"}
-    secretKey: ${file:keys/custom}
-`
+// goodDir holds the fleet files that load, shared with cmd/fleetctl.
+var goodDir = filepath.Join("..", "..", "testdata", "fleet", "good")
+
+func readGood(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(goodDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func TestDefaulting(t *testing.T) {
-	spec, err := Parse([]byte(defaultingDoc), "d.yaml")
+	spec, err := Parse(readGood(t, "defaulting.yaml"), "d.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,5 +292,34 @@ func TestSuggest(t *testing.T) {
 		if got := suggest(in, known); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestGoodFiles loads every file of testdata/fleet/good (cmd/fleetctl's
+// validate test reads the same files): each loads, survives a YAML round
+// trip, and has exactly the warnings of NAME.warn (none without one).
+// go test ./pkg/fleet -run TestGoodFiles -update rewrites the .warn files.
+func TestGoodFiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(goodDir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("good files: %v %v", files, err)
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(strings.TrimSuffix(name, ".yaml"), func(t *testing.T) {
+			spec, err := Parse(readGood(t, name), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, spec)
+			warn := strings.TrimSuffix(path, ".yaml") + ".warn"
+			got := ""
+			if len(spec.Warnings) > 0 {
+				got = spec.Warnings.Error() + "\n"
+			}
+			if _, err := os.Stat(warn); err == nil || got != "" {
+				golden(t, warn, got)
+			}
+		})
 	}
 }

@@ -20,6 +20,10 @@ type Spec struct {
 	// Proxy, when set, makes fleetctl own one nginx server block per client.
 	Proxy *Proxy `yaml:"proxy,omitempty" json:"proxy,omitempty"`
 
+	// Warnings are problems that do not stop the load (an env key that
+	// differs from a managed one only by case), positioned like errors.
+	Warnings Diagnostics `yaml:"-" json:"-"`
+
 	// Path is the file the spec was loaded from ("" for in-memory specs).
 	Path string `yaml:"-" json:"-"`
 	// Digest is the SHA-256 of the raw file bytes, used to tie a saved plan to its input.

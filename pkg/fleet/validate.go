@@ -52,10 +52,7 @@ type validator struct {
 func validate(c *collector, s *Spec, ix nodeIndex) {
 	v := validator{c: c, ix: ix}
 	d := &s.Defaults
-	v.env("defaults.env", d.Env)
-	v.bindAddress("defaults.bindAddress", d.BindAddress)
-	v.healthCheck("defaults.healthCheck", d.HealthCheck)
-	v.resources("defaults.resources", d.Resources)
+	v.settings("defaults", &d.Settings)
 	if d.Naming != nil {
 		v.nameTemplate("defaults.naming.container", d.Naming.Container)
 		v.nameTemplate("defaults.naming.volume", d.Naming.Volume)
@@ -65,12 +62,17 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 	for i := range s.Clients {
 		cl := &s.Clients[i]
 		p := joinIndex("clients", i)
-		v.env(p+".env", cl.Env)
-		v.bindAddress(p+".bindAddress", cl.BindAddress)
-		v.healthCheck(p+".healthCheck", cl.HealthCheck)
-		v.resources(p+".resources", cl.Resources)
+		v.settings(p, &cl.Settings)
 		v.database(p+".database", cl.Database)
 	}
+}
+
+// settings checks what defaults and clients share.
+func (v validator) settings(path string, s *Settings) {
+	v.env(path+".env", s.Env)
+	v.bindAddress(path+".bindAddress", s.BindAddress)
+	v.healthCheck(path+".healthCheck", s.HealthCheck)
+	v.resources(path+".resources", s.Resources)
 }
 
 // errf reports a problem with the value at path, unless path is already reported.
@@ -150,6 +152,12 @@ func (v validator) env(path string, env map[string]string) {
 		}
 		field, managed := managedEnv[k]
 		if !managed {
+			if up := strings.ToUpper(k); managedEnv[up] != "" && !v.c.blocked(kp) {
+				// Environment names are case-sensitive: the container gets
+				// both, and Open WebUI reads only the upper-case one.
+				v.c.warn(v.ix.key(kp), kp, "%s differs only by case from %s, which fleetctl sets from %s; "+
+					"the container gets both and Open WebUI reads %s", k, up, managedEnv[up], up)
+			}
 			continue
 		}
 		v.errAt(v.ix.key(kp), kp, "%s is set by fleetctl from %s; remove it from env", k, field)
