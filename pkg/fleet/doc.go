@@ -13,17 +13,25 @@
 // The pipeline, one file each:
 //
 //	load.go          Load/Parse: size cap, one YAML document, orchestration
+//	readfile.go      opening fleet.yaml and secret files: non-blocking, regular files only, bounded
 //	expand.go        aliases and merge keys expanded under a budget, duplicate keys, tags
-//	schemacompile.go the JSON Schema subset the loader understands, compiled once
-//	schemacheck.go   that schema enforced on the yaml.Node tree
-//	validate.go      semantic rules (uniqueness, managed env keys, backends, ...)
+//	schemacheck.go   schema/fleet.schema.json enforced by a full JSON Schema validator
+//	                 (santhosh-tekuri/jsonschema/v6), compiled on the first load
+//	schemaerrors.go  the validator's errors worded for people at their YAML node and field path
+//	validate.go      semantic rules (uniqueness, managed env keys, backends, ...) and warnings
 //	defaults.go      defaulting so callers read only Client fields; object names
 //	proxy.go         the proxy (nginx) section: rules, defaults, public and OAuth URLs
-//	diag.go          positioned Diagnostics, rendered text and JSON
+//	secret.go        secret references, resolution and what a resolved value may hold
+//	diag.go          positioned Diagnostics (errors and warnings), rendered text and JSON
 //	suggest.go       "did you mean" for unknown keys
 //	duration.go      Duration as a "90s" string in YAML and JSON
 //
-// fleet is a leaf of the module: it must not import the planner, the executor
-// or any adapter (docker, nginx, pg), and it performs no I/O beyond reading
-// fleet.yaml and resolving secrets when asked.
+// Package init compiles nothing: the schema and the package's regular
+// expressions are compiled on first use, so a command that loads no file
+// (fleetctl version) does not pay for them.
+//
+// fleet is a leaf of the module: it imports only schema and pkg/redact
+// (architecture_test.go), never the planner, the executor or an adapter
+// (docker, nginx, pg), and it performs no I/O beyond reading fleet.yaml and
+// resolving secrets when asked.
 package fleet
