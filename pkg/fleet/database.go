@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // VectorPGVector is the only vector store fleetctl configures itself.
@@ -56,24 +58,8 @@ func SupabaseURL(projectRef, region, password string, mode SupabaseMode) string 
 		port = SupabaseSessionPort
 	}
 	host := net.JoinHostPort("aws-0-"+region+".pooler.supabase.com", strconv.Itoa(port))
-	return "postgresql://" + escapeUserinfo("postgres."+projectRef) + ":" + escapeUserinfo(password) +
+	return "postgresql://" + redact.PercentEncode("postgres."+projectRef) + ":" + redact.PercentEncode(password) +
 		"@" + host + "/postgres?sslmode=require"
-}
-
-func escapeUserinfo(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
 
 // DatabaseKey identifies a PostgreSQL database by host, port and name,

@@ -55,7 +55,7 @@ func TestSupabaseURL(t *testing.T) {
 
 func assertMasked(t *testing.T, out, pw string) {
 	t.Helper()
-	if strings.Contains(out, pw) || strings.Contains(out, url.QueryEscape(pw)) || strings.Contains(out, escapeUserinfo(pw)) {
+	if strings.Contains(out, pw) || strings.Contains(out, url.QueryEscape(pw)) || strings.Contains(out, redact.PercentEncode(pw)) {
 		t.Errorf("masked URL %q shows the password", out)
 	}
 	if !strings.Contains(out, redact.Mask) {

@@ -107,7 +107,7 @@ func variants(s string) []string {
 	if enc.Encode(s) == nil {
 		out = append(out, unquote(strings.TrimSuffix(sb.String(), "\n")))
 	}
-	pct := percentAll(s)
+	pct := PercentEncode(s)
 	out = append(out, pct, lowerHex(pct), strings.ReplaceAll(s, "'", "''"))
 	return out
 }
@@ -119,9 +119,11 @@ func unquote(q string) string {
 	return q
 }
 
-// percentAll %-encodes every byte except RFC 3986's unreserved characters
-// (the way fleetctl and most tools build a URL's userinfo).
-func percentAll(s string) string {
+// PercentEncode %-encodes every byte except RFC 3986's unreserved characters:
+// how fleetctl writes a password into a URL (fleet.SupabaseURL, so any
+// character survives every URL parser), and so one of the spellings the
+// masker looks for.
+func PercentEncode(s string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

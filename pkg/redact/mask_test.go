@@ -26,8 +26,8 @@ func TestMaskerVariants(t *testing.T) {
 		"json":             `{"message":` + string(jsonBytes) + `}`,
 		"query escape":     "GET /x?token=" + url.QueryEscape(secret),
 		"path escape":      "GET /" + url.PathEscape(secret),
-		"userinfo":         "postgres://u:" + percentAll(secret) + "@h/db failed",
-		"lower hex":        "postgres://u:" + lowerHex(percentAll(secret)) + "@h/db failed",
+		"userinfo":         "postgres://u:" + PercentEncode(secret) + "@h/db failed",
+		"lower hex":        "postgres://u:" + lowerHex(PercentEncode(secret)) + "@h/db failed",
 		"sql literal":      `invalid input syntax for type integer: '` + strings.ReplaceAll(secret, "'", "''") + `'`,
 		"plain":            "plain-Distinct-42 in a log line",
 	}
