@@ -39,7 +39,9 @@ type leaf struct {
 
 func (r reporter) report(verr *jsonschema.ValidationError) {
 	var leaves []leaf
-	r.collect(verr, &leaves)
+	keys := map[keyRule][]leaf{}
+	r.collect(verr, &leaves, keys)
+	leaves = append(leaves, r.keyLeaves(keys)...)
 	best := map[string]leaf{} // by instance location
 	var order []string
 	for _, l := range leaves {
@@ -56,14 +58,20 @@ func (r reporter) report(verr *jsonschema.ValidationError) {
 	}
 }
 
-// collect walks the error tree down to the violated keywords; a
-// propertyNames error is a leaf that keeps its own causes.
-func (r reporter) collect(e *jsonschema.ValidationError, out *[]leaf) {
+// keyRule is a mapping key that breaks the propertyNames of the schema at
+// parent (a JSON pointer into the schema).
+type keyRule struct{ key, parent string }
+
+// collect walks the error tree down to the violated keywords. A
+// propertyNames error is kept aside in keys, with the key's own violations
+// (worded like a value's: its pattern's errorMessage), to be placed by
+// keyLeaves.
+func (r reporter) collect(e *jsonschema.ValidationError, out *[]leaf, keys map[keyRule][]leaf) {
 	switch e.ErrorKind.(type) {
 	case *kind.Schema, *kind.Group, *kind.Reference, *kind.AllOf, *kind.AnyOf, *kind.OneOf:
 		if len(e.Causes) > 0 {
 			for _, ch := range e.Causes {
-				r.collect(ch, out)
+				r.collect(ch, out, keys)
 			}
 			return
 		}
@@ -73,47 +81,50 @@ func (r reporter) collect(e *jsonschema.ValidationError, out *[]leaf) {
 		*out = append(*out, leaf{loc: e.InstanceLocation, kind: e.ErrorKind, obj: r.schemaObject(e)})
 		return
 	}
-	// The key's own violations, worded like a value's (its pattern's
-	// errorMessage), reported at the key.
+	parent, ok := strings.CutSuffix(schemaPointer(e), "/propertyNames")
+	if !ok {
+		return
+	}
+	rule := keyRule{key: pn.Property, parent: parent}
+	if _, seen := keys[rule]; seen {
+		return
+	}
 	var sub []leaf
 	for _, ch := range e.Causes {
-		r.collect(ch, &sub)
+		r.collect(ch, &sub, keys)
 	}
 	if len(sub) == 0 {
 		sub = []leaf{{kind: e.ErrorKind}}
 	}
-	for _, loc := range r.keyOwners(e, pn.Property) {
-		for _, s := range sub {
-			*out = append(*out, leaf{loc: loc, key: pn.Property, kind: s.kind, obj: s.obj})
-		}
-	}
+	keys[rule] = sub
 }
 
-// keyOwners finds the mappings a propertyNames error is about. The
-// validator (v6.0.3) keeps the error's InstanceLocation in a slice that
-// later siblings overwrite (upstream issue 258, pull request 269), so it is
-// not read: the error names the key and its propertyNames schema, and every
-// mapping of the document that has that key and is governed by that schema
-// breaks it the same way.
-func (r reporter) keyOwners(e *jsonschema.ValidationError, key string) [][]string {
-	_, frag, _ := strings.Cut(e.SchemaURL, "#")
-	if f, err := url.PathUnescape(frag); err == nil {
-		frag = f
-	}
-	parent, ok := strings.CutSuffix(frag, "/propertyNames")
-	if !ok {
+// keyLeaves places the propertyNames errors. The validator (v6.0.3) keeps
+// such an error's InstanceLocation in a slice that later siblings overwrite
+// (upstream issue 258, pull request 269), so it is not read: every mapping
+// of the document that has the key and is governed by the schema whose
+// propertyNames it breaks breaks it the same way. One walk places them all.
+func (r reporter) keyLeaves(keys map[keyRule][]leaf) []leaf {
+	if len(keys) == 0 {
 		return nil
 	}
-	var owners [][]string
+	var out []leaf
 	var walk func(n *yaml.Node, loc []string)
 	walk = func(n *yaml.Node, loc []string) {
 		switch n.Kind {
 		case yaml.MappingNode:
-			if k, _ := child(n, key); k != nil && slices.Contains(r.sch.governing(loc), parent) {
-				owners = append(owners, slices.Clone(loc))
-			}
+			var gov []string
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i+1], append(loc, n.Content[i].Value))
+				k := n.Content[i].Value
+				if gov == nil {
+					gov = r.sch.governing(loc)
+				}
+				for _, parent := range gov {
+					for _, s := range keys[keyRule{key: k, parent: parent}] {
+						out = append(out, leaf{loc: slices.Clone(loc), key: k, kind: s.kind, obj: s.obj})
+					}
+				}
+				walk(n.Content[i+1], append(loc, k))
 			}
 		case yaml.SequenceNode:
 			for i, item := range n.Content {
@@ -122,16 +133,22 @@ func (r reporter) keyOwners(e *jsonschema.ValidationError, key string) [][]strin
 		}
 	}
 	walk(r.root, nil)
-	return owners
+	return out
 }
 
-// schemaObject is the raw schema object an error's keyword belongs to.
-func (r reporter) schemaObject(e *jsonschema.ValidationError) map[string]any {
+// schemaPointer is the JSON pointer, into the schema document, of the
+// schema object an error's keyword belongs to.
+func schemaPointer(e *jsonschema.ValidationError) string {
 	_, frag, _ := strings.Cut(e.SchemaURL, "#")
 	if f, err := url.PathUnescape(frag); err == nil {
 		frag = f
 	}
-	return r.sch.schemaAt(frag)
+	return frag
+}
+
+// schemaObject is the raw schema object an error's keyword belongs to.
+func (r reporter) schemaObject(e *jsonschema.ValidationError) map[string]any {
+	return r.sch.schemaAt(schemaPointer(e))
 }
 
 // keywordClass separates complaints about an object's members (each names
