@@ -7,8 +7,9 @@
 // byte-for-byte restore when the test fails or the reload is not taken).
 //
 // It decides nothing: which files change is the planner's decision, carried
-// in resource.SiteChange. The output of the test and reload commands is
-// masked with the context's masker (pkg/redact) before it reaches an error.
+// in resource.SiteChange. The output of the test and reload commands and the
+// error-log lines quoted after a reload nginx did not take are masked with
+// the context's masker (pkg/redact) before they reach an error.
 // It imports pkg/resource and pkg/observe (plain data) and pkg/redact, never
 // pkg/plan, pkg/apply or another adapter.
 package nginx

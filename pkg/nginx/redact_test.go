@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,5 +40,28 @@ func TestCommandOutputMasked(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), `unknown directive "`+redact.Sensitive+`"`) {
 		t.Errorf("nginx's message not masked: %v", err)
+	}
+}
+
+// After a reload nginx did not take, the [emerg] lines of its error log are
+// the message: they quote the configuration (here the address a server
+// block asked for, standing in for any echoed secret) and pass the masker.
+func TestErrorLogLinesMasked(t *testing.T) {
+	ng := nginxtest.Start(t)
+	port := nginxtest.FreePort(t)
+	s := &nginx.Sites{Dir: ng.SitesDir, Test: ng.TestCommand(), Reload: ng.ReloadCommand(), Fleet: "nt", ErrorLog: ng.ErrorLog}
+	if err := s.ApplySites(context.Background(), []resource.SiteChange{{Op: resource.SiteCreate, File: "a.conf", Client: "a", Site: site("a", "127.0.0.1:9", port)}}); err != nil {
+		t.Fatal(err)
+	}
+	ng.WaitReloaded(t, 1)
+	// ControlPort is bound on 127.0.0.1 only; this site wants *:ControlPort.
+	secret := "0.0.0.0:" + strconv.Itoa(ng.ControlPort)
+	ctx := redact.NewContext(context.Background(), redact.New(secret))
+	err := s.ApplySites(ctx, []resource.SiteChange{{Op: resource.SiteCreate, File: "b.conf", Client: "b", Site: site("b", "127.0.0.1:9", ng.ControlPort)}})
+	if !errors.Is(err, nginx.ErrReloadNotTaken) || !strings.Contains(err.Error(), "bind() to "+redact.Sensitive) {
+		t.Fatalf("want ErrReloadNotTaken quoting nginx's bind() line, masked: %v", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error log line not masked: %v", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // `nginx -s reload` only signals the master: it exits 0 even when the master
@@ -116,7 +118,7 @@ func (s *Sites) verify(ctx context.Context, exps []expectation, logFrom int64) e
 		if len(waiting) == 0 {
 			return nil
 		}
-		msg := s.logErrors(logFrom)
+		msg := redact.FromContext(ctx).String(s.logErrors(logFrom)) // nginx's words: may quote requests
 		if msg != "" && grace.IsZero() {
 			grace = time.Now().Add(emergGrace)
 		}
