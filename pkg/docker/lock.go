@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +49,21 @@ const LockPollInterval = 200 * time.Millisecond
 // the fleet's lock for longer than the caller was willing to wait.
 var ErrLocked = errors.New("fleet is locked")
 
-var fleetName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+// validFleetName is what a lock container's name can carry (the fleet name
+// itself is validated by pkg/fleet, more strictly).
+func validFleetName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // LockInfo describes who holds a fleet's lock.
 type LockInfo struct {
@@ -92,11 +105,19 @@ func Holder(command string) string {
 // machine is removed and taken over. The returned unlock releases the lock
 // (even after ctx is cancelled) and reports if someone removed it meanwhile.
 func (c *Client) Lock(ctx context.Context, fleet, holder string, wait time.Duration) (func() error, error) {
-	if !fleetName.MatchString(fleet) {
+	return c.LockReporting(ctx, fleet, holder, wait, nil)
+}
+
+// LockReporting is Lock that calls waiting (when not nil) as soon as it
+// starts to wait for another holder, and again whenever the holder it waits
+// for changes, so an operator learns at once who holds the lock.
+func (c *Client) LockReporting(ctx context.Context, fleet, holder string, wait time.Duration, waiting func(LockInfo)) (func() error, error) {
+	if !validFleetName(fleet) {
 		return nil, fmt.Errorf("lock fleet %q: invalid fleet name", fleet)
 	}
 	deadline := time.Now().Add(wait)
 	imported, vanished := false, 0
+	reported := ""
 	for {
 		id, err := c.createLock(ctx, fleet, holder)
 		switch {
@@ -132,6 +153,10 @@ func (c *Client) Lock(ctx context.Context, fleet, holder string, wait time.Durat
 		if !time.Now().Before(deadline) {
 			return nil, fmt.Errorf("lock fleet %s: %w by %s; if that process is gone, "+
 				"`fleetctl unlock --force` removes the lock", fleet, ErrLocked, info)
+		}
+		if waiting != nil && found && info.ContainerID != reported {
+			reported = info.ContainerID
+			waiting(info)
 		}
 		t := time.NewTimer(min(LockPollInterval, time.Until(deadline)))
 		select {
@@ -216,6 +241,17 @@ func (c *Client) LockHolder(ctx context.Context, fleet string) (info LockInfo, f
 	return info, true, nil
 }
 
+// RemoveLock removes the lock container info describes, by ID: if that
+// holder released the lock meanwhile and another took it, the other's lock
+// stays. A lock already gone is not an error.
+func (c *Client) RemoveLock(ctx context.Context, info LockInfo) error {
+	err := c.api.ContainerRemove(ctx, info.ContainerID, container.RemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove lock %s: %w", info.ContainerID, err)
+	}
+	return nil
+}
+
 // ForceUnlock removes fleet's lock whoever holds it. No lock is not an error.
 func (c *Client) ForceUnlock(ctx context.Context, fleet string) error {
 	err := c.api.ContainerRemove(ctx, LockName(fleet), container.RemoveOptions{Force: true})
@@ -225,23 +261,57 @@ func (c *Client) ForceUnlock(ctx context.Context, fleet string) error {
 	return nil
 }
 
-// stale reports whether info's holder was a process on this machine that is
-// gone. A holder on another machine is never judged from here.
-func stale(info LockInfo) bool {
-	host, err := os.Hostname()
-	if err != nil || info.Hostname == "" || info.Hostname != host || info.PID <= 0 {
-		return false
+// Liveness is what this machine can tell about a lock holder's process.
+type Liveness int
+
+const (
+	// HolderUnknown: the holder ran on another machine, in another PID
+	// namespace, or left no pid (or start time) to check.
+	HolderUnknown Liveness = iota
+	// HolderAlive: the holder's process (same pid, same start time) runs on
+	// this machine.
+	HolderAlive
+	// HolderGone: the holder ran on this machine and its process is gone
+	// (or its pid now belongs to a process started later).
+	HolderGone
+)
+
+func (l Liveness) String() string {
+	switch l {
+	case HolderAlive:
+		return "alive on this machine"
+	case HolderGone:
+		return "gone: its process on this machine has exited"
 	}
-	if m := MachineID(); info.machine == "" || m == "" || info.machine != m {
-		return false // the pid belongs to another kernel or PID namespace
+	return "on another machine or PID namespace: cannot be checked from here"
+}
+
+// stale reports whether info's holder was a process on this machine that is
+// gone: its lock is taken over.
+func stale(info LockInfo) bool { return info.Liveness() == HolderGone }
+
+// Liveness checks the holder's process when it ran on this machine. A holder
+// elsewhere is never judged from here.
+func (l LockInfo) Liveness() Liveness {
+	host, err := os.Hostname()
+	if err != nil || l.Hostname == "" || l.Hostname != host || l.PID <= 0 {
+		return HolderUnknown
+	}
+	if m := MachineID(); l.machine == "" || m == "" || l.machine != m {
+		return HolderUnknown // the pid belongs to another kernel or PID namespace
 	}
 	// Signal 0 checks existence; EPERM means alive under another user.
-	if errors.Is(syscall.Kill(info.PID, 0), syscall.ESRCH) {
-		return true
+	if errors.Is(syscall.Kill(l.PID, 0), syscall.ESRCH) {
+		return HolderGone
 	}
-	// Alive, but a recycled pid started at another time.
-	now := procStart(info.PID)
-	return info.pidStart != "" && now != "" && now != info.pidStart
+	now := procStart(l.PID)
+	switch {
+	case l.pidStart == "" || now == "":
+		return HolderUnknown // a process has that pid; whether it is the holder cannot be told
+	case now != l.pidStart:
+		return HolderGone // a recycled pid: started after the holder
+	}
+	return HolderAlive
 }
 
 // MachineID is this process's kernel boot id and PID namespace, e.g.

@@ -243,3 +243,86 @@ func fakeLock(t *testing.T, e *env, holder string, extra map[string]string) {
 		t.Fatal(err)
 	}
 }
+
+// A waiter is told who holds the lock as soon as it starts to wait, and
+// again when the holder changes; a waiter that gets the lock at once is not.
+func TestLockReportingTellsWhoItWaitsFor(t *testing.T) {
+	e := newEnv(t)
+	other := newEnv(t).c
+	free, err := e.c.LockReporting(e.ctx, e.fleet, docker.Holder("free"), 0, func(docker.LockInfo) {
+		t.Error("told to wait for a free lock")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := free(); err != nil {
+		t.Fatal(err)
+	}
+
+	first := docker.Holder("fleetctl apply (first)")
+	unlock, err := e.c.Lock(e.ctx, e.fleet, first, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := make(chan docker.LockInfo, 4)
+	got := make(chan error, 1)
+	go func() {
+		u, err := other.LockReporting(e.ctx, e.fleet, docker.Holder("second"), 60*time.Second, func(i docker.LockInfo) { told <- i })
+		if err == nil {
+			err = u()
+		}
+		got <- err
+	}()
+	var info docker.LockInfo
+	select { // before the holder lets go: the waiter says so at once
+	case info = <-told:
+	case err := <-got:
+		t.Fatalf("waiter returned without waiting: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the waiter never said whom it waits for")
+	}
+	if info.Holder != first || info.Liveness() != docker.HolderAlive {
+		t.Errorf("told %+v (%v), want the first holder, alive", info, info.Liveness())
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Errorf("waiter: %v", err)
+	}
+	if len(told) != 0 {
+		t.Errorf("told again without a new holder: %+v", <-told)
+	}
+}
+
+// RemoveLock removes the lock it was shown, never a newer holder's.
+func TestRemoveLockByID(t *testing.T) {
+	e := newEnv(t)
+	unlock, err := e.c.Lock(e.ctx, e.fleet, docker.Holder("old"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := e.c.LockHolder(e.ctx, e.fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = unlock()
+	unlock, err = e.c.Lock(e.ctx, e.fleet, docker.Holder("new"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if err := e.c.RemoveLock(e.ctx, old); err != nil {
+		t.Fatalf("RemoveLock of a released lock: %v", err)
+	}
+	if now, found, _ := e.c.LockHolder(e.ctx, e.fleet); !found || now.Holder != docker.Holder("new") {
+		t.Fatalf("the newer lock was removed: %+v %v", now, found)
+	}
+	now, _, _ := e.c.LockHolder(e.ctx, e.fleet)
+	if err := e.c.RemoveLock(e.ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := e.c.LockHolder(e.ctx, e.fleet); found {
+		t.Error("RemoveLock left the lock")
+	}
+}

@@ -28,6 +28,9 @@ type Runner struct {
 	Holder string
 	// LockWait is how long Apply waits for another holder of the lock.
 	LockWait time.Duration
+	// LockWaiting, when set, is told who holds the lock as soon as Apply
+	// starts to wait for it (and again if the holder changes).
+	LockWaiting func(docker.LockInfo)
 	// Exec tunes the executor; ProbeHost defaults to the engine's host.
 	Exec apply.Options
 }
@@ -108,7 +111,7 @@ type Outcome struct {
 // the plan is not empty, runs it. The lock is released before returning.
 func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets, opt plan.Options, approve Approve) (out *Outcome, err error) {
 	start := time.Now()
-	unlock, err := r.Docker.Lock(ctx, spec.Fleet, r.Holder, r.LockWait)
+	unlock, err := r.Docker.LockReporting(ctx, spec.Fleet, r.Holder, r.LockWait, r.LockWaiting)
 	if err != nil {
 		return nil, err
 	}
