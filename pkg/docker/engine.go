@@ -54,7 +54,7 @@ func (c *Client) EnsureVolume(ctx context.Context, v resource.Volume) error {
 func (c *Client) PullImage(ctx context.Context, ref string) error {
 	rc, err := c.api.ImagePull(ctx, ref, image.PullOptions{})
 	if err != nil {
-		return pullError(ctx, ref, err)
+		return c.pullError(ctx, ref, err)
 	}
 	defer rc.Close()
 	dec := json.NewDecoder(rc)
@@ -68,23 +68,37 @@ func (c *Client) PullImage(ctx context.Context, ref string) error {
 		if err := dec.Decode(&m); err == io.EOF {
 			return nil
 		} else if err != nil {
-			return pullError(ctx, ref, err)
+			return c.pullError(ctx, ref, err)
 		}
 		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return pullError(ctx, ref, errors.New(m.ErrorDetail.Message))
+			return c.pullError(ctx, ref, errors.New(m.ErrorDetail.Message))
 		}
 		if m.Error != "" {
-			return pullError(ctx, ref, errors.New(m.Error))
+			return c.pullError(ctx, ref, errors.New(m.Error))
 		}
 	}
 }
 
-func pullError(ctx context.Context, ref string, err error) error {
+// pullError words a failed pull with advice that fits the policy that asked
+// for it: a pull of an image the host already has comes from
+// pullPolicy: always (if-not-present would use it), while a pull of a
+// missing image fails under every policy.
+func (c *Client) pullError(ctx context.Context, ref string, err error) error {
 	if ctx.Err() != nil {
 		err = fmt.Errorf("no answer from the registry in time: %w", ctx.Err())
 	}
-	return fmt.Errorf("pull image %s: %w (if the image is built or loaded on the Docker host, "+
-		"set pullPolicy: if-not-present)", ref, err)
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, ierr := c.api.ImageInspect(ictx, ref)
+	advice := "make its registry reachable, or build or load the image on the Docker host"
+	switch {
+	case ierr == nil:
+		advice = "the image is on the Docker host: pullPolicy: if-not-present would use it without pulling"
+	case cerrdefs.IsNotFound(ierr):
+		advice = "the image is not on the Docker host either, so no pullPolicy helps: " +
+			"build or load it there (docker build, docker load), or make its registry reachable"
+	}
+	return fmt.Errorf("pull image %s: %w (%s)", ref, err, advice)
 }
 
 // CreateContainer creates (does not start) c and returns its ID.

@@ -248,10 +248,14 @@ func TestPullImageFailsFast(t *testing.T) {
 		t.Fatal("pulling a non-existent image succeeded")
 	}
 	t.Logf("after %s: %v", time.Since(start).Round(time.Millisecond), err)
-	for _, want := range []string{"pull image " + ref, "pullPolicy: if-not-present"} {
+	// The image is missing: no pullPolicy helps, and none is advised.
+	for _, want := range []string{"pull image " + ref, "not on the Docker host", "build or load"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+	if strings.Contains(err.Error(), "if-not-present") {
+		t.Errorf("error %q advises pullPolicy: if-not-present for a missing image", err)
 	}
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("pull was not bounded by its context")
