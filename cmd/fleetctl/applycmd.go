@@ -11,33 +11,57 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/plan"
 )
 
-func runApply(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlags("apply", env)
+// applyFlags are apply's own flags (planFlags and migrateFlags aside).
+type applyFlags struct {
+	auto     bool
+	par      int
+	lockWait time.Duration
+}
+
+func applyCmd(env *cliEnv) *cobra.Command {
 	var pf planFlags
-	pf.register(fs)
-	auto := fs.Bool("auto-approve", false, "apply without asking for confirmation")
-	par := fs.Int("parallelism", 4, "how many actions run at once")
-	lockWait := fs.Duration("lock-timeout", 2*time.Minute, "how long to wait for another fleetctl holding the fleet's lock")
-	mf := registerMigrateFlags(fs) // db.go
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	var af applyFlags
+	var mf *migrateFlags
+	c := &cobra.Command{
+		Use:   "apply [PLAN_FILE]",
+		Short: "make the Docker host match fleet.yaml",
+		Long: "Take the fleet's lock, plan, ask for confirmation and run the plan: in order, health-gated,\n" +
+			"stop-first for SQLite clients, rolling back a replacement that does not become healthy.\n" +
+			"With PLAN_FILE (from 'fleetctl plan --out'), run exactly that plan, or refuse it when it is stale.\n" +
+			"The first interrupt starts no new action and lets those under way finish or roll back; a\n" +
+			"second abandons them (the next apply resumes safely).",
+		Args: maxArgs(1, "a saved plan file"),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return status(runApply(c.Context(), env, &pf, &af, mf, args))
+		},
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(env.stderr, "Error: apply takes at most one saved plan file, got %d arguments\n", fs.NArg())
-		return exitError
-	}
+	pf.register(c)
+	c.Flags().BoolVar(&af.auto, "auto-approve", false, "apply without asking for confirmation")
+	parallelismFlag(c, &af.par)
+	c.Flags().DurationVar(&af.lockWait, "lock-timeout", 2*time.Minute, "how long to wait for another fleetctl holding the fleet's lock")
+	mf = registerMigrateFlags(c) // db.go
+	return c
+}
+
+func runApply(ctx context.Context, env *cliEnv, pf *planFlags, af *applyFlags, mf *migrateFlags, args []string) int {
 	var saved *plan.Plan
-	if fs.NArg() == 1 && pf.set() {
+	if len(args) == 1 && pf.set() {
 		fmt.Fprintln(env.stderr, "Error: --target, --prune and --adopt belong to 'fleetctl plan' when applying a saved plan (it keeps the options it was made with)")
 		return exitError
 	}
-	if fs.NArg() == 1 {
+	if len(args) == 1 {
 		var err error
-		if saved, err = readPlan(fs.Arg(0)); err != nil {
+		if saved, err = readPlan(args[0]); err != nil {
 			fmt.Fprintf(env.stderr, "Error: %v\n", err)
 			return exitError
 		}
@@ -52,15 +76,23 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	}
 
 	out := env.stdout
-	if *pf.asJSON {
+	if pf.asJSON {
 		out = env.stderr // people's output goes to stderr; stdout carries the JSON result
 	}
 	warnUnreachableHealth(env, s)
-	r := s.runner("apply", *lockWait)
-	r.Exec = apply.Options{Parallelism: *par, Progress: progressPrinter(out), Migration: mf.options(out)}
+	r := s.runner("apply", af.lockWait)
+	r.Exec = apply.Options{Parallelism: af.par, Progress: progressPrinter(out), Migration: mf.options(out)}
+	r.LockWaiting = func(info docker.LockInfo) {
+		fmt.Fprintf(env.stderr, "Waiting for the lock of fleet %q (up to %s, --lock-timeout): held by %s; the holder is %s. Nothing has changed yet; Ctrl-C stops waiting.\n",
+			s.spec.Fleet, af.lockWait, info, info.Liveness())
+	}
+	// Until the plan is approved nothing changes, but the lock must be
+	// released on the way out: an interrupt cancels and apply returns.
+	env.intr.enter(phaseCleanup)
+	defer env.intr.enter(phaseIdle)
 	outcome, err := r.Apply(ctx, s.spec, s.secrets, opt, func(p *plan.Plan) error {
 		if saved != nil {
-			if msg := staleReason(saved, p); msg != "" {
+			if msg := plan.Stale(saved, p); msg != "" {
 				return fmt.Errorf("the saved plan is stale: %s. Run 'fleetctl plan' again", msg)
 			}
 		}
@@ -75,17 +107,22 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 				}
 			}
 		}
-		if !p.Empty() && !*auto && saved == nil && !confirm(ctx, env, out) {
+		if !p.Empty() && !af.auto && saved == nil && !confirm(ctx, env, out) {
 			return errors.New("apply cancelled")
 		}
 		fmt.Fprintln(out)
+		if ctx.Err() == nil {
+			env.intr.enter(phaseChange)
+		}
 		return nil
 	})
 	if err != nil {
-		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		if !env.intr.stoppedEarly() {
+			fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		}
 		return exitError
 	}
-	return finishApply(env, *pf.asJSON, outcome.Plan, outcome.Result)
+	return finishApply(env, pf.asJSON, outcome.Plan, outcome.Result)
 }
 
 // warnUnreachableHealth warns when the engine is remote and clients publish
@@ -104,29 +141,6 @@ func warnUnreachableHealth(env *cliEnv, s *session) {
 			return
 		}
 	}
-}
-
-// staleReason says why a saved plan no longer matches the world ("" if it does).
-func staleReason(saved, now *plan.Plan) string {
-	switch {
-	case saved.Fleet != now.Fleet:
-		return fmt.Sprintf("it is for fleet %q, not %q", saved.Fleet, now.Fleet)
-	case saved.SpecDigest != now.SpecDigest:
-		return "fleet.yaml changed since the plan was made"
-	case saved.Fingerprint != now.Fingerprint:
-		return "the Docker host changed since the plan was made"
-	case actionKey(saved) != actionKey(now):
-		return "the actions differ (a secret or an image changed)"
-	}
-	return ""
-}
-
-func actionKey(p *plan.Plan) string {
-	var b strings.Builder
-	for _, a := range p.Actions {
-		fmt.Fprintf(&b, "%s=%s;", a.ID, a.Kind)
-	}
-	return b.String()
 }
 
 // confirm asks on stdin; an interrupt while waiting answers no.

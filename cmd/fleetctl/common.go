@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,18 +16,6 @@ import (
 	"github.com/quantabase/fleetctl/pkg/reconcile"
 )
 
-func newFlags(name string, env *cliEnv) *flag.FlagSet {
-	fs := flag.NewFlagSet("fleetctl "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	return fs
-}
-
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 // loadSpec loads and validates fleet.yaml, printing every diagnostic.
 func loadSpec(env *cliEnv, path string, asJSON bool) (*fleet.Spec, bool) {
 	spec, err := fleet.Load(path)
@@ -41,7 +26,10 @@ func loadSpec(env *cliEnv, path string, asJSON bool) (*fleet.Spec, bool) {
 		return spec, true
 	}
 	var diags *fleet.Diagnostics
-	if asJSON && errors.As(err, &diags) {
+	if asJSON {
+		if !errors.As(err, &diags) { // the file could not be read at all
+			diags = &fleet.Diagnostics{{File: path, Message: err.Error()}}
+		}
 		writeJSON(env, map[string]any{"valid": false, "errors": diags})
 		return nil, false
 	}
@@ -98,16 +86,6 @@ func writeJSON(env *cliEnv, v any) int {
 	return exitOK
 }
 
-// holder describes this process in the fleet lock.
-func holder(cmd string) string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s pid %d: fleetctl %s", name, host, os.Getpid(), cmd)
-}
-
 // session is a loaded spec with its secrets and an engine connection;
 // plan, apply and status share it.
 type session struct {
@@ -133,7 +111,7 @@ func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*s
 }
 
 func (s *session) runner(cmd string, lockWait time.Duration) *reconcile.Runner {
-	return &reconcile.Runner{Docker: s.cli, Holder: holder(cmd), LockWait: lockWait}
+	return &reconcile.Runner{Docker: s.cli, Holder: docker.Holder("fleetctl " + cmd), LockWait: lockWait}
 }
 
 func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*plan.Plan, *observe.State, bool) {

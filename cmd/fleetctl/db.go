@@ -5,15 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/quantabase/fleetctl/pkg/apply"
 	"github.com/quantabase/fleetctl/pkg/fleet"
@@ -31,11 +31,11 @@ type migrateFlags struct {
 	force     *bool
 }
 
-func registerMigrateFlags(fs *flag.FlagSet) *migrateFlags {
-	return &migrateFlags{
-		backupDir: fs.String("backup-dir", apply.DefaultBackupRoot(), "where migrations keep their SQLite backups and records (DIR/FLEET/CLIENT/); keep it out of any git checkout"),
-		force:     fs.Bool("force", false, "let a migration write into PostgreSQL tables that already hold rows (they are emptied first)"),
-	}
+func registerMigrateFlags(c *cobra.Command) *migrateFlags {
+	f := &migrateFlags{backupDir: new(string), force: new(bool)}
+	backupDirFlag(c, f.backupDir, apply.DefaultBackupRoot())
+	c.Flags().BoolVar(f.force, "force", false, "let a migration write into PostgreSQL tables that already hold rows (they are emptied first)")
+	return f
 }
 
 func (f *migrateFlags) options(out io.Writer) apply.MigrationOptions {
@@ -46,36 +46,13 @@ func (f *migrateFlags) options(out io.Writer) apply.MigrationOptions {
 	}
 }
 
-func runDB(ctx context.Context, env *cliEnv, args []string) int {
-	sub, rest := splitClient(args) // flags may come first: db -f fleet.yaml show CLIENT
-	switch sub {
-	case "show":
-		return runDBShow(ctx, env, rest)
-	case "migrate":
-		return runDBMigrate(ctx, env, rest)
-	}
-	fmt.Fprintln(env.stderr, "Usage: fleetctl db show CLIENT [-f fleet.yaml] [--json]\n       fleetctl db migrate CLIENT --dry-run [-f fleet.yaml] [--json] [--force]")
-	return exitError
-}
-
-// splitClient takes the client name wherever it is among the flags.
-func splitClient(args []string) (string, []string) {
-	var rest []string
-	client := ""
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") && client == "" && (i == 0 || !needsValue(args[i-1])) {
-			client = a
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return client, rest
-}
-
-func needsValue(flagArg string) bool {
-	f := strings.TrimLeft(flagArg, "-")
-	return !strings.Contains(f, "=") && (f == "f" || f == "backup-dir")
+func dbCmd(env *cliEnv) *cobra.Command {
+	c := group(env, &cobra.Command{
+		Use:   "db",
+		Short: "a client's database: show it, or dry-run its migration to PostgreSQL",
+	})
+	c.AddCommand(dbShowCmd(env), dbMigrateCmd(env))
+	return c
 }
 
 // dbShow is `db show --json`.
@@ -90,20 +67,26 @@ type dbShow struct {
 	Source    string           `json:"lastMigrationSource,omitempty"`
 }
 
-func runDBShow(ctx context.Context, env *cliEnv, args []string) int {
-	client, args := splitClient(args)
-	fs := newFlags("db show", env)
-	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	asJSON := fs.Bool("json", false, "print JSON")
-	backupDir := fs.String("backup-dir", apply.DefaultBackupRoot(), "where migrations keep their records")
-	if fs.Parse(args) != nil {
-		return exitError
+func dbShowCmd(env *cliEnv) *cobra.Command {
+	var file, backupDir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:               "show CLIENT",
+		Short:             "a client's database: backend, connection (password masked), reachability, last migration",
+		Args:              oneArg("a client name"),
+		ValidArgsFunction: completeClients,
+		RunE: func(c *cobra.Command, args []string) error {
+			return status(runDBShow(c.Context(), env, args[0], file, backupDir, asJSON))
+		},
 	}
-	if client == "" {
-		fmt.Fprintln(env.stderr, "Error: db show needs a client name")
-		return exitError
-	}
-	s, c, ok := openClient(ctx, env, *file, client)
+	fileFlag(c, &file)
+	jsonFlag(c, &asJSON)
+	backupDirFlag(c, &backupDir, apply.DefaultBackupRoot())
+	return c
+}
+
+func runDBShow(ctx context.Context, env *cliEnv, client, file, backupDir string, asJSON bool) int {
+	s, c, ok := openClient(ctx, env, file, client)
 	if !ok {
 		return exitError
 	}
@@ -128,11 +111,11 @@ func runDBShow(ctx context.Context, env *cliEnv, args []string) int {
 		cancel()
 		out.Postgres = &in
 	}
-	if raw, src := lastMigration(ctx, s, out.Container, apply.BackupDirFor(*backupDir, s.spec.Fleet, c.Name)); raw != nil {
+	if raw, src := lastMigration(ctx, s, out.Container, apply.BackupDirFor(backupDir, s.spec.Fleet, c.Name)); raw != nil {
 		m := json.RawMessage(raw)
 		out.Migration, out.Source = &m, src
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env, out)
 	}
 	w := env.stdout
@@ -227,27 +210,40 @@ type dryRun struct {
 	Downtime      string                `json:"downtime,omitempty"`
 }
 
-func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
-	client, args := splitClient(args)
-	fs := newFlags("db migrate", env)
-	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	asJSON := fs.Bool("json", false, "print JSON")
-	dry := fs.Bool("dry-run", false, "preflight and row counts only; changes nothing")
-	force := fs.Bool("force", false, "accept PostgreSQL tables that already hold rows (apply --force empties them)")
-	if fs.Parse(args) != nil {
-		return exitError
+func dbMigrateCmd(env *cliEnv) *cobra.Command {
+	var file string
+	var asJSON, dry, force bool
+	c := &cobra.Command{
+		Use:   "migrate CLIENT --dry-run",
+		Short: "dry-run a client's SQLite → PostgreSQL migration: preflight and row counts, changing nothing",
+		Long: "Run the preflight against the client's PostgreSQL target and count the rows of a copy of its\n" +
+			"webui.db (taken while it runs), changing nothing. The migration itself is a planned action:\n" +
+			"set database.backend: postgres in fleet.yaml, then 'fleetctl plan' and 'fleetctl apply'.",
+		Args:              oneArg("a client name"),
+		ValidArgsFunction: completeClients,
+		RunE: func(c *cobra.Command, args []string) error {
+			return status(runDBMigrate(c.Context(), env, args[0], file, asJSON, dry, force))
+		},
 	}
-	if client == "" {
-		fmt.Fprintln(env.stderr, "Error: db migrate needs a client name")
-		return exitError
-	}
-	if !*dry {
+	fileFlag(c, &file)
+	jsonFlag(c, &asJSON)
+	c.Flags().BoolVar(&dry, "dry-run", false, "preflight and row counts only; changes nothing (required)")
+	c.Flags().BoolVar(&force, "force", false, "accept PostgreSQL tables that already hold rows (apply --force empties them)")
+	return c
+}
+
+func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON, dry, force bool) int {
+	if !dry {
 		fmt.Fprintln(env.stderr, "Error: the migration itself runs as a planned action: set database.backend: postgres for the client in fleet.yaml, "+
 			"then 'fleetctl plan' and 'fleetctl apply' (with --force for a target that holds rows). "+
 			"'fleetctl db migrate CLIENT --dry-run' runs the preflight and counts the rows without changing anything.")
 		return exitError
 	}
-	s, c, ok := openClient(ctx, env, *file, client)
+	// The rows are counted on a temporary copy of the client's database:
+	// an interrupt cancels and the copy is removed on the way out.
+	env.intr.enter(phaseCleanup)
+	defer env.intr.enter(phaseIdle)
+	s, c, ok := openClient(ctx, env, file, client)
 	if !ok {
 		return exitError
 	}
@@ -262,7 +258,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
 		Estimate: "row counts come from a copy of webui.db, -wal and -shm taken through the Docker API while the client runs, " +
 			"opened read-only: an estimate (the client keeps writing); apply stops the client before its copy"}
 	code := exitOK
-	chk, err := migrate.CheckTarget(ctx, u, "", c.Database.Vector == fleet.VectorPGVector, *force)
+	chk, err := migrate.CheckTarget(ctx, u, "", c.Database.Vector == fleet.VectorPGVector, force)
 	if chk != nil {
 		out.ServerVersion, out.Warnings, out.NonEmpty = chk.ServerVersion, chk.Warnings, chk.NonEmpty
 	}
@@ -301,7 +297,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, args []string) int {
 			}
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		writeJSON(env, out)
 		return code
 	}

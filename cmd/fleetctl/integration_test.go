@@ -217,6 +217,11 @@ func TestMissingImageIsOneClearError(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.all(), "fleetctl/no-such-image:"+f.name) || strings.Count(r.all(), "FAILED") != 1 {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.all())
 	}
+	// The advice fits the policy in force: if-not-present is already set
+	// and the image is missing, so it says to build or load it.
+	if strings.Contains(r.all(), "pullPolicy: if-not-present") || !strings.Contains(r.all(), "build or load it") {
+		t.Errorf("advice does not fit pullPolicy: if-not-present:\n%s", r.all())
+	}
 }
 
 func TestSavedPlanIsRefusedWhenStale(t *testing.T) {
@@ -237,7 +242,8 @@ func TestSavedPlanIsRefusedWhenStale(t *testing.T) {
 	}
 	dockerCLI(t, "start", f.ctr("c0"))
 	f.run("plan", "--out", out)
-	if r := f.run("apply", out); r.code != 0 || appName(t, cs[0].port) != "New Name (Open WebUI)" {
+	// Flags after the plan file (GNU style) are flags, not more files.
+	if r := f.run("apply", out, "--auto-approve"); r.code != 0 || appName(t, cs[0].port) != "New Name (Open WebUI)" {
 		t.Fatalf("fresh saved plan: exit %d\n%s", r.code, r.all())
 	}
 }

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/spf13/cobra"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 )
@@ -26,27 +27,36 @@ type oauthURLs struct {
 	RedirectURIs []string      `json:"redirectURIs"`
 }
 
-func runOAuth(ctx context.Context, env *cliEnv, args []string) int {
-	if len(args) == 0 || args[0] != "urls" {
-		fmt.Fprintf(env.stderr, "Usage: fleetctl oauth urls [-f fleet.yaml] [--json]\n\n"+
-			"Print, per client, the JavaScript origins and redirect URIs to register with Google.\n")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return exitOK
-		}
-		return exitError
+func oauthCmd(env *cliEnv) *cobra.Command {
+	c := group(env, &cobra.Command{
+		Use:   "oauth",
+		Short: "what to register with Google for the fleet's OAuth",
+	})
+	var file string
+	var asJSON bool
+	urls := &cobra.Command{
+		Use:   "urls",
+		Short: "print, per client, the JavaScript origins and redirect URIs to register with Google",
+		Long: "Print, per client, the JavaScript origins and redirect URIs to register with Google; --json\n" +
+			"adds the union for a fleet that shares one OAuth client. Needs neither Docker nor secrets.",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return status(runOAuthURLs(env, file, asJSON))
+		},
 	}
-	fs := newFlags("oauth urls", env)
-	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if fs.Parse(args[1:]) != nil {
-		return exitError
-	}
-	spec, ok := loadSpec(env, *file, *asJSON)
+	fileFlag(urls, &file)
+	jsonFlag(urls, &asJSON)
+	c.AddCommand(urls)
+	return c
+}
+
+func runOAuthURLs(env *cliEnv, file string, asJSON bool) int {
+	spec, ok := loadSpec(env, file, asJSON)
 	if !ok {
 		return exitError
 	}
 	urls := collectOAuthURLs(spec)
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env, urls)
 	}
 	writeOAuthText(env.stdout, urls)

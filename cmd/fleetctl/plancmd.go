@@ -3,37 +3,39 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/quantabase/fleetctl/pkg/plan"
 )
 
 // planFlags are shared by plan and apply.
 type planFlags struct {
-	file    *string
-	targets stringList
-	prune   *bool
-	adopt   *bool
-	asJSON  *bool
+	file    string
+	targets []string
+	prune   bool
+	adopt   bool
+	asJSON  bool
 }
 
-func (f *planFlags) register(fs *flag.FlagSet) {
-	f.file = fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	fs.Var(&f.targets, "target", "limit to client.NAME (repeatable)")
-	f.prune = fs.Bool("prune", false, "remove containers of clients deleted from fleet.yaml (never volumes)")
-	f.adopt = fs.Bool("adopt", false, "replace unmanaged containers named like a client (old scripts) by managed ones, keeping volumes")
-	f.asJSON = fs.Bool("json", false, "print JSON for programs")
+func (f *planFlags) register(c *cobra.Command) {
+	fileFlag(c, &f.file)
+	c.Flags().StringArrayVar(&f.targets, "target", nil, "limit the plan to `client.NAME` (repeatable)")
+	_ = c.RegisterFlagCompletionFunc("target", completeTargets)
+	c.Flags().BoolVar(&f.prune, "prune", false, "remove containers of clients deleted from fleet.yaml (never volumes)")
+	c.Flags().BoolVar(&f.adopt, "adopt", false, "replace unmanaged containers named like a client (old scripts) by managed ones, keeping volumes")
+	jsonFlag(c, &f.asJSON)
 }
 
 // set reports whether any option that shapes a plan was given.
-func (f *planFlags) set() bool { return len(f.targets) > 0 || *f.prune || *f.adopt }
+func (f *planFlags) set() bool { return len(f.targets) > 0 || f.prune || f.adopt }
 
 // open loads the spec, resolves its secrets, connects to the engine and turns
 // the flags into plan options; on failure it has printed why.
 func (f *planFlags) open(ctx context.Context, env *cliEnv) (*session, plan.Options, bool) {
-	s, ok := openSession(ctx, env, *f.file, *f.asJSON)
+	s, ok := openSession(ctx, env, f.file, f.asJSON)
 	if !ok {
 		return nil, plan.Options{}, false
 	}
@@ -46,19 +48,31 @@ func (f *planFlags) open(ctx context.Context, env *cliEnv) (*session, plan.Optio
 }
 
 func (f *planFlags) options(env *cliEnv, s *session) (plan.Options, bool) {
-	t, ok := targets(env, s.spec, f.targets, *f.prune)
-	return plan.Options{Targets: t, Prune: *f.prune, Adopt: *f.adopt}, ok
+	t, ok := targets(env, s.spec, f.targets, f.prune)
+	return plan.Options{Targets: t, Prune: f.prune, Adopt: f.adopt}, ok
 }
 
-func runPlan(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlags("plan", env)
+func planCmd(env *cliEnv) *cobra.Command {
 	var pf planFlags
-	pf.register(fs)
-	detailed := fs.Bool("detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
-	out := fs.String("out", "", "save the plan to this file for a later 'fleetctl apply FILE'")
-	if fs.Parse(args) != nil {
-		return exitError
+	var detailed bool
+	var out string
+	c := &cobra.Command{
+		Use:   "plan",
+		Short: "show what apply would change",
+		Long: "Observe the Docker host (and nginx's sites) and print what 'fleetctl apply' would do, each\n" +
+			"action with its causes; secrets print as (sensitive). Read only: takes no lock.",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return status(runPlan(c.Context(), env, &pf, detailed, out))
+		},
 	}
+	pf.register(c)
+	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	c.Flags().StringVar(&out, "out", "", "save the plan to `FILE` for a later 'fleetctl apply FILE'")
+	return c
+}
+
+func runPlan(ctx context.Context, env *cliEnv, pf *planFlags, detailed bool, out string) int {
 	s, opt, ok := pf.open(ctx, env)
 	if !ok {
 		return exitError
@@ -68,13 +82,16 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitError
 	}
-	if *out != "" {
-		if err := savePlan(*out, p); err != nil {
+	if out != "" {
+		env.intr.enter(phaseCleanup) // no half-written plan file
+		err := savePlan(out, p)
+		env.intr.enter(phaseIdle)
+		if err != nil {
 			fmt.Fprintf(env.stderr, "Error: %v\n", err)
 			return exitError
 		}
 	}
-	if *pf.asJSON {
+	if pf.asJSON {
 		if code := writeJSON(env, p); code != exitOK {
 			return code
 		}
@@ -82,14 +99,14 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 		if err := p.WriteText(env.stdout); err != nil {
 			return exitError
 		}
-		if *out != "" {
-			fmt.Fprintf(env.stdout, "\nSaved the plan to %s. Apply exactly it with: fleetctl apply -f %s %s\n", *out, *pf.file, *out)
+		if out != "" {
+			fmt.Fprintf(env.stdout, "\nSaved the plan to %s. Apply exactly it with: fleetctl apply -f %s %s\n", out, pf.file, out)
 		}
 	}
 	switch {
 	case len(p.Conflicts) > 0:
 		return exitError
-	case *detailed && !p.Empty():
+	case detailed && !p.Empty():
 		return exitChanges
 	}
 	return exitOK

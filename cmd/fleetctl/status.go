@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/quantabase/fleetctl/pkg/apply"
 	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
@@ -29,14 +31,24 @@ type statusRow struct {
 	Drift     string `json:"drift"`
 }
 
-func runStatus(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlags("status", env)
-	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if fs.Parse(args) != nil {
-		return exitError
+func statusCmd(env *cliEnv) *cobra.Command {
+	var file string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "one row per client: state, health, drift",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return status(runStatus(c.Context(), env, file, asJSON))
+		},
 	}
-	s, ok := openSession(ctx, env, *file, *asJSON)
+	fileFlag(c, &file)
+	jsonFlag(c, &asJSON)
+	return c
+}
+
+func runStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) int {
+	s, ok := openSession(ctx, env, file, asJSON)
 	if !ok {
 		return exitError
 	}
@@ -46,7 +58,7 @@ func runStatus(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	rows := statusRows(ctx, s.spec, st, p, s.cli)
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env, map[string]any{"fleet": s.spec.Fleet, "clients": rows, "orphans": p.Orphans})
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
@@ -124,40 +136,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func runUnlock(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlags("unlock", env)
-	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	force := fs.Bool("force", false, "remove the lock even though its holder may still be running")
-	if fs.Parse(args) != nil {
-		return exitError
-	}
-	spec, ok := loadSpec(env, *file, false)
-	if !ok {
-		return exitError
-	}
-	cli, ok := connect(ctx, env)
-	if !ok {
-		return exitError
-	}
-	defer cli.Close()
-	info, held, err := cli.LockHolder(ctx, spec.Fleet)
-	switch {
-	case err != nil:
-		fmt.Fprintf(env.stderr, "Error: %v\n", err)
-		return exitError
-	case !held:
-		fmt.Fprintf(env.stdout, "Fleet %q is not locked.\n", spec.Fleet)
-		return exitOK
-	case !*force:
-		fmt.Fprintf(env.stderr, "Fleet %q is locked by %s.\nIf that process is gone, run 'fleetctl unlock --force'; removing the lock of a live apply lets two writers interleave.\n", spec.Fleet, info)
-		return exitError
-	}
-	if err := cli.ForceUnlock(ctx, spec.Fleet); err != nil {
-		fmt.Fprintf(env.stderr, "Error: %v\n", err)
-		return exitError
-	}
-	fmt.Fprintf(env.stdout, "Removed the lock of fleet %q (held by %s).\n", spec.Fleet, info)
-	return exitOK
 }

@@ -12,34 +12,60 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/reconcile"
 	"github.com/quantabase/fleetctl/pkg/watch"
 )
+
+// watchFlags are the daemon's flags.
+type watchFlags struct {
+	file       string
+	listen     string
+	resync     time.Duration
+	par        int
+	lockWait   time.Duration
+	shutdown   time.Duration
+	backoffMax time.Duration
+	level      string
+}
+
+func watchCmd(env *cliEnv) *cobra.Command {
+	var wf watchFlags
+	c := &cobra.Command{
+		Use:   "watch",
+		Short: "keep the fleet converged: a daemon with metrics and a status page",
+		Long: "Run the observe → plan → apply pass of 'fleetctl apply --auto-approve', under the same lock,\n" +
+			"whenever fleet.yaml, a secret file or a client container changes, every --resync and on SIGHUP.\n" +
+			"Logs are JSON lines on stderr. SIGINT/SIGTERM start no new action; actions under way finish or\n" +
+			"roll back, and the process exits within --shutdown-timeout.",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			env.intr.daemon()
+			return status(runWatch(c.Context(), env, &wf))
+		},
+	}
+	fileFlag(c, &wf.file)
+	c.Flags().StringVar(&wf.listen, "listen", "127.0.0.1:9100", "serve /metrics, /healthz, /readyz and the status page on `ADDR` (empty: none)")
+	c.Flags().DurationVar(&wf.resync, "resync", 30*time.Second, "full reconcile period without any trigger")
+	parallelismFlag(c, &wf.par)
+	c.Flags().DurationVar(&wf.lockWait, "lock-timeout", 30*time.Second, "how long one attempt waits for the fleet lock before logging and retrying")
+	c.Flags().DurationVar(&wf.shutdown, "shutdown-timeout", 60*time.Second, "on SIGTERM, how long to wait for the pass under way to finish")
+	c.Flags().DurationVar(&wf.backoffMax, "backoff-max", 5*time.Minute, "longest a failing client is left out of passes")
+	c.Flags().StringVar(&wf.level, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	_ = c.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
 
 // runWatch is `fleetctl watch`: the convergence daemon, in the foreground.
 // Logs are JSON lines on stderr; SIGHUP reloads and reconciles at once;
 // SIGINT/SIGTERM stop it after the pass under way (bounded by
 // --shutdown-timeout).
-func runWatch(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlags("watch", env)
-	file := fs.String("f", "fleet.yaml", "path to fleet.yaml")
-	listen := fs.String("listen", "127.0.0.1:9100", "address of /metrics, /healthz, /readyz and the status page (empty: none)")
-	resync := fs.Duration("resync", 30*time.Second, "full reconcile period without any trigger")
-	par := fs.Int("parallelism", 4, "how many actions run at once")
-	lockWait := fs.Duration("lock-timeout", 30*time.Second, "how long one attempt waits for the fleet lock before logging and retrying")
-	shutdown := fs.Duration("shutdown-timeout", 60*time.Second, "on SIGTERM, how long to wait for the pass under way to finish")
-	backoffMax := fs.Duration("backoff-max", 5*time.Minute, "longest a failing client is left out of passes")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if fs.Parse(args) != nil {
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "Error: watch takes no arguments, got %q\n", fs.Args())
-		return exitError
-	}
+func runWatch(ctx context.Context, env *cliEnv, wf *watchFlags) int {
 	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+	if err := lvl.UnmarshalText([]byte(wf.level)); err != nil {
 		fmt.Fprintf(env.stderr, "Error: --log-level: %v\n", err)
 		return exitError
 	}
@@ -51,16 +77,16 @@ func runWatch(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	defer cli.Close()
 	cli.SetLogger(log)
-	runner := &reconcile.Runner{Docker: cli, Holder: holder("watch"), LockWait: *lockWait}
+	runner := &reconcile.Runner{Docker: cli, Holder: docker.Holder("fleetctl watch"), LockWait: wf.lockWait}
 	d := watch.New(watch.Config{
-		Path: *file, Runner: runner, Engine: cli, ProbeHost: cli.ProbeHost(),
-		Resync: *resync, BackoffMax: *backoffMax, Logger: log, Version: version,
+		Path: wf.file, Runner: runner, Engine: cli, ProbeHost: cli.ProbeHost(),
+		Resync: wf.resync, BackoffMax: wf.backoffMax, Logger: log, Version: version,
 	})
-	runner.Exec = apply.Options{Parallelism: *par, Progress: d.Progress}
+	runner.Exec = apply.Options{Parallelism: wf.par, Progress: d.Progress}
 
 	var srv *http.Server
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
+	if wf.listen != "" {
+		ln, err := net.Listen("tcp", wf.listen)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "Error: --listen: %v\n", err)
 			return exitError
@@ -98,16 +124,16 @@ func runWatch(ctx context.Context, env *cliEnv, args []string) int {
 			code = exitError
 		}
 	case <-ctx.Done():
-		log.Info("stopping: waiting for the pass under way", "timeout_seconds", shutdown.Seconds())
+		log.Info("stopping: waiting for the pass under way", "timeout_seconds", wf.shutdown.Seconds())
 		select {
 		case err := <-done:
 			if err != nil {
 				log.Error("watch stopped", "error", err.Error())
 				code = exitError
 			}
-		case <-time.After(*shutdown):
+		case <-time.After(wf.shutdown):
 			log.Error("shutdown timeout: a pass was still running; the next apply or watch resumes it",
-				"timeout_seconds", shutdown.Seconds())
+				"timeout_seconds", wf.shutdown.Seconds())
 			code = exitError
 		}
 	}

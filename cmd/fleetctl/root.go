@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// exitStatus is returned by a command that has printed its own messages and
+// ends with a non-zero exit code.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// status turns an exit code into a command's result.
+func status(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return exitStatus(code)
+}
+
+// usageError is a command line fleetctl cannot run: an unknown verb or flag,
+// a missing or extra argument. It exits 1 with a pointer to --help.
+type usageError struct {
+	msg  string
+	help string // the command whose --help to point to ("" for the one that failed)
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, a ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, a...)}
+}
+
+// dispatch runs one command line and returns the process's exit code.
+func dispatch(ctx context.Context, env *cliEnv, args []string) int {
+	root := newRoot(env)
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
+	root.SetArgs(args)
+	root.SetIn(env.stdin)
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	var st exitStatus
+	var ue *usageError
+	switch {
+	case env.intr.stoppedEarly():
+		return exitInterrupted
+	case err == nil:
+		return exitOK
+	case errors.As(err, &st):
+		return int(st)
+	case errors.As(err, &ue):
+		help := ue.help
+		if help == "" {
+			help = cmd.CommandPath()
+		}
+		fmt.Fprintf(env.stderr, "Error: %v\nRun '%s --help' for usage.\n", err, help)
+	default:
+		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+	}
+	return exitError
+}
+
+func newRoot(env *cliEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fleetctl",
+		Short: "Reconcile a fleet of Open WebUI instances with fleet.yaml",
+		Long: "fleetctl runs one isolated Open WebUI instance per client on a Docker host, from one\n" +
+			"declarative file: 'fleetctl plan' shows what would change, 'fleetctl apply' makes it so.\n\n" +
+			"Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, 2 changes\n" +
+			"(plan --detailed-exitcode only), 130 interrupted.",
+		Args: unknownCommand,
+		// Without a verb: the list of verbs, on stderr, and exit 1.
+		RunE: func(c *cobra.Command, _ []string) error {
+			c.SetOut(env.stderr)
+			_ = c.Usage()
+			return exitStatus(exitError)
+		},
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
+		CompletionOptions:          cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(helpCmd())
+	root.AddCommand(
+		validateCmd(env), planCmd(env), applyCmd(env), watchCmd(env), statusCmd(env),
+		oauthCmd(env), dbCmd(env), unlockCmd(env), versionCmd(env), completionCmd(env),
+	)
+	return root
+}
+
+// unknownCommand is the Args of a command that only groups others (root, db,
+// oauth): any argument is a verb it does not have.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + quoteList(s) + "?"
+	}
+	return &usageError{msg: msg, help: c.CommandPath()}
+}
+
+// group is a command that only holds subcommands: without one it prints
+// its usage on stderr and exits 1.
+func group(env *cliEnv, c *cobra.Command) *cobra.Command {
+	c.Args = unknownCommand
+	c.SuggestionsMinimumDistance = 2
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		c.SetOut(env.stderr)
+		_ = c.Usage()
+		return exitStatus(exitError)
+	}
+	return c
+}
+
+// helpCmd is `fleetctl help [VERB...]`: exit 0 with the verb's help, exit 1
+// (with a suggestion) for a verb that does not exist.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "help about any command",
+		Args:  cobra.ArbitraryArgs,
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd := c.Root()
+			for _, a := range args {
+				next := findSub(cmd, a)
+				if next == nil {
+					return unknownCommand(cmd, []string{a})
+				}
+				cmd = next
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.SetOut(c.OutOrStdout())
+			return cmd.Help()
+		},
+	}
+}
+
+func findSub(c *cobra.Command, name string) *cobra.Command {
+	for _, sub := range c.Commands() {
+		if sub.Name() == name || sub.HasAlias(name) {
+			return sub
+		}
+	}
+	return nil
+}
+
+// flagError adds a suggestion to pflag's "unknown flag" errors; a single-dash
+// long flag (-adopt, from fleetctl before cobra) is pointed to its --form.
+func flagError(c *cobra.Command, err error) error {
+	msg := err.Error()
+	typed := ""
+	switch {
+	case strings.HasPrefix(msg, "unknown flag: --"):
+		typed = strings.TrimPrefix(msg, "unknown flag: --")
+	case strings.HasPrefix(msg, "unknown shorthand flag: "):
+		// "unknown shorthand flag: 'a' in -adopt"
+		if i := strings.LastIndex(msg, " in -"); i >= 0 {
+			typed = strings.TrimPrefix(msg[i+len(" in -"):], "-")
+		}
+	}
+	typed, _, _ = strings.Cut(typed, "=")
+	if typed != "" {
+		if s := suggestFlags(c, typed); len(s) > 0 {
+			msg += "; did you mean " + quoteList(s) + "?"
+		}
+	}
+	return &usageError{msg: msg}
+}
+
+// suggestFlags lists the command's flags close to typed (edit distance 2, or
+// a prefix of at least two letters).
+func suggestFlags(c *cobra.Command, typed string) []string {
+	var out []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		if editDistance(typed, f.Name) <= 2 || len(typed) >= 2 && strings.HasPrefix(f.Name, typed) {
+			out = append(out, "--"+f.Name)
+		}
+	})
+	return out
+}
+
+func quoteList(s []string) string {
+	q := make([]string, len(s))
+	for i, x := range s {
+		q[i] = "'" + x + "'"
+	}
+	return strings.Join(q, " or ")
+}
+
+// editDistance is the Levenshtein distance of a and b (short ASCII names).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
