@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -14,7 +13,8 @@ import (
 // A managed file starts with exactly this header line; the hash covers every
 // byte after it. A file whose first line does not match is not fleetctl's and
 // is never changed.
-var headerRe = regexp.MustCompile(`^# Managed by fleetctl \(fleet ([a-z0-9-]{1,63}), client ([a-z0-9-]{1,63}), format ([0-9]{1,4}), sha256 ([0-9a-f]{64})\)\. Do not edit: fleetctl plan reports edits and apply reverts them\.$`)
+// Compiled on first use (render.go), not at start-up.
+var headerRe = lazyRegexp(`^# Managed by fleetctl \(fleet ([a-z0-9-]{1,63}), client ([a-z0-9-]{1,63}), format ([0-9]{1,4}), sha256 ([0-9a-f]{64})\)\. Do not edit: fleetctl plan reports edits and apply reverts them\.$`)
 
 // siteLinePrefix starts the second line: the rendered site as JSON, so the
 // planner can name the fields that changed.
@@ -33,7 +33,7 @@ func parseFile(name string, data []byte) observe.SiteFile {
 	if !ok {
 		return f
 	}
-	m := headerRe.FindSubmatch(first)
+	m := headerRe().FindSubmatch(first)
 	if m == nil {
 		return f
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"sync"
 	"text/template"
 	"time"
 
@@ -19,12 +20,18 @@ import (
 // The renderer re-checks every value against the same strict patterns the
 // loader enforces (invariant 4): a value that could carry a ';', '{', quote,
 // space or newline into the server block is refused, never escaped.
+// They are compiled on first use: a fleetctl that renders no site (version,
+// most plans) does not pay for them at start-up.
 var (
-	labelRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	domainRe = regexp.MustCompile(`^(localhost|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)$`)
-	pathRe   = regexp.MustCompile(`^/[A-Za-z0-9._/@+-]+$`)
-	sizeRe   = regexp.MustCompile(`^[1-9][0-9]{0,9}[kmgKMG]?$`)
+	labelRe  = lazyRegexp(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	domainRe = lazyRegexp(`^(localhost|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)$`)
+	pathRe   = lazyRegexp(`^/[A-Za-z0-9._/@+-]+$`)
+	sizeRe   = lazyRegexp(`^[1-9][0-9]{0,9}[kmgKMG]?$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ErrUnsafe is returned by Render for a value outside the allowed patterns.
 var ErrUnsafe = errors.New("unsafe value for an nginx server block")
@@ -59,7 +66,7 @@ func renderBody(s resource.Site, rec []byte, probeID string) ([]byte, error) {
 	fmt.Fprintf(&body, "%s%s\n", siteLinePrefix, rec)
 	v := view(s)
 	v.ProbeID = probeID
-	if err := serverTmpl.Execute(&body, v); err != nil {
+	if err := serverTmpl().Execute(&body, v); err != nil {
 		return nil, err
 	}
 	return body.Bytes(), nil
@@ -73,13 +80,13 @@ func contentHash(body []byte) string {
 func check(s resource.Site) error {
 	bad := func(field, v string) error { return fmt.Errorf("%w: %s %q", ErrUnsafe, field, v) }
 	switch {
-	case !labelRe.MatchString(s.Fleet):
+	case !labelRe().MatchString(s.Fleet):
 		return bad("fleet", s.Fleet)
-	case !labelRe.MatchString(s.Client):
+	case !labelRe().MatchString(s.Client):
 		return bad("client", s.Client)
-	case len(s.Domain) > 253 || !domainRe.MatchString(s.Domain):
+	case len(s.Domain) > 253 || !domainRe().MatchString(s.Domain):
 		return bad("domain", s.Domain)
-	case !sizeRe.MatchString(s.ClientMaxBodySize):
+	case !sizeRe().MatchString(s.ClientMaxBodySize):
 		return bad("clientMaxBodySize", s.ClientMaxBodySize)
 	case !validPort(s.HTTPPort):
 		return bad("httpPort", strconv.Itoa(s.HTTPPort))
@@ -102,9 +109,9 @@ func check(s resource.Site) error {
 	switch {
 	case !validPort(s.HTTPSPort) || s.HTTPSPort == s.HTTPPort:
 		return bad("httpsPort", strconv.Itoa(s.HTTPSPort))
-	case !pathRe.MatchString(s.Certificate):
+	case !pathRe().MatchString(s.Certificate):
 		return bad("certificate", s.Certificate)
-	case !pathRe.MatchString(s.CertificateKey):
+	case !pathRe().MatchString(s.CertificateKey):
 		return bad("certificateKey", s.CertificateKey)
 	}
 	return nil
@@ -131,7 +138,9 @@ func view(s resource.Site) siteView {
 
 // serverTmpl is the server block for Open WebUI. Bump resource.SiteFormat
 // whenever it changes, so every managed file is rewritten.
-var serverTmpl = template.Must(template.New("site").Parse(`# Open WebUI of client {{.Client}} (fleet {{.Fleet}}), published at {{.Upstream}}.
+var serverTmpl = sync.OnceValue(func() *template.Template { return template.Must(template.New("site").Parse(serverSource)) })
+
+const serverSource = `# Open WebUI of client {{.Client}} (fleet {{.Fleet}}), published at {{.Upstream}}.
 {{- if .TLS}}
 
 server {
@@ -189,4 +198,4 @@ server {
         return 200 "fleetctl-site {{.Fleet}} {{.Client}} {{.ProbeID}}\n";
     }
 {{- end}}
-`))
+`

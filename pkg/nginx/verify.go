@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +49,7 @@ const (
 )
 
 // probeLineRe finds a rendered file's probe answer.
-var probeLineRe = regexp.MustCompile(`(?m)^\s*return 200 "(fleetctl-site [a-z0-9-]{1,63} [a-z0-9-]{1,63} [0-9a-f]{16})\\n";$`)
+var probeLineRe = lazyRegexp(`(?m)^\s*return 200 "(fleetctl-site [a-z0-9-]{1,63} [a-z0-9-]{1,63} [0-9a-f]{16})\\n";$`)
 
 func probeAnswer(fleet, client, id string) string {
 	return "fleetctl-site " + fleet + " " + client + " " + id + "\n"
@@ -69,7 +68,7 @@ type expectation struct {
 // without a probe (an older format), which cannot be checked.
 func expect(file string, data []byte) (expectation, bool) {
 	f := parseFile(file, data)
-	m := probeLineRe.FindSubmatch(data)
+	m := probeLineRe().FindSubmatch(data)
 	if !f.Managed || f.Site == nil || m == nil {
 		return expectation{}, false
 	}
@@ -217,7 +216,7 @@ func (s *Sites) logErrors(from int64) string {
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for sc.Scan() {
-		m := logLineRe.FindStringSubmatch(sc.Text())
+		m := logLineRe().FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
@@ -233,4 +232,4 @@ func (s *Sites) logErrors(from int64) string {
 
 // logLineRe is an error log line of level emerg, alert or crit:
 // "2026/01/02 03:04:05 [emerg] 123#123: message".
-var logLineRe = regexp.MustCompile(`^\S+ \S+ (\[(?:emerg|alert|crit)\]) (?:\d+#\d+: )?(?:\*\d+ )?(.*)$`)
+var logLineRe = lazyRegexp(`^\S+ \S+ (\[(?:emerg|alert|crit)\]) (?:\d+#\d+: )?(?:\*\d+ )?(.*)$`)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -14,8 +15,13 @@ import (
 var pageSource string
 
 // pageTemplate renders the status page: one self-contained HTML document
-// (inline CSS, no scripts, no external assets) that reads on a phone.
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+// (inline CSS, no scripts, no external assets) that reads on a phone. It is
+// parsed on first use, not at every fleetctl start-up.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(pageFuncs).Parse(pageSource))
+})
+
+var pageFuncs = template.FuncMap{
 	"ago":         ago,
 	"stamp":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"dur":         func(d time.Duration) string { return roundDuration(d).String() },
@@ -24,7 +30,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"resultClass": resultClass,
 	"join":        strings.Join,
 	"short":       short,
-}).Parse(pageSource))
+}
 
 // pageData is the template's input: the status plus a few summary counts.
 type pageData struct {
@@ -75,7 +81,7 @@ func RenderPage(w *bytes.Buffer, s Status, resync time.Duration) error {
 	default:
 		pd.Overall, pd.OverallClass = "converged", "ok"
 	}
-	return pageTemplate.Execute(w, pd)
+	return pageTemplate().Execute(w, pd)
 }
 
 func ago(t, now time.Time) string {
