@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,31 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quantabase/fleetctl/pkg/docker"
 )
-
-// liveOutput collects a running process's output for polling.
-type liveOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *liveOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *liveOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
 
 // exitCode waits for cmd; a process that does not end within a minute is
 // killed and the test fails (a hang, not a timing).
@@ -75,7 +55,7 @@ func TestLockWaitUnlockAndInterrupts(t *testing.T) {
 	}
 	defer keep.Close()
 	first := f.cmd(context.Background(), "apply")
-	var firstOut liveOutput
+	var firstOut syncBuffer
 	first.Stdin, first.Stdout, first.Stderr = stdin, &firstOut, &firstOut
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
@@ -86,7 +66,7 @@ func TestLockWaitUnlockAndInterrupts(t *testing.T) {
 	pid := "pid " + strconv.Itoa(first.Process.Pid)
 
 	second := f.cmd(context.Background(), "apply", "--auto-approve", "--lock-timeout", "10m")
-	var secondErr liveOutput
+	var secondErr syncBuffer
 	second.Stdout, second.Stderr = &secondErr, &secondErr
 	if err := second.Start(); err != nil {
 		t.Fatal(err)
@@ -155,7 +135,7 @@ func TestValidateOfAFIFOEndsOnFirstSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(fleetctlBin(t), "validate", "-f", fifo)
-	var out liveOutput
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -192,18 +192,20 @@ func flagError(c *cobra.Command, err error) error {
 	return &usageError{msg: msg}
 }
 
-// suggestFlags lists the command's flags close to typed (edit distance 2, or
-// a prefix of at least two letters).
+// suggestFlags lists the command's flags close to typed, by cobra's own
+// rule for verbs (edit distance 2, or a prefix): the flags stand in as the
+// verbs of a throw-away command.
 func suggestFlags(c *cobra.Command, typed string) []string {
-	var out []string
+	names := &cobra.Command{SuggestionsMinimumDistance: 2}
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
-		}
-		if editDistance(typed, f.Name) <= 2 || len(typed) >= 2 && strings.HasPrefix(f.Name, typed) {
-			out = append(out, "--"+f.Name)
+		if !f.Hidden {
+			names.AddCommand(&cobra.Command{Use: f.Name, Run: func(*cobra.Command, []string) {}})
 		}
 	})
+	var out []string
+	for _, n := range names.SuggestionsFor(typed) {
+		out = append(out, "--"+n)
+	}
 	return out
 }
 
@@ -213,25 +215,4 @@ func quoteList(s []string) string {
 		q[i] = "'" + x + "'"
 	}
 	return strings.Join(q, " or ")
-}
-
-// editDistance is the Levenshtein distance of a and b (short ASCII names).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
