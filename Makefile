@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate fuzz clean
+.PHONY: help build standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-startup fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,12 +49,16 @@ demo-clean: build ## remove the demo's containers (volumes are kept: fleetctl ne
 
 bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-compose side by side
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/plan/
+	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
 	./scripts/bench-compose.sh $(BIN)/fleetctl
 	./scripts/bench-watch.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader, 1M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
+
+bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
+	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
 
 fuzz: ## fuzz the fleet.yaml loader for 60s
 	$(GO) test ./pkg/fleet -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s
