@@ -35,8 +35,9 @@ func applyCmd(env *cliEnv) *cobra.Command {
 		Long: "Take the fleet's lock, plan, ask for confirmation and run the plan: in order, health-gated,\n" +
 			"stop-first for SQLite clients, rolling back a replacement that does not become healthy.\n" +
 			"With PLAN_FILE (from 'fleetctl plan --out'), run exactly that plan, or refuse it when it is stale.\n" +
-			"The first interrupt starts no new action and lets those under way finish or roll back; a\n" +
-			"second abandons them (the next apply resumes safely).",
+			"An interrupt while apply waits for the lock or for confirmation ends it at once (the lock is\n" +
+			"released, nothing changed); once actions run, the first interrupt starts no new action and\n" +
+			"lets those under way finish or roll back, a second abandons them (the next apply resumes safely).",
 		Args: maxArgs(1, "a saved plan file"),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
