@@ -70,25 +70,18 @@ func dispatch(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func newRoot(env *cliEnv) *cobra.Command {
-	root := &cobra.Command{
+	// Without a verb: the list of verbs, on stderr, and exit 1.
+	root := group(env, &cobra.Command{
 		Use:   "fleetctl",
 		Short: "Reconcile a fleet of Open WebUI instances with fleet.yaml",
 		Long: "fleetctl runs one isolated Open WebUI instance per client on a Docker host, from one\n" +
 			"declarative file: 'fleetctl plan' shows what would change, 'fleetctl apply' makes it so.\n\n" +
 			"Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, 2 changes\n" +
 			"(plan --detailed-exitcode only), 130 interrupted.",
-		Args: unknownCommand,
-		// Without a verb: the list of verbs, on stderr, and exit 1.
-		RunE: func(c *cobra.Command, _ []string) error {
-			c.SetOut(env.stderr)
-			_ = c.Usage()
-			return exitStatus(exitError)
-		},
-		SilenceErrors:              true,
-		SilenceUsage:               true,
-		SuggestionsMinimumDistance: 2,
-		CompletionOptions:          cobra.CompletionOptions{DisableDefaultCmd: true},
-	}
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	})
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpCommand(helpCmd())
 	root.AddCommand(
@@ -98,8 +91,8 @@ func newRoot(env *cliEnv) *cobra.Command {
 	return root
 }
 
-// unknownCommand is the Args of a command that only groups others (root, db,
-// oauth): any argument is a verb it does not have.
+// unknownCommand is the Args of a group (root, db, oauth): any argument is a
+// verb it does not have.
 func unknownCommand(c *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
@@ -111,8 +104,8 @@ func unknownCommand(c *cobra.Command, args []string) error {
 	return &usageError{msg: msg, help: c.CommandPath()}
 }
 
-// group is a command that only holds subcommands: without one it prints
-// its usage on stderr and exits 1.
+// group makes c a command that only holds subcommands: without one it
+// prints its usage on stderr and exits 1.
 func group(env *cliEnv, c *cobra.Command) *cobra.Command {
 	c.Args = unknownCommand
 	c.SuggestionsMinimumDistance = 2
