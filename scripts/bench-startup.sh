@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Process start-up: `fleetctl version` against a Go hello-world built the
 # same way (CGO_ENABLED=0, -trimpath, -ldflags '-s -w', this toolchain), both
-# timed by one small Go timer (fork + exec + wait, wall clock), alternating,
+# timed by one small Go timer (fork + exec + wait: wall clock, and CPU time),
+# alternating,
 # ROUNDS runs of each after two warm-up rounds; medians and the ratio of the
 # same run. Prints the docs/BENCHMARKS.md rows.
 #   scripts/bench-startup.sh [--inittrace] [--breakdown] [path/to/fleetctl] [ROUNDS]
@@ -42,7 +43,8 @@ printf 'module hello\n\ngo 1.22\n' >"$work/hello/go.mod"
 
 # The timer: runs each command line in turn, ROUNDS times (after two warm-up
 # rounds: page cache, CPU frequency), output discarded; prints the median,
-# minimum and maximum wall time of each in milliseconds.
+# minimum and maximum wall time and the median CPU time (user + system) of
+# each, in milliseconds. CPU time is the figure a loaded machine disturbs least.
 cat >"$work/timer/main.go" <<'EOF'
 package main
 
@@ -59,7 +61,8 @@ import (
 func main() {
 	rounds, _ := strconv.Atoi(os.Args[1])
 	cmds := os.Args[2:]
-	times := make([][]float64, len(cmds))
+	wall := make([][]float64, len(cmds))
+	cpu := make([][]float64, len(cmds))
 	for r := 0; r < rounds+2; r++ {
 		for i, c := range cmds {
 			f := strings.Fields(c)
@@ -70,19 +73,25 @@ func main() {
 				os.Exit(1)
 			}
 			if r >= 2 {
-				times[i] = append(times[i], float64(time.Since(start).Microseconds())/1000)
+				ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+				wall[i] = append(wall[i], ms(time.Since(start)))
+				cpu[i] = append(cpu[i], ms(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
 			}
 		}
 	}
 	for i, c := range cmds {
-		t := times[i]
-		slices.Sort(t)
-		med := t[len(t)/2]
-		if len(t)%2 == 0 {
-			med = (t[len(t)/2-1] + t[len(t)/2]) / 2
-		}
-		fmt.Printf("%s\t%.2f\t%.2f\t%.2f\n", c, med, t[0], t[len(t)-1])
+		w := wall[i]
+		slices.Sort(w)
+		fmt.Printf("%s\t%.2f\t%.2f\t%.2f\t%.2f\n", c, median(w), w[0], w[len(w)-1], median(cpu[i]))
 	}
+}
+
+func median(t []float64) float64 {
+	t = slices.Sorted(slices.Values(t))
+	if len(t)%2 == 0 {
+		return (t[len(t)/2-1] + t[len(t)/2]) / 2
+	}
+	return t[len(t)/2]
 }
 EOF
 printf 'module timer\n\ngo 1.22\n' >"$work/timer/go.mod"
@@ -120,16 +129,18 @@ hello=$(awk -F'\t' 'NR==1 {print $2}' <<<"$out")
 
 echo "Measured $(date -u +%Y-%m-%d) with $($GO env GOVERSION), $rounds runs each, alternating; load average $(cut -d' ' -f1-3 /proc/loadavg):"
 echo
-echo "| process start, median of $rounds | wall time (min–max) | ratio to hello-world |"
-echo "|---|---|---|"
+echo "| process start, median of $rounds | wall time (min–max) | ratio | CPU time (user+sys) | ratio |"
+echo "|---|---|---|---|---|"
+hcpu=$(awk -F'\t' 'NR==1 {print $5}' <<<"$out")
 n=0
-while IFS=$'\t' read -r _ med lo hi; do
+while IFS=$'\t' read -r _ med lo hi cpu; do
 	ratio=$(awk -v a="$med" -v b="$hello" 'BEGIN {printf "%.2f", a/b}')
+	cratio=$(awk -v a="$cpu" -v b="$hcpu" 'BEGIN {printf "%.2f", a/b}')
 	label=${labels[$n]}
 	if [ "$n" = 1 ]; then
-		echo "| $label | **$med ms** ($lo–$hi) | **${ratio}×** |"
+		echo "| $label | **$med ms** ($lo–$hi) | **${ratio}×** | **$cpu ms** | **${cratio}×** |"
 	else
-		echo "| $label | $med ms ($lo–$hi) | ${ratio}× |"
+		echo "| $label | $med ms ($lo–$hi) | ${ratio}× | $cpu ms | ${cratio}× |"
 	fi
 	n=$((n + 1))
 done <<<"$out"
