@@ -82,6 +82,12 @@ var owners = map[string][]string{
 	"github.com/jackc/pgx":                     {"pkg/pg", "pkg/migrate", "cmd/webui-standin"},
 	"modernc.org/sqlite":                       {"pkg/migrate", "pkg/migrate/fixture", "cmd/webui-standin"},
 	"github.com/santhosh-tekuri/jsonschema/v6": {"pkg/fleet"},
+	// The command line library stays in the wiring layer.
+	"github.com/spf13/cobra": {"cmd/fleetctl"},
+	"github.com/spf13/pflag": {"cmd/fleetctl"},
+	// pkg/fleet normalizes image references itself (its regexps cost every
+	// start-up); only the Docker client brings this module in.
+	"github.com/distribution/reference": {"pkg/docker"},
 }
 
 type pkgInfo struct {
