@@ -107,8 +107,9 @@ if [ "$breakdown" = 1 ]; then
 		"docker|hello-world + the Docker SDK client (pulls distribution/reference, go-digest, otel)|github.com/docker/docker/client"
 		"prom|hello-world + prometheus/client_golang (pulls protobuf, procfs, expvar)|github.com/prometheus/client_golang/prometheus github.com/prometheus/client_golang/prometheus/promhttp"
 		"sqlite|hello-world + modernc.org/sqlite|modernc.org/sqlite"
+		"jsonschema|hello-world + santhosh-tekuri/jsonschema/v6|github.com/santhosh-tekuri/jsonschema/v6"
 		"rest|hello-world + pgx, yaml.v3, fsnotify, net/http, html/template|github.com/jackc/pgx/v5 gopkg.in/yaml.v3 github.com/fsnotify/fsnotify net/http html/template"
-		"all|hello-world + all of the above|github.com/spf13/cobra github.com/docker/docker/client github.com/prometheus/client_golang/prometheus github.com/prometheus/client_golang/prometheus/promhttp modernc.org/sqlite github.com/jackc/pgx/v5 gopkg.in/yaml.v3 github.com/fsnotify/fsnotify net/http html/template"
+		"all|hello-world + all of the above|github.com/spf13/cobra github.com/docker/docker/client github.com/prometheus/client_golang/prometheus github.com/prometheus/client_golang/prometheus/promhttp modernc.org/sqlite github.com/santhosh-tekuri/jsonschema/v6 github.com/jackc/pgx/v5 gopkg.in/yaml.v3 github.com/fsnotify/fsnotify net/http html/template"
 	)
 	for p in "${parts[@]}"; do
 		IFS='|' read -r name label imports <<<"$p"
