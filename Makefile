@@ -50,7 +50,7 @@ demo-clean: build ## remove the demo's containers (volumes are kept: fleetctl ne
 bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-compose side by side
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/plan/
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
-	./scripts/bench-compose.sh $(BIN)/fleetctl
+	STANDIN=$(STANDIN) ./scripts/bench-compose.sh $(BIN)/fleetctl
 	./scripts/bench-watch.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 

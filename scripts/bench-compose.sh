@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: fleetctl vs docker-compose on 20 stand-in clients.
-#   cold:  fleetctl apply (health-gated) vs docker-compose up -d, on an empty host
-#   no-op: fleetctl plan  vs docker-compose up -d, with everything up to date
-# Each is run ROUNDS times, alternating tools; medians and ratios are printed
-# and written to .bench/compose.md.  Usage: bench-compose.sh FLEETCTL [CLIENTS] [ROUNDS]
+# Side-by-side benchmark: fleetctl vs Docker Compose v5 (the Go rewrite users
+# run today) and Debian's docker-compose 1.29, on 20 stand-in clients.
+#   cold:  fleetctl apply (health-gated) vs compose up -d, on an empty host
+#   no-op: fleetctl plan  vs compose up -d, with everything up to date
+# Each is run ROUNDS times, the tools alternating within a round; medians and
+# ratios (fleetctl / each compose) are printed and written to .bench/compose.md.
+# Usage: bench-compose.sh FLEETCTL [CLIENTS] [ROUNDS]
+# Environment: STANDIN (image, default fleetctl/webui-standin:dev),
+#   COMPOSE_V5 (default ../shared/tools/compose-v5 next to the checkout).
 set -euo pipefail
 fleetctl=$(realpath "$1") n=${2:-20} rounds=${3:-5}
-image=fleetctl/webui-standin:dev
+image=${STANDIN:-fleetctl/webui-standin:dev}
+compose_v5=${COMPOSE_V5:-$(cd "$(dirname "$0")/../.." && pwd)/shared/tools/compose-v5}
+[ -x "$compose_v5" ] || { echo "Docker Compose v5 not found at $compose_v5 (set COMPOSE_V5)" >&2; exit 1; }
 work=$(mktemp -d) out=.bench/compose.md
 mkdir -p .bench
 fleet=bench-$$ project=benchcompose$$
@@ -49,23 +55,31 @@ now() { date +%s.%N; }
 time_cmd() { local t0; t0=$(now); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; "$@" >&2 || true; exit 1; }; awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.3f\n", a - b}'; }
 ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {printf f, a / b}'; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-compose() { docker-compose -p "$project" -f "$work/docker-compose.yml" "$@"; }
+compose1() { docker-compose -p "$project" -f "$work/docker-compose.yml" "$@"; }
+compose5() { "$compose_v5" -p "$project" -f "$work/docker-compose.yml" "$@"; }
+# The plan exits 0 (no changes) in the no-op case; --detailed-exitcode makes
+# any change or problem a failure of the benchmark.
+plan_noop() { "$fleetctl" plan -f "$work/fleet.yaml" --detailed-exitcode; }
 
-declare -a f_cold c_cold f_noop c_noop
+declare -a f_cold v5_cold v1_cold f_noop v5_noop v1_noop
 for r in $(seq 1 "$rounds"); do
   cleanup
   f_cold+=("$(time_cmd "$fleetctl" apply -f "$work/fleet.yaml" --auto-approve --parallelism 8)")
-  c_cold+=("$(time_cmd compose up -d)")
-  f_noop+=("$(time_cmd "$fleetctl" plan -f "$work/fleet.yaml" --detailed-exitcode)")
-  c_noop+=("$(time_cmd compose up -d)")
-  echo "round $r: cold fleetctl ${f_cold[-1]}s compose ${c_cold[-1]}s | no-op fleetctl ${f_noop[-1]}s compose ${c_noop[-1]}s" >&2
+  v5_cold+=("$(time_cmd compose5 up -d)")
+  f_noop+=("$(time_cmd plan_noop)")
+  v5_noop+=("$(time_cmd compose5 up -d)")
+  compose5 down -v >/dev/null 2>&1
+  v1_cold+=("$(time_cmd compose1 up -d)")
+  v1_noop+=("$(time_cmd compose1 up -d)")
+  echo "round $r: cold fleetctl ${f_cold[-1]}s compose-v5 ${v5_cold[-1]}s compose-1.29 ${v1_cold[-1]}s | no-op fleetctl ${f_noop[-1]}s compose-v5 ${v5_noop[-1]}s compose-1.29 ${v1_noop[-1]}s" >&2
 done
 
-fc=$(printf '%s\n' "${f_cold[@]}" | median); cc=$(printf '%s\n' "${c_cold[@]}" | median)
-fn=$(printf '%s\n' "${f_noop[@]}" | median); cn=$(printf '%s\n' "${c_noop[@]}" | median)
+med() { printf '%s\n' "$@" | median; }
+fc=$(med "${f_cold[@]}") v5c=$(med "${v5_cold[@]}") v1c=$(med "${v1_cold[@]}")
+fn=$(med "${f_noop[@]}") v5n=$(med "${v5_noop[@]}") v1n=$(med "${v1_noop[@]}")
 {
-  echo "| $n clients, median of $rounds | fleetctl | docker-compose $(docker-compose version --short 2>/dev/null) | ratio |"
-  echo "|---|---|---|---|"
-  echo "| cold (fleetctl health-gated) | ${fc} s | ${cc} s | $(ratio "$fc" "$cc" '%.2f')× |"
-  echo "| no-op (plan vs up -d) | ${fn} s | ${cn} s | $(ratio "$fn" "$cn" '%.3f')× |"
+  echo "| $n clients, median of $rounds | fleetctl | Compose v5.5.0 | ratio | docker-compose $(docker-compose version --short 2>/dev/null) | ratio |"
+  echo "|---|---|---|---|---|---|"
+  echo "| cold (fleetctl health-gated; compose up -d) | ${fc} s | ${v5c} s | $(ratio "$fc" "$v5c" '%.2f')× | ${v1c} s | $(ratio "$fc" "$v1c" '%.2f')× |"
+  echo "| no-op (fleetctl plan; compose up -d) | ${fn} s | ${v5n} s | $(ratio "$fn" "$v5n" '%.3f')× | ${v1n} s | $(ratio "$fn" "$v1n" '%.3f')× |"
 } | tee "$out"
