@@ -26,6 +26,7 @@ const (
 	wiring      role = "wiring"       // connects adapters to planner and executor
 	program     role = "program"      // a main package
 	testSupport role = "test support" // starts real systems for tests
+	probe       role = "probe"        // asks a running client whether it is up (HTTP, engine state through an interface)
 )
 
 var roles = map[string]role{
@@ -37,6 +38,7 @@ var roles = map[string]role{
 	"pkg/fleet":           spec,
 	"pkg/plan":            planner,
 	"pkg/apply":           executor,
+	"pkg/health":          probe,
 	"pkg/docker":          adapter,
 	"pkg/pg":              adapter,
 	"pkg/nginx":           adapter,
@@ -58,11 +60,12 @@ var mayImport = map[role][]role{
 	vocabulary:  {vocabulary},
 	spec:        {vocabulary},
 	planner:     {spec, vocabulary},
-	executor:    {planner, spec, vocabulary},
+	executor:    {planner, spec, vocabulary, probe},
 	adapter:     {vocabulary},
-	wiring:      {executor, planner, spec, adapter, wiring, vocabulary},
-	program:     {wiring, executor, planner, spec, adapter, vocabulary, testSupport},
+	wiring:      {executor, planner, spec, adapter, wiring, vocabulary, probe},
+	program:     {wiring, executor, planner, spec, adapter, vocabulary, testSupport, probe},
 	testSupport: {vocabulary},
+	probe:       {vocabulary},
 }
 
 // exceptions are the single arrows the roles do not allow.

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quantabase/fleetctl/pkg/apply"
 	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
 )
@@ -124,11 +124,11 @@ func drift(p *plan.Plan, client string) string {
 func probeHealth(ctx context.Context, probeHost, bind string, port int, path string) string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	ok, detail := apply.Probe(ctx, http.DefaultClient, apply.HealthURL(probeHost, bind, port, path))
-	if ok {
+	r := health.Prober{HTTP: http.DefaultClient, Host: probeHost}.Probe(ctx, bind, port, path)
+	if r.OK {
 		return "healthy"
 	}
-	return "unhealthy (" + detail + ")"
+	return "unhealthy (" + r.Path + ": " + r.Detail + ")"
 }
 
 func dash(s string) string {

@@ -2,30 +2,19 @@ package apply
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
-// logTailer is implemented by engines that can explain a failed health check
-// with the container's last log lines.
-type logTailer interface {
-	ContainerLogsTail(ctx context.Context, id string, n int) (string, error)
-}
-
 // create makes a new client container and, when it should run, starts it and
-// waits for its health check. A container that fails is stopped (not
+// waits for its health check. A container that ran and failed is stopped (not
 // removed), so the next plan retries it with a start and the operator can
-// read its logs.
+// read its logs; one that did not even start is removed.
 func (r *runner) create(ctx context.Context, a *plan.Action) error {
 	id, err := r.eng.CreateContainer(ctx, *a.Container)
 	if err != nil {
@@ -34,9 +23,17 @@ func (r *runner) create(ctx context.Context, a *plan.Action) error {
 	if !a.Start {
 		return nil
 	}
-	if err := r.startHealthy(ctx, a, id); err != nil {
+	if err := r.eng.StartContainer(ctx, id); err != nil {
+		// Never started (a host port held by another process, say): no
+		// Created container is left behind to confuse the next plan.
+		if rerr := r.eng.RemoveContainer(ctx, id); rerr != nil {
+			return fmt.Errorf("%w (and removing the container that did not start failed: %v)", err, rerr)
+		}
+		return err
+	}
+	if err := r.healthy(ctx, a.Object, a.Container, id); err != nil {
 		if serr := r.eng.StopContainer(ctx, id, r.opt.StopTimeout); serr != nil {
-			return fmt.Errorf("%w (and stopping it failed: %v)", err, serr)
+			return withNote(err, "stopping it failed: %v", serr)
 		}
 		return err
 	}
@@ -110,33 +107,33 @@ func (r *runner) recreate(ctx context.Context, a *plan.Action) error {
 func (r *runner) restore(ctx context.Context, a *plan.Action, prev, newID string, cause error) error {
 	if newID != "" {
 		if err := r.stopRemove(ctx, newID); err != nil {
-			return fmt.Errorf("%w; removing the failed new container also failed: %v", cause, err)
+			return withNote(cause, "removing the failed new container also failed: %v", err)
 		}
 	}
 	if prev == "" {
 		return cause
 	}
 	if err := r.eng.RenameContainer(ctx, prev, a.Object); err != nil {
-		return fmt.Errorf("%w; restoring the old container failed: %v (it is kept as %s)", cause, err, a.PreviousName)
+		return withNote(cause, "restoring the old container failed: %v (it is kept as %s)", err, a.PreviousName)
 	}
 	if a.OldRestart != "" {
 		if err := r.eng.SetRestartPolicy(ctx, prev, a.OldRestart); err != nil {
-			return fmt.Errorf("%w; the old container was restored but its restart policy was not: %v", cause, err)
+			return withNote(cause, "the old container was restored but its restart policy was not: %v", err)
 		}
 	}
 	if a.Start {
 		if err := r.eng.StartContainer(ctx, prev); err != nil {
-			return fmt.Errorf("%w; the old container was restored but did not start: %v", cause, err)
+			return withNote(cause, "the old container was restored but did not start: %v", err)
 		}
 		old := *a.Container
 		if a.OldPort.HostPort != 0 {
 			old.BindAddress, old.HostPort = a.OldPort.HostIP, a.OldPort.HostPort
 		}
 		if err := r.healthy(ctx, a.Object, &old, prev); err != nil {
-			return fmt.Errorf("%w; the old container was restored but is not healthy: %v", cause, err)
+			return withNote(cause, "the old container was restored but is not healthy: %v", err)
 		}
 	}
-	return fmt.Errorf("%w; rolled back: the old container is restored and healthy", cause)
+	return withNote(cause, "rolled back: the old container is restored and healthy")
 }
 
 func (r *runner) stopRemove(ctx context.Context, id string) error {
@@ -153,103 +150,41 @@ func (r *runner) startHealthy(ctx context.Context, a *plan.Action, id string) er
 	return r.healthy(ctx, a.Object, a.Container, id)
 }
 
-// healthy polls the container's health endpoint on its published port until
-// it answers {"status": true} or the timeout runs out. A container that exits
-// fails at once, with its last log lines.
+// healthy waits for the container's health gate (pkg/health): its endpoint
+// must answer healthy before the timeout, and an exit or a restart fails it
+// at once, with the last log lines, masked.
 func (r *runner) healthy(ctx context.Context, name string, c *resource.Container, id string) error {
-	h := c.Health
-	if h.Path == "" {
-		h.Path = "/health"
+	g := health.Gate{
+		Prober: health.Prober{HTTP: r.opt.HTTP, Host: r.opt.ProbeHost},
+		Engine: r.eng,
+		Mask:   func(s string) string { return maskEnv(s, c) },
 	}
-	if h.Timeout <= 0 {
-		h.Timeout = 2 * time.Minute
+	if lt, ok := r.eng.(health.LogTailer); ok {
+		g.Logs = lt
 	}
-	if h.Interval <= 0 {
-		h.Interval = 500 * time.Millisecond
-	}
-	url := HealthURL(r.opt.ProbeHost, c.BindAddress, c.HostPort, h.Path)
-	deadline := time.Now().Add(h.Timeout)
-	var last string
-	for {
-		ok, detail := Probe(ctx, r.opt.HTTP, url)
-		if ok {
-			return nil
-		}
-		last = detail
-		state, err := r.eng.ContainerState(ctx, id)
-		if err == nil && state != "running" && state != "restarting" {
-			return fmt.Errorf("health check: container %s is %s%s", name, orUnknown(state), r.logs(ctx, id, c))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("health check: %s not healthy after %s (last: %s)%s", url, h.Timeout, last, r.logs(ctx, id, c))
-		}
-		select {
-		case <-time.After(h.Interval):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	_, err := g.Wait(ctx, health.Target{Name: name, ID: id, Bind: c.BindAddress, Port: c.HostPort,
+		Path: c.Health.Path, Timeout: c.Health.Timeout, Interval: c.Health.Interval})
+	return err
 }
 
-// HealthURL is where a client's health endpoint answers: on the probe host
-// (the Docker host) unless the port is bound to one specific other address.
-func HealthURL(probeHost, bind string, port int, path string) string {
-	host := bind
-	switch bind {
-	case "", "0.0.0.0", "::", "127.0.0.1":
-		host = probeHost
-	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + path
-}
-
-// Probe asks url once; ok when it answers 200 {"status": true}, else detail
-// says what it answered.
-func Probe(ctx context.Context, hc *http.Client, url string) (ok bool, detail string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false, err.Error()
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false, err.Error()
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Sprintf("HTTP %d", resp.StatusCode)
-	}
-	var v struct {
-		Status bool `json:"status"`
-	}
-	if err := json.Unmarshal(body, &v); err != nil || !v.Status {
-		return false, fmt.Sprintf("unexpected body %q", strings.TrimSpace(string(body)))
-	}
-	return true, ""
-}
-
-// logs returns the container's last log lines for an error message, with
-// every sensitive value of its environment masked: applications do log their
-// connection strings.
-func (r *runner) logs(ctx context.Context, id string, c *resource.Container) string {
-	lt, ok := r.eng.(logTailer)
-	if !ok {
-		return ""
-	}
-	out, err := lt.ContainerLogsTail(ctx, id, 20)
-	if err != nil || strings.TrimSpace(out) == "" {
-		return ""
-	}
+// maskEnv masks every sensitive value of the container's environment:
+// applications do log their connection strings.
+func maskEnv(out string, c *resource.Container) string {
 	for _, e := range c.Env {
 		if e.Sensitive && e.Value != "" {
 			out = strings.ReplaceAll(out, e.Value, plan.Masked)
 		}
 	}
-	return "\n    last log lines:\n      " + strings.ReplaceAll(strings.TrimRight(out, "\n"), "\n", "\n      ")
+	return out
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "gone"
+// withNote adds note to a failure: before the log lines of a failed health
+// gate, so it is never glued to the end of the last one.
+func withNote(cause error, format string, args ...any) error {
+	note := fmt.Sprintf(format, args...)
+	var f *health.Failure
+	if errors.As(cause, &f) && f == cause {
+		return f.WithNote(note)
 	}
-	return s
+	return fmt.Errorf("%w; %s", cause, note)
 }

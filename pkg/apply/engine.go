@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
@@ -27,6 +28,9 @@ type Engine interface {
 	RemoveContainer(ctx context.Context, id string) error
 	// ContainerState returns "running", "exited", ... or "" when it does not exist.
 	ContainerState(ctx context.Context, id string) (string, error)
+	// InspectRuntime returns the container's real state (nil when it does
+	// not exist): the health gate polls it (pkg/health).
+	InspectRuntime(ctx context.Context, id string) (*observe.Runtime, error)
 }
 
 // Locker serialises writers of one fleet. Lock blocks up to wait for the lock

@@ -27,14 +27,16 @@ type fakeEngine struct {
 	containers map[string]*fakeCtr // by ID
 	next       int
 	failCreate bool
+	failStart  bool
 	running    int
 	maxRunning int
 	delay      time.Duration
 }
 
 type fakeCtr struct {
-	name  string
-	state string
+	name     string
+	state    string
+	exitCode int
 }
 
 func newFake() *fakeEngine { return &fakeEngine{containers: map[string]*fakeCtr{}} }
@@ -91,6 +93,9 @@ func (f *fakeEngine) StartContainer(_ context.Context, id string) error {
 	defer f.mu.Unlock()
 	c := f.containers[id]
 	f.log("start %s", c.name)
+	if f.failStart {
+		return errors.New("address already in use")
+	}
 	for _, x := range f.containers {
 		if x != c && x.state == "running" && strings.TrimSuffix(x.name, ".previous") == strings.TrimSuffix(c.name, ".previous") {
 			return errors.New("two containers of one client running at once")
@@ -142,6 +147,16 @@ func (f *fakeEngine) ContainerState(_ context.Context, id string) (string, error
 		return c.state, nil
 	}
 	return "", nil
+}
+
+func (f *fakeEngine) InspectRuntime(_ context.Context, id string) (*observe.Runtime, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.containers[id]
+	if c == nil {
+		return nil, nil
+	}
+	return &observe.Runtime{Status: c.state, Running: c.state == "running", ExitCode: c.exitCode}, nil
 }
 
 func (f *fakeEngine) add(name, state string) string {
@@ -328,5 +343,39 @@ func TestHealthFailureLogsAreRedacted(t *testing.T) {
 	msg := res.Failed["container.a"].Error()
 	if strings.Contains(msg, "hunter2") || !strings.Contains(msg, "fatal: boom") || !strings.Contains(msg, plan.Masked) {
 		t.Fatalf("log tail not redacted or missing:\n%s", msg)
+	}
+}
+
+// A container that does not even start (a host port held by another
+// process) is removed: no Created container is left for the next plan.
+func TestFailedStartLeavesNoContainer(t *testing.T) {
+	f := newFake()
+	f.failStart = true
+	a := ctrAction(plan.KindCreateContainer, "a", healthServer(t, true))
+	res := Run(context.Background(), f, &plan.Plan{Actions: []plan.Action{a}}, Options{})
+	if err := res.Failed["container.a"]; err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("want the start error, got %v", err)
+	}
+	if len(f.containers) != 0 {
+		t.Fatalf("a container that never started was left behind: calls %v", f.calls)
+	}
+}
+
+// The rollback note comes before the quoted log lines, never glued to the
+// end of the last one.
+func TestRollbackNoteBeforeLogLines(t *testing.T) {
+	f := loggingFake{newFake()}
+	old := f.add("web", "running")
+	a := ctrAction(plan.KindRecreateContainer, "web", healthServer(t, false))
+	a.ExistingID = old
+	a.OldPort = observe.PortBinding{HostIP: "127.0.0.1", HostPort: healthServer(t, true)}
+	res := Run(context.Background(), f, &plan.Plan{Actions: []plan.Action{a}}, Options{})
+	msg := res.Failed["container.web"].Error()
+	first, logs, ok := strings.Cut(msg, "\n    last log lines:")
+	if !ok || !strings.Contains(first, "; rolled back: the old container is restored and healthy") {
+		t.Fatalf("rollback note not on the first line:\n%s", msg)
+	}
+	if strings.Contains(logs, "rolled back") || !strings.HasSuffix(logs, "fatal: boom") {
+		t.Fatalf("log lines changed:\n%s", msg)
 	}
 }

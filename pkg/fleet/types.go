@@ -167,7 +167,9 @@ const (
 	DefaultImage         = "ghcr.io/open-webui/open-webui:main"
 	DefaultRestartPolicy = "unless-stopped"
 	DefaultBindAddress   = "127.0.0.1"
-	DefaultHealthPath    = "/health"
+	// DefaultHealthPath "" gates on GET /ready, falling back to /health when
+	// the image answers 404 there (pkg/health).
+	DefaultHealthPath    = ""
 	DefaultHealthTimeout = 120 * time.Second
 	DefaultHealthEvery   = 500 * time.Millisecond
 	DefaultContainerName = "openwebui-{client}"

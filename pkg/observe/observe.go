@@ -44,6 +44,12 @@ type State struct {
 	SitesErr string `json:"sitesErr,omitempty"`
 	// Sites is the nginx sites directory (nil when fleet.yaml has no proxy).
 	Sites *SitesState `json:"sites,omitempty"`
+	// BoundPorts are host ports a client wants that a process other than a
+	// container already listens on (checked on a local engine only).
+	BoundPorts []PortBinding `json:"boundPorts,omitempty"`
+	// Unverified names the containers whose inspect did not answer in time:
+	// their labels were trusted.
+	Unverified []string `json:"unverified,omitempty"`
 }
 
 // Container is one container as listed by the engine.
@@ -60,6 +66,10 @@ type Container struct {
 	// Mounts are the names of the volumes the container mounts.
 	Mounts  []string `json:"mounts,omitempty"`
 	Created int64    `json:"created"`
+	// Runtime is what inspecting it told (nil when not inspected).
+	Runtime *Runtime `json:"runtime,omitempty"`
+	// Probe is its HTTP readiness answer (nil when not probed).
+	Probe *Probe `json:"probe,omitempty"`
 }
 
 // PortBinding is one published port.

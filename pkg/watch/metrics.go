@@ -133,7 +133,7 @@ func (m *Metrics) setClients(cs []ClientStatus) {
 
 func healthLabel(h string) string {
 	switch {
-	case h == "healthy":
+	case strings.HasPrefix(h, "healthy"):
 		return "healthy"
 	case strings.HasPrefix(h, "unhealthy"):
 		return "unhealthy"

@@ -12,6 +12,7 @@ import (
 	"github.com/quantabase/fleetctl/pkg/apply"
 	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/reconcile"
@@ -309,11 +310,10 @@ func (d *Daemon) refreshClients(ctx context.Context, st *observe.State) {
 				defer func() { <-sem }()
 				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 				defer cancel()
-				url := apply.HealthURL(d.cfg.ProbeHost, c.BindAddress, c.Port, healthPath(c))
-				if ok, detail := apply.Probe(pctx, hc, url); ok {
+				if r := (health.Prober{HTTP: hc, Host: d.cfg.ProbeHost}).Probe(pctx, c.BindAddress, c.Port, healthPath(c)); r.OK {
 					rows[i].Health = "healthy"
 				} else {
-					rows[i].Health = "unhealthy (" + detail + ")"
+					rows[i].Health = "unhealthy (" + r.Path + ": " + r.Detail + ")"
 				}
 			}()
 		}

@@ -1,0 +1,163 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// inspectParallelism bounds the concurrent inspect calls of one snapshot.
+const inspectParallelism = 8
+
+// logLinesDown is how many log lines a snapshot keeps of a container that is down.
+const logLinesDown = 5
+
+// InspectRuntime returns id's real state (nil, nil when it does not exist):
+// the health gate polls it.
+func (c *Client) InspectRuntime(ctx context.Context, id string) (*observe.Runtime, error) {
+	info, err := c.api.ContainerInspect(ctx, id)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	return runtimeOf(info), nil
+}
+
+// InspectInto inspects each container and fills its Runtime (and, with
+// verify, the configuration it runs with). A container that is down also
+// gets its last log lines, masked. At most eight calls run at once; a
+// container whose inspect fails or does not answer before ctx ends keeps a
+// nil Runtime, and its name is returned.
+func (c *Client) InspectInto(ctx context.Context, cs []*observe.Container, verify bool) (missed []string) {
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, inspectParallelism)
+		images = map[string]map[string]string{} // image ID → its env
+	)
+	for _, ctr := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				mu.Lock()
+				missed = append(missed, ctr.Name)
+				mu.Unlock()
+				return
+			}
+			defer func() { <-sem }()
+			info, err := c.api.ContainerInspect(ctx, ctr.ID)
+			if err != nil {
+				mu.Lock()
+				missed = append(missed, ctr.Name)
+				mu.Unlock()
+				return
+			}
+			rt := runtimeOf(info)
+			if rt.Down() && rt.Status != "created" {
+				if out, err := c.ContainerLogsTail(ctx, ctr.ID, logLinesDown); err == nil {
+					rt.Logs = splitLines(out)
+				}
+			}
+			if verify {
+				rt.Config = runConfigOf(info)
+				mu.Lock()
+				env, ok := images[info.Image]
+				mu.Unlock()
+				if !ok {
+					env = c.imageEnv(ctx, info.Image)
+					mu.Lock()
+					images[info.Image] = env
+					mu.Unlock()
+				}
+				rt.Config.ImageEnv = env
+			}
+			ctr.Runtime = rt
+		}()
+	}
+	wg.Wait()
+	return missed
+}
+
+func (c *Client) imageEnv(ctx context.Context, id string) map[string]string {
+	im, err := c.api.ImageInspect(ctx, id)
+	if err != nil || im.Config == nil {
+		return nil
+	}
+	return envMap(im.Config.Env)
+}
+
+func runtimeOf(info container.InspectResponse) *observe.Runtime {
+	rt := &observe.Runtime{}
+	if s := info.State; s != nil {
+		rt.Status, rt.Running, rt.Restarting, rt.ExitCode = string(s.Status), s.Running, s.Restarting, s.ExitCode
+		if s.Health != nil {
+			rt.Health = string(s.Health.Status)
+		}
+	}
+	if info.ContainerJSONBase != nil {
+		rt.RestartCount = info.RestartCount
+	}
+	return rt
+}
+
+func runConfigOf(info container.InspectResponse) *observe.RunConfig {
+	rc := &observe.RunConfig{}
+	if info.Config != nil {
+		rc.Image, rc.Env = info.Config.Image, envMap(info.Config.Env)
+	}
+	if h := info.HostConfig; h != nil {
+		rc.Restart = string(h.RestartPolicy.Name)
+		if rc.Restart == "" {
+			rc.Restart = "no"
+		}
+		rc.Memory, rc.CPUs = h.Memory, h.NanoCPUs
+		for port, bs := range h.PortBindings {
+			for _, b := range bs {
+				hp, _ := strconv.Atoi(b.HostPort)
+				rc.Ports = append(rc.Ports, observe.PortMapping{HostIP: b.HostIP, HostPort: hp, ContainerPort: port.Int()})
+			}
+		}
+	}
+	for _, m := range info.Mounts {
+		switch m.Type {
+		case "volume":
+			rc.Mounts = append(rc.Mounts, observe.Mount{Volume: m.Name, Target: m.Destination})
+		default:
+			rc.Mounts = append(rc.Mounts, observe.Mount{Source: m.Source, Target: m.Destination})
+		}
+	}
+	return rc
+}
+
+func envMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimRight(s, "\n\r\t ")
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], "\r")
+	}
+	return lines
+}

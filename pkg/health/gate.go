@@ -1,0 +1,153 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// Inspector reads a container's real state. InspectRuntime returns nil and
+// no error when the container does not exist.
+type Inspector interface {
+	InspectRuntime(ctx context.Context, id string) (*observe.Runtime, error)
+}
+
+// LogTailer gives a container's last log lines (masked by the adapter).
+type LogTailer interface {
+	ContainerLogsTail(ctx context.Context, id string, n int) (string, error)
+}
+
+// Target is the container a gate waits for.
+type Target struct {
+	Name string // container name, for messages
+	ID   string
+	Bind string
+	Port int
+	// Path is the configured endpoint ("" : /ready, falling back to /health).
+	Path     string
+	Timeout  time.Duration
+	Interval time.Duration
+}
+
+// Gate waits for a just-started container to become healthy, and fails as
+// soon as the engine reports it exited or restarted, whatever its restart
+// policy: a crash with restart policy unless-stopped must not hold an apply
+// for the whole timeout.
+type Gate struct {
+	Prober Prober
+	Engine Inspector
+	// Logs, when set, explains a failure with the last log lines.
+	Logs LogTailer
+	// Mask masks what the container printed (the adapter masks too).
+	Mask func(string) string
+}
+
+// LogLines is how many lines a failure quotes.
+const LogLines = 20
+
+// Wait polls the container (inspect, then its endpoint) every interval until
+// the endpoint answers healthy, the container exits or restarts, or the
+// timeout passes. The container must have been started just before: a
+// manual start resets the engine's restart count, so any restart counted
+// afterwards is a crash.
+func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
+	if t.Timeout <= 0 {
+		t.Timeout = 2 * time.Minute
+	}
+	if t.Interval <= 0 {
+		t.Interval = 500 * time.Millisecond
+	}
+	deadline := time.Now().Add(t.Timeout)
+	var last Result
+	for {
+		rt, err := g.Engine.InspectRuntime(ctx, t.ID)
+		switch {
+		case err == nil && rt == nil:
+			return last, g.fail(ctx, t, "container %s is gone", t.Name)
+		case err == nil && rt.RestartCount > 0:
+			return last, g.fail(ctx, t, "container %s crashed and was restarted by the engine (%d restart(s), last exit code %d)",
+				t.Name, rt.RestartCount, rt.ExitCode)
+		case err == nil && rt.Restarting:
+			return last, g.fail(ctx, t, "container %s exited (code %d) and is restarting", t.Name, rt.ExitCode)
+		case err == nil && !rt.Running:
+			return last, g.fail(ctx, t, "container %s exited (code %d)", t.Name, rt.ExitCode)
+		}
+		pctx, cancel := context.WithTimeout(ctx, min(2*time.Second, time.Until(deadline)+100*time.Millisecond))
+		last = g.Prober.Probe(pctx, t.Bind, t.Port, t.Path)
+		cancel()
+		if last.OK {
+			return last, nil
+		}
+		if time.Now().After(deadline) {
+			return last, g.fail(ctx, t, "health check: %s not healthy after %s (last: %s)",
+				URL(g.Prober.Host, t.Bind, t.Port, last.Path), t.Timeout, last.Detail)
+		}
+		select {
+		case <-time.After(t.Interval):
+		case <-ctx.Done():
+			return last, ctx.Err()
+		}
+	}
+}
+
+func (g Gate) fail(ctx context.Context, t Target, format string, args ...any) *Failure {
+	f := &Failure{Msg: fmt.Sprintf(format, args...)}
+	if g.Logs != nil {
+		if out, err := g.Logs.ContainerLogsTail(ctx, t.ID, LogLines); err == nil {
+			if g.Mask != nil {
+				out = g.Mask(out)
+			}
+			f.Logs = SplitLines(out)
+		}
+	}
+	return f
+}
+
+// Failure is a failed health gate: what happened, notes added by whoever
+// handled it (a rollback), then the container's last log lines. The log
+// lines come last so no note is glued to the end of one of them.
+type Failure struct {
+	Msg   string
+	Notes []string
+	Logs  []string
+}
+
+func (f *Failure) Error() string {
+	var b strings.Builder
+	b.WriteString(f.Msg)
+	for _, n := range f.Notes {
+		b.WriteString("; ")
+		b.WriteString(n)
+	}
+	if len(f.Logs) > 0 {
+		b.WriteString("\n    last log lines:")
+		for _, l := range f.Logs {
+			b.WriteString("\n      ")
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// WithNote returns a copy of f with note added before the log lines.
+func (f *Failure) WithNote(note string) *Failure {
+	c := *f
+	c.Notes = append(append([]string(nil), f.Notes...), note)
+	return &c
+}
+
+// SplitLines cuts log output into lines, dropping trailing blank ones.
+func SplitLines(s string) []string {
+	s = strings.TrimRight(s, "\n\r\t ")
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], "\r")
+	}
+	return lines
+}
