@@ -27,6 +27,7 @@ const (
 	program     role = "program"      // a main package
 	testSupport role = "test support" // starts real systems for tests
 	probe       role = "probe"        // asks a running client whether it is up (HTTP, engine state through an interface)
+	view        role = "view"         // pure views of spec, snapshot and plan for people (status rows)
 )
 
 var roles = map[string]role{
@@ -39,6 +40,7 @@ var roles = map[string]role{
 	"pkg/plan":            planner,
 	"pkg/apply":           executor,
 	"pkg/health":          probe,
+	"pkg/status":          view,
 	"pkg/docker":          adapter,
 	"pkg/pg":              adapter,
 	"pkg/nginx":           adapter,
@@ -62,10 +64,11 @@ var mayImport = map[role][]role{
 	planner:     {spec, vocabulary},
 	executor:    {planner, spec, vocabulary, probe},
 	adapter:     {vocabulary},
-	wiring:      {executor, planner, spec, adapter, wiring, vocabulary, probe},
-	program:     {wiring, executor, planner, spec, adapter, vocabulary, testSupport, probe},
+	wiring:      {executor, planner, spec, adapter, wiring, vocabulary, probe, view},
+	program:     {wiring, executor, planner, spec, adapter, vocabulary, testSupport, probe, view},
 	testSupport: {vocabulary},
 	probe:       {vocabulary},
+	view:        {planner, spec, vocabulary},
 }
 
 // exceptions are the single arrows the roles do not allow.

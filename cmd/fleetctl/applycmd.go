@@ -57,7 +57,7 @@ func applyCmd(env *cliEnv) *cobra.Command {
 func runApply(ctx context.Context, env *cliEnv, pf *planFlags, af *applyFlags, mf *migrateFlags, args []string) int {
 	var saved *plan.Plan
 	if len(args) == 1 && pf.set() {
-		fmt.Fprintln(env.stderr, "Error: --target, --prune and --adopt belong to 'fleetctl plan' when applying a saved plan (it keeps the options it was made with)")
+		fmt.Fprintln(env.stderr, "Error: --target, --prune, --adopt and --trust-labels belong to 'fleetctl plan' when applying a saved plan (it keeps the options it was made with)")
 		return exitError
 	}
 	if len(args) == 1 {
@@ -211,7 +211,10 @@ type applyReport struct {
 	Done    []string          `json:"done"`
 	Failed  map[string]string `json:"failed"`
 	Skipped []string          `json:"skipped"`
-	Success bool              `json:"success"`
+	// Down are the clients left down that no action of the plan addressed
+	// (a crash loop apply does not recreate again and again).
+	Down    []plan.Down `json:"problems"`
+	Success bool        `json:"success"`
 }
 
 func finishApply(env *cliEnv, asJSON bool, p *plan.Plan, res *apply.Result) int {
@@ -225,7 +228,13 @@ func finishApply(env *cliEnv, asJSON bool, p *plan.Plan, res *apply.Result) int 
 		sort.Strings(rep.Done)
 		sort.Strings(rep.Skipped)
 	}
-	rep.Success = len(rep.Failed) == 0 && len(rep.Skipped) == 0 && len(p.Conflicts) == 0
+	rep.Down = []plan.Down{}
+	for _, d := range p.Down {
+		if d.Action == "" { // a start that failed is already in Failed
+			rep.Down = append(rep.Down, d)
+		}
+	}
+	rep.Success = len(rep.Failed) == 0 && len(rep.Skipped) == 0 && len(p.Conflicts) == 0 && len(rep.Down) == 0
 	if asJSON {
 		writeJSON(env, rep)
 	}
@@ -244,6 +253,10 @@ func finishApply(env *cliEnv, asJSON bool, p *plan.Plan, res *apply.Result) int 
 	}
 	if len(p.Conflicts) > 0 {
 		fmt.Fprintf(out, "%d client(s) left unchanged because of conflicts (see above).\n", len(p.Conflicts))
+	}
+	for _, d := range rep.Down {
+		fmt.Fprintf(out, "Error: client %s is %s: its container matches fleet.yaml, so apply does not recreate it again; fix the cause in its logs (above) or change its config.\n",
+			d.Client, d.Message)
 	}
 	if !rep.Success {
 		return exitError

@@ -1,6 +1,8 @@
 package main
 
 import (
+	fleetstatus "github.com/quantabase/fleetctl/pkg/status"
+
 	"context"
 	"encoding/json"
 	"os"
@@ -40,7 +42,7 @@ func TestApplyThreeClientsThenNoOp(t *testing.T) {
 	// Every output and every label stays free of secret values.
 	r := f.run("status", "--json")
 	var st struct {
-		Clients []statusRow `json:"clients"`
+		Clients []fleetstatus.Row `json:"clients"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, r.stdout)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	fleetstatus "github.com/quantabase/fleetctl/pkg/status"
+
 	"bufio"
 	"crypto/rand"
 	"crypto/sha1"
@@ -165,7 +167,7 @@ func TestProxyNginx(t *testing.T) {
 			t.Fatalf("plan after a hand edit: exit %d, want %q\n%s", r.code, want, r.all())
 		}
 		var st struct {
-			Clients []statusRow `json:"clients"`
+			Clients []fleetstatus.Row `json:"clients"`
 		}
 		if err := json.Unmarshal([]byte(f.run("status", "--json").stdout), &st); err != nil {
 			t.Fatal(err)

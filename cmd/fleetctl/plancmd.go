@@ -17,6 +17,7 @@ type planFlags struct {
 	targets []string
 	prune   bool
 	adopt   bool
+	trust   bool
 	asJSON  bool
 }
 
@@ -26,11 +27,12 @@ func (f *planFlags) register(c *cobra.Command) {
 	_ = c.RegisterFlagCompletionFunc("target", completeTargets)
 	c.Flags().BoolVar(&f.prune, "prune", false, "remove containers of clients deleted from fleet.yaml (never volumes)")
 	c.Flags().BoolVar(&f.adopt, "adopt", false, "replace unmanaged containers named like a client (old scripts) by managed ones, keeping volumes")
+	c.Flags().BoolVar(&f.trust, "trust-labels", false, "do not verify the running containers' image, env, ports, mounts and restart policy by inspect; trust their config labels")
 	jsonFlag(c, &f.asJSON)
 }
 
 // set reports whether any option that shapes a plan was given.
-func (f *planFlags) set() bool { return len(f.targets) > 0 || f.prune || f.adopt }
+func (f *planFlags) set() bool { return len(f.targets) > 0 || f.prune || f.adopt || f.trust }
 
 // open loads the spec, resolves its secrets, connects to the engine and turns
 // the flags into plan options; on failure it has printed why.
@@ -49,7 +51,7 @@ func (f *planFlags) open(ctx context.Context, env *cliEnv) (*session, plan.Optio
 
 func (f *planFlags) options(env *cliEnv, s *session) (plan.Options, bool) {
 	t, ok := targets(env, s.spec, f.targets, f.prune)
-	return plan.Options{Targets: t, Prune: f.prune, Adopt: f.adopt}, ok
+	return plan.Options{Targets: t, Prune: f.prune, Adopt: f.adopt, TrustLabels: f.trust}, ok
 }
 
 func planCmd(env *cliEnv) *cobra.Command {
@@ -67,7 +69,7 @@ func planCmd(env *cliEnv) *cobra.Command {
 		},
 	}
 	pf.register(c)
-	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the fleet matches fleet.yaml, 2 when there are changes or clients down (Problems), 1 on error")
 	c.Flags().StringVar(&out, "out", "", "save the plan to `FILE` for a later 'fleetctl apply FILE'")
 	return c
 }
@@ -106,8 +108,8 @@ func runPlan(ctx context.Context, env *cliEnv, pf *planFlags, detailed bool, out
 	switch {
 	case len(p.Conflicts) > 0:
 		return exitError
-	case detailed && !p.Empty():
-		return exitChanges
+	case detailed && !p.Converged():
+		return exitChanges // changes to make, or clients down: not converged
 	}
 	return exitOK
 }

@@ -96,6 +96,10 @@ func (c *Client) APIVersion() string { return c.api.ClientVersion() }
 // Host returns the engine address in use (DOCKER_HOST or the default socket).
 func (c *Client) Host() string { return c.host }
 
+// Local reports whether the engine is reached over a unix socket, so it
+// runs on this host and shares its ports.
+func (c *Client) Local() bool { return strings.HasPrefix(c.host, "unix://") }
+
 // ProbeHost returns the host on which published ports can be reached: the
 // host of DOCKER_HOST for a tcp:// or ssh:// engine, else 127.0.0.1.
 func (c *Client) ProbeHost() string { return c.probe }

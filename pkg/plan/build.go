@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -21,6 +20,12 @@ type Options struct {
 	// Adopt replaces an unmanaged container that has a client's name (a
 	// deployment made by the old scripts) by a managed one, keeping its volume.
 	Adopt bool `json:"adopt,omitempty"`
+	// TrustLabels skips verifying the running containers' configuration by
+	// inspect: the labels' config hash alone decides (plan --trust-labels).
+	TrustLabels bool `json:"trustLabels,omitempty"`
+	// HoldMigrations leaves migrate-database actions out of the plan and
+	// lists them in Plan.Held: the daemon waits for an operator's apply.
+	HoldMigrations bool `json:"holdMigrations,omitempty"`
 }
 
 // Build computes the plan that takes the observed state to the spec. secrets
@@ -31,7 +36,7 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 		plan: &Plan{
 			FormatVersion: 1, Fleet: s.Fleet,
 			SpecDigest: s.Digest, Options: opt,
-			Actions: []Action{}, Conflicts: []Problem{}, Orphans: []Orphan{}, Warnings: []string{},
+			Actions: []Action{}, Conflicts: []Problem{}, Orphans: []Orphan{}, Down: []Down{}, Warnings: []string{},
 		},
 		containers: make(map[string]*observe.Container, len(st.Containers)),
 		volumes:    make(map[string]*observe.Volume, len(st.Volumes)),
@@ -94,6 +99,18 @@ type builder struct {
 	byVolume   map[string][]*observe.Container
 }
 
+// removingRecheckMS is how soon to look again after seeing a container the
+// engine is removing (`docker rm -f` sends "die" before "destroy").
+const removingRecheckMS = 250
+
+// requeue asks the caller to look again after ms: the plan saw something
+// transient and left it alone (controller-runtime's RequeueAfter).
+func (b *builder) requeue(ms int) {
+	if b.plan.RequeueAfterMS == 0 || ms < b.plan.RequeueAfterMS {
+		b.plan.RequeueAfterMS = ms
+	}
+}
+
 func (b *builder) targeted(client string) bool {
 	return !b.excluded[client] && (len(b.targets) == 0 || b.targets[client])
 }
@@ -119,6 +136,10 @@ func (b *builder) client(c *fleet.Client) {
 	}
 
 	act := b.containerAction(c, &d, primary, prev, adopt)
+	if c.State != fleet.StateStopped && primary != nil && prev == nil && b.owns(primary, c.Name) &&
+		(act == nil || act.Kind == KindStartContainer) {
+		b.down(c.Name, primary, act, sensitiveValues(&d, primary)) // problems.go
+	}
 	if act == nil {
 		return
 	}
@@ -143,6 +164,11 @@ func (b *builder) client(c *fleet.Client) {
 		act.Causes = append(act.Causes, "adopting existing volume "+vol.Name+" (its data is kept)")
 	}
 	b.migration(c, &d, primary, prev, act) // migrate.go: sqlite → postgres
+	if act.Kind == KindMigrateDatabase && b.opt.HoldMigrations {
+		b.plan.Held = append(b.plan.Held, Held{Client: c.Name, Object: act.Object, Kind: act.Kind,
+			Reason: "a database migration stops the client while its data is copied: run 'fleetctl apply' to start it"})
+		return
+	}
 	b.plan.Actions = append(b.plan.Actions, *act)
 }
 
@@ -193,6 +219,9 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 	if primary != nil {
 		a.ExistingID = primary.ID
 	}
+	if prev != nil && prev.State == "removing" {
+		b.requeue(removingRecheckMS)
+	}
 	switch {
 	case primary == nil && prev == nil:
 		a.Kind, a.Causes = KindCreateContainer, []string{"container missing"}
@@ -203,12 +232,24 @@ func (b *builder) containerAction(c *fleet.Client, d *Desired, primary, prev *ob
 		// Transient: the engine is deleting it. Starting it would fail and
 		// creating another would collide on the name; the next pass sees it gone.
 		b.plan.Warnings = append(b.plan.Warnings, "client "+c.Name+": container "+primary.Name+" is being removed by the engine; it will be recreated on the next run")
+		b.requeue(removingRecheckMS)
 		return nil
 	case adopt:
 		a.Kind, a.Causes = KindRecreateContainer, []string{"adopt container created outside fleetctl (--adopt)"}
 	case primary.Labels[observe.LabelConfigHash] != d.Hash:
 		a.Kind = KindRecreateContainer
 		a.Changes, a.Causes = changeCauses(primary, &d.Config)
+		if len(a.Changes) == 0 && primary.Runtime != nil {
+			if ch := verifyRuntime(primary.Runtime.Config, d); len(ch) > 0 {
+				a.Changes, a.Causes = ch, causesOf(ch, "")
+			}
+		}
+	case prev == nil && primary.Runtime != nil && len(verifyRuntime(primary.Runtime.Config, d)) > 0:
+		// The labels match but the container does not: made or changed by
+		// hand with copied labels. The running container is the truth.
+		a.Kind = KindRecreateContainer
+		a.Changes = verifyRuntime(primary.Runtime.Config, d)
+		a.Causes = causesOf(a.Changes, " (the running container differs from its labels)")
 	case b.imageUpdated(c, primary):
 		a.Kind = KindRecreateContainer
 		a.Causes = []string{"image " + c.Image + " now refers to another local image (" + shortID(primary.ImageID) + " -> " + shortID(b.st.Images[c.Image]) + ")"}
@@ -278,19 +319,7 @@ func changeCauses(primary *observe.Container, after *ContainerConfig) ([]Change,
 		// Same inputs, different digest: the secret key (seed) changed.
 		return nil, []string{"config hash changed (secret key or hash version)"}
 	}
-	causes := make([]string, 0, len(changes))
-	for _, ch := range changes {
-		name := strings.Replace(ch.Field, "env.", "env ", 1)
-		switch {
-		case ch.Added:
-			causes = append(causes, name+" added")
-		case ch.Removed:
-			causes = append(causes, name+" removed")
-		default:
-			causes = append(causes, name+" changed")
-		}
-	}
-	return changes, causes
+	return changes, causesOf(changes, "")
 }
 
 // image returns the id of the pull action the client's container depends on
@@ -335,6 +364,10 @@ func (b *builder) orphans() {
 			continue
 		}
 		vol := b.orphanVolume(client)
+		if prune && ctr.State == "removing" {
+			b.requeue(removingRecheckMS) // the engine is already removing it
+			continue
+		}
 		if !prune {
 			b.plan.Orphans = append(b.plan.Orphans, Orphan{Client: client, Container: ctr.Name, Volume: vol})
 			continue

@@ -45,6 +45,12 @@ func (b *builder) conflicts(c *fleet.Client, d *Desired, primary, prev *observe.
 			return block(owner, "host port %d is already published by container %s", c.Port, owner)
 		}
 	}
+	for _, p := range b.st.BoundPorts {
+		if p.HostPort == c.Port {
+			return block(name, "host port %s:%d is already bound by a process on the Docker host that is not a container; "+
+				"stop it or choose another port (a start would fail with \"address already in use\")", orAll(p.HostIP), c.Port)
+		}
+	}
 	if vol := b.volumes[d.Volume.Name]; vol != nil && vol.Labels[observe.LabelManagedBy] == observe.ManagedByValue &&
 		!(observe.Managed(vol.Labels, b.spec.Fleet) && vol.Labels[observe.LabelClient] == c.Name) {
 		return block(vol.Name, "volume %s belongs to fleet %q, client %q", vol.Name, vol.Labels[observe.LabelFleet], vol.Labels[observe.LabelClient])
@@ -73,4 +79,11 @@ func (b *builder) index() {
 			b.byVolume[v] = append(b.byVolume[v], c)
 		}
 	}
+}
+
+func orAll(ip string) string {
+	if ip == "" {
+		return "0.0.0.0"
+	}
+	return ip
 }

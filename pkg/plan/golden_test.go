@@ -32,6 +32,14 @@ type observedCase struct {
 	ImageIDs   map[string]string   `json:"imageIDs"`   // container name -> image ID it runs
 	Images     map[string]string   `json:"images"`     // local image ref -> ID (overrides)
 	Options    Options             `json:"options"`
+	// What inspect and the readiness probe told, by container name.
+	Runtime map[string]*observe.Runtime `json:"runtime"`
+	Probe   map[string]*observe.Probe   `json:"probe"`
+	// Verify gives every container of before.yaml the run config it was
+	// created with; RunEnv then changes its env (null removes a variable).
+	Verify     bool                          `json:"verify"`
+	RunEnv     map[string]map[string]*string `json:"runEnv"`
+	BoundPorts []observe.PortBinding         `json:"boundPorts"`
 }
 
 func loadGoldenSpec(t *testing.T, path string) (*fleet.Spec, fleet.Secrets) {
@@ -95,6 +103,10 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			tweak(st, spec, &oc)
+			if oc.Verify {
+				before, bs := loadGoldenSpec(t, filepath.Join(dir, "before.yaml"))
+				verified(st, before, bs, &oc)
+			}
 			p := Build(spec, secrets, st, oc.Options)
 
 			var text, js bytes.Buffer
@@ -133,6 +145,12 @@ func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
 		if id, ok := oc.ImageIDs[c.Name]; ok {
 			c.ImageID = id
 		}
+		if rt, ok := oc.Runtime[c.Name]; ok {
+			c.Runtime = rt
+		}
+		if pr, ok := oc.Probe[c.Name]; ok {
+			c.Probe = pr
+		}
 		if n, ok := oc.Rename[c.Name]; ok {
 			c.Name = n
 		}
@@ -140,6 +158,7 @@ func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
 	}
 	st.Containers = append(kept, oc.Containers...)
 	st.Volumes = append(st.Volumes, oc.Volumes...)
+	st.BoundPorts = oc.BoundPorts
 	if oc.NoImages {
 		st.Images = map[string]string{}
 	} else {
@@ -149,6 +168,39 @@ func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
 	}
 	for ref, id := range oc.Images {
 		st.Images[ref] = id
+	}
+}
+
+// verified gives each container of spec the run config apply gave it, with
+// the case's env changes.
+func verified(st *observe.State, spec *fleet.Spec, secrets fleet.Secrets, oc *observedCase) {
+	for i := range spec.Clients {
+		d := renderClient(spec, &spec.Clients[i], secrets)
+		for j := range st.Containers {
+			ctr := &st.Containers[j]
+			if ctr.Name != d.Container.Name {
+				continue
+			}
+			rc := &observe.RunConfig{Image: d.Container.Image, Env: map[string]string{}, Restart: d.Container.RestartPolicy,
+				Ports:    []observe.PortMapping{{HostIP: d.Container.BindAddress, HostPort: d.Container.HostPort, ContainerPort: d.Container.ContainerPort}},
+				Mounts:   []observe.Mount{{Volume: d.Container.Volume, Target: d.Container.MountPath}},
+				ImageEnv: map[string]string{"PATH": "/usr/bin"}}
+			rc.Env["PATH"] = "/usr/bin"
+			for _, e := range d.Container.Env {
+				rc.Env[e.Name] = e.Value
+			}
+			for k, v := range oc.RunEnv[ctr.Name] {
+				if v == nil {
+					delete(rc.Env, k)
+				} else {
+					rc.Env[k] = *v
+				}
+			}
+			if ctr.Runtime == nil {
+				ctr.Runtime = &observe.Runtime{Status: ctr.State, Running: ctr.State == "running"}
+			}
+			ctr.Runtime.Config = rc
+		}
 	}
 }
 

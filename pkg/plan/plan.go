@@ -103,6 +103,14 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// Held is an action Options.HoldMigrations kept out of the plan.
+type Held struct {
+	Client string `json:"client"`
+	Object string `json:"object"`
+	Kind   Kind   `json:"kind"`
+	Reason string `json:"reason"`
+}
+
 // Orphan is a managed container whose client is no longer in fleet.yaml and
 // that the plan leaves alone (prune is off).
 type Orphan struct {
@@ -118,8 +126,14 @@ type Plan struct {
 	Actions       []Action  `json:"actions"`
 	Conflicts     []Problem `json:"conflicts"`
 	Orphans       []Orphan  `json:"orphans"`
-	Warnings      []string  `json:"warnings"`
-	Summary       Summary   `json:"summary"`
+	// Down lists the clients that should run and are not up (problems.go).
+	Down     []Down   `json:"problems"`
+	Held     []Held   `json:"held,omitempty"`
+	Warnings []string `json:"warnings"`
+	// RequeueAfterMS: the plan saw something transient (a container the
+	// engine is removing) and left it alone; look again after this many ms.
+	RequeueAfterMS int     `json:"requeueAfterMs,omitempty"`
+	Summary        Summary `json:"summary"`
 	// Fingerprint of the observed state the plan was built from; SpecDigest
 	// of the fleet.yaml bytes. A saved plan is refused when either differs.
 	Fingerprint string `json:"fingerprint"`

@@ -48,6 +48,7 @@ type Desired struct {
 	Container resource.Container
 	Config    ContainerConfig
 	Hash      string
+	key       string // the client's secret key: digests of sensitive values
 }
 
 // renderClient computes the desired objects for one client. secrets holds the
@@ -103,7 +104,7 @@ func renderClient(s *fleet.Spec, c *fleet.Client, secrets fleet.Secrets) Desired
 	ctr.Labels = copyLabels(base)
 	ctr.Labels[observe.LabelConfigHash] = hash
 	ctr.Labels[LabelConfig] = string(raw)
-	return Desired{Client: c, Volume: vol, Container: ctr, Config: cfg, Hash: hash}
+	return Desired{Client: c, Volume: vol, Container: ctr, Config: cfg, Hash: hash, key: key}
 }
 
 // clientSecretKey is the client's stable WEBUI_SECRET_KEY: its own reference

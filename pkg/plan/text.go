@@ -25,6 +25,26 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 		tw.printf("\n")
 	}
+	if len(p.Down) > 0 {
+		tw.printf("Problems (clients that should run and are not up; a container that matches fleet.yaml is not recreated again and again: fix the cause shown in its logs, or change its config):\n")
+		for _, d := range p.Down {
+			tw.printf("  ! client %s: %s %s", d.Client, d.Container, d.Message)
+			if d.Action != "" {
+				tw.printf(" (the plan starts it again)")
+			}
+			tw.printf("\n")
+			if d.Probe != "" && d.Status != DownUnhealthy {
+				tw.printf("      probe %s\n", d.Probe)
+			}
+			for _, l := range d.Logs {
+				tw.printf("      | %s\n", l)
+			}
+		}
+		tw.printf("\n")
+	}
+	for _, h := range p.Held {
+		tw.printf("Held: %s %s (client %s): %s\n", h.Kind, h.Object, h.Client, h.Reason)
+	}
 	if len(p.Orphans) > 0 {
 		tw.printf("Orphans (managed, no longer in fleet.yaml; left alone — prune: true or --prune removes their containers, never their volumes):\n")
 		for _, o := range p.Orphans {
@@ -46,6 +66,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 // SummaryLine is "Plan: 2 to add, 1 to change, 0 to destroy." or "No changes. ...".
 func (p *Plan) SummaryLine() string {
 	s := p.Summary
+	if p.Empty() && len(p.Down) > 0 {
+		return fmt.Sprintf("No changes, but the fleet does not match fleet.yaml: %d client(s) down (see Problems above).", len(p.Down))
+	}
 	if p.Empty() {
 		if len(p.Conflicts) > 0 {
 			return fmt.Sprintf("No changes can be made: %d conflict(s) to resolve.", len(p.Conflicts))

@@ -35,8 +35,13 @@ type Runner struct {
 	Exec apply.Options
 }
 
-// Observe takes one snapshot of what the fleet cares about.
+// Observe takes one snapshot of what the fleet cares about, each client's
+// container verified by inspect (see look).
 func (r *Runner) Observe(ctx context.Context, spec *fleet.Spec) (*observe.State, error) {
+	return r.observe(ctx, spec, false)
+}
+
+func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool) (*observe.State, error) {
 	vols := make([]string, 0, len(spec.Clients))
 	for i := range spec.Clients {
 		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
@@ -52,6 +57,7 @@ func (r *Runner) Observe(ctx context.Context, spec *fleet.Spec) (*observe.State,
 			st.Sites, st.SitesErr = nil, err.Error()
 		}
 	}
+	r.look(ctx, spec, st, trustLabels) // observe.go
 	return st, nil
 }
 
@@ -71,7 +77,9 @@ func certPaths(spec *fleet.Spec) []string {
 
 // Plan observes and plans without taking the lock (read only).
 func (r *Runner) Plan(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets, opt plan.Options) (*plan.Plan, *observe.State, error) {
-	st, err := r.Observe(ctx, spec)
+	// Containers' log lines enter the snapshot: masked with every secret.
+	ctx = redact.NewContext(ctx, secrets.Masker())
+	st, err := r.observe(ctx, spec, opt.TrustLabels)
 	if err != nil {
 		return nil, nil, err
 	}

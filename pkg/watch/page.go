@@ -60,6 +60,8 @@ func RenderPage(w *bytes.Buffer, s Status, resync time.Duration) error {
 	}
 	for _, c := range s.Clients {
 		switch {
+		case c.Down: // crash-looping, exited or failing its probe
+			pd.Down++
 		case c.Health == "healthy":
 			pd.Healthy++
 		case c.State == "absent" || (c.State != "running" && c.State != "restarting"):

@@ -3,19 +3,16 @@ package watch
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quantabase/fleetctl/pkg/apply"
 	"github.com/quantabase/fleetctl/pkg/docker"
-	"github.com/quantabase/fleetctl/pkg/fleet"
-	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/reconcile"
+	"github.com/quantabase/fleetctl/pkg/status"
 )
 
 // Results of a pass (label values of fleet_reconciles_total).
@@ -48,11 +45,10 @@ func (d *Daemon) pass(ctx context.Context, trig string, since time.Time) {
 	rec.Excluded = d.backoff.excluded(start)
 	d.log.Info("reconcile start", "trigger", trig, "since_trigger_seconds", lag, "excluded", rec.Excluded)
 
-	deferred := false
-	out, err := d.cfg.Runner.Apply(ctx, d.spec, d.secrets, plan.Options{Exclude: rec.Excluded}, func(p *plan.Plan) error {
-		deferred = d.deferRemoving(p)
+	opt := plan.Options{Exclude: rec.Excluded, HoldMigrations: true}
+	out, err := d.cfg.Runner.Apply(ctx, d.spec, d.secrets, opt, func(p *plan.Plan) error {
 		d.m.planDrift(p) // counted when found, before the actions run
-		d.holdMigrations(p)
+		d.logHeld(p)
 		return nil
 	})
 	if out != nil {
@@ -76,8 +72,8 @@ func (d *Daemon) pass(ctx context.Context, trig string, since time.Time) {
 		d.retryAt, d.retries = time.Time{}, 0
 		d.outcome(ctx, out, &rec)
 		d.scheduleRecheck(trig, rec.Actions)
-		if deferred {
-			d.recheckAt = time.Now().Add(250 * time.Millisecond)
+		if ms := out.Plan.RequeueAfterMS; ms > 0 { // the planner saw something transient
+			d.recheckAt = time.Now().Add(time.Duration(ms) * time.Millisecond)
 		}
 	}
 	d.finishPass(rec, start)
@@ -126,49 +122,15 @@ func (d *Daemon) scheduleRetry() {
 	d.retryAt = time.Now().Add(min(delay, d.cfg.Resync))
 }
 
-// deferRemoving drops the actions on containers the engine is removing
-// (`docker rm -f` sends "die" before "destroy"): starting or replacing one
-// can only fail, and a failure would put the client in backoff just before
-// its destroy event asks for the pass that recreates it. It reports whether
-// it dropped anything, so the loop looks again shortly.
-func (d *Daemon) deferRemoving(p *plan.Plan) bool {
-	kept, dropped := p.Actions[:0], false
-	for _, a := range p.Actions {
-		if a.Before != nil && a.Before["state"] == "removing" {
-			d.log.Info("container is being removed; deferring to its destroy event", "client", a.Client, "object", a.Object)
-			dropped = true
-			continue
-		}
-		kept = append(kept, a)
-	}
-	p.Actions = kept
-	return dropped
-}
-
-// holdMigrations drops database migrations from a daemon pass: a migration
-// stops the client and moves its data, so an operator starts it with
-// `fleetctl apply` rather than the daemon on a file edit. The drift stays
-// visible (metric, log) until then.
-func (d *Daemon) holdMigrations(p *plan.Plan) {
-	for _, a := range heldMigrations(p) {
+// logHeld warns about the migrations the plan held back
+// (Options.HoldMigrations): a migration stops the client and moves its
+// data, so an operator starts it with `fleetctl apply` rather than the daemon
+// on a file edit. The drift stays visible (metric, log) until then.
+func (d *Daemon) logHeld(p *plan.Plan) {
+	for _, h := range p.Held {
 		d.log.Warn("database migration pending: run 'fleetctl apply' to migrate this client (it stops the client while its data is copied)",
-			"client", a.Client, "object", a.Object)
+			"client", h.Client, "object", h.Object)
 	}
-}
-
-// heldMigrations removes the migrate-database actions from p and returns them.
-func heldMigrations(p *plan.Plan) []plan.Action {
-	var held []plan.Action
-	kept := p.Actions[:0]
-	for _, a := range p.Actions {
-		if a.Kind == plan.KindMigrateDatabase {
-			held = append(held, a)
-			continue
-		}
-		kept = append(kept, a)
-	}
-	p.Actions = kept
-	return held
 }
 
 // scheduleRecheck looks again shortly after an event-triggered pass that
@@ -220,6 +182,14 @@ func (d *Daemon) outcome(ctx context.Context, out *reconcile.Outcome, rec *Recon
 	conflicts := map[string]string{}
 	for _, c := range p.Conflicts {
 		conflicts[c.Client] = c.Message
+	}
+	// A client down with no action (a crash loop whose container matches
+	// fleet.yaml) fails like a failed action: it backs off, and its error
+	// shows on the status page.
+	for _, dn := range p.Down {
+		if dn.Action == "" && failed[dn.Client] == "" {
+			failed[dn.Client] = dn.Container + ": " + dn.Message
+		}
 	}
 	for i := range d.spec.Clients {
 		name := d.spec.Clients[i].Name
@@ -280,45 +250,16 @@ func clientsOf(p *plan.Plan, a *plan.Action) []string {
 }
 
 // refreshClients rebuilds the client table (and the clients gauge) from a
-// snapshot, probing the health endpoint of each running client.
-func (d *Daemon) refreshClients(ctx context.Context, st *observe.State) {
-	byName := make(map[string]*observe.Container, len(st.Containers))
-	for i := range st.Containers {
-		byName[st.Containers[i].Name] = &st.Containers[i]
-	}
+// snapshot: the same rows `fleetctl status` prints (pkg/status), with the
+// daemon's own history added.
+func (d *Daemon) refreshClients(_ context.Context, st *observe.State) {
 	spec := d.spec
-	rows := make([]ClientStatus, len(spec.Clients))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 2 * time.Second}
-	for i := range spec.Clients {
-		c := &spec.Clients[i]
-		r := ClientStatus{Name: c.Name, Container: spec.ContainerName(c), State: "absent", Health: "-",
-			Port: c.Port, Domain: c.Domain, Image: c.Image, Database: backendOf(c)}
-		ctr := byName[r.Container]
-		if ctr != nil && !owns(ctr, spec.Fleet, c.Name) {
-			r.State = "blocked" // the name is held by a container that is not this client's
-		} else if ctr != nil {
-			r.State, r.Image = ctr.State, ctr.Image
-		}
-		rows[i] = r // before the probe below writes its Health
-		if ctr != nil && owns(ctr, spec.Fleet, c.Name) && ctr.Running() {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				defer cancel()
-				if r := (health.Prober{HTTP: hc, Host: d.cfg.ProbeHost}).Probe(pctx, c.BindAddress, c.Port, healthPath(c)); r.OK {
-					rows[i].Health = "healthy"
-				} else {
-					rows[i].Health = "unhealthy (" + r.Path + ": " + r.Detail + ")"
-				}
-			}()
-		}
+	rs := status.Rows(spec, st, nil)
+	rows := make([]ClientStatus, len(rs))
+	for i, r := range rs {
+		rows[i] = ClientStatus{Name: r.Client, Container: r.Container, State: r.State, Health: r.Health, Gate: r.Gate,
+			Restarts: r.Restarts, Down: r.Down, Port: r.Port, Domain: r.Domain, Image: r.Image, Database: r.Database}
 	}
-	wg.Wait()
 	d.m.setClients(rows)
 	d.status.update(func(s *Status) {
 		old := make(map[string]ClientStatus, len(s.Clients))
@@ -366,20 +307,6 @@ func clientRow(s *Status, name string) *ClientStatus {
 	}
 	s.Clients = append(s.Clients, ClientStatus{Name: name})
 	return &s.Clients[len(s.Clients)-1]
-}
-
-func backendOf(c *fleet.Client) string {
-	if c.Database == nil || c.Database.Backend == "" {
-		return string(fleet.BackendSQLite)
-	}
-	return string(c.Database.Backend)
-}
-
-func healthPath(c *fleet.Client) string {
-	if c.HealthCheck == nil || c.HealthCheck.Path == "" {
-		return fleet.DefaultHealthPath
-	}
-	return c.HealthCheck.Path
 }
 
 func joinCauses(cs []string) string { return strings.Join(cs, "; ") }

@@ -38,12 +38,17 @@ type Status struct {
 type ClientStatus struct {
 	Name      string
 	Container string
-	State     string // running, exited, ..., absent
-	Health    string // healthy, unhealthy, "-" when not running
-	Port      int
-	Domain    string
-	Image     string
-	Database  string
+	State     string // running, exited, ..., absent, "crash-looping (N restarts)"
+	Health    string // healthy, unhealthy (DETAIL), "-" when not probed
+	// Gate is the endpoint the client is gated on (/ready or /health).
+	Gate     string
+	Restarts int
+	// Down: the client should run and is not up (plan.DownOf).
+	Down     bool
+	Port     int
+	Domain   string
+	Image    string
+	Database string
 	// LastChange is when the daemon last acted on the client, and what it did.
 	LastChange     time.Time
 	LastChangeWhat string

@@ -1,0 +1,113 @@
+package reconcile
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/health"
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// Bounds of one look at the clients: inspect and probe calls run eight at
+// a time, and the whole look is cut at lookBudget (what did not answer is
+// reported as unverified, and the labels are trusted for it).
+const (
+	lookParallelism = 8
+	lookBudget      = 10 * time.Second
+	probeTimeout    = 2 * time.Second
+)
+
+// look completes a snapshot with the truth about each client's container:
+// its HTTP readiness (pkg/health) and what the engine says on inspect
+// (state, restarts, exit code, last log lines and, unless trust is set,
+// the configuration it runs with), and the host ports a client wants that
+// a process other than a container holds (local engine only).
+func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, trust bool) {
+	ctx, cancel := context.WithTimeout(ctx, lookBudget)
+	defer cancel()
+	byName := make(map[string]*observe.Container, len(st.Containers))
+	for i := range st.Containers {
+		byName[st.Containers[i].Name] = &st.Containers[i]
+	}
+	type probeJob struct {
+		ctr *observe.Container
+		c   *fleet.Client
+	}
+	var (
+		inspect []*observe.Container
+		probes  []probeJob
+	)
+	for i := range spec.Clients {
+		c := &spec.Clients[i]
+		ctr := byName[spec.ContainerName(c)]
+		if ctr == nil || !observe.Managed(ctr.Labels, spec.Fleet) || ctr.Labels[observe.LabelClient] != c.Name {
+			continue
+		}
+		if ctr.State == "running" {
+			probes = append(probes, probeJob{ctr, c})
+		}
+		if !trust || ctr.State != "running" {
+			inspect = append(inspect, ctr)
+		}
+	}
+	pr := health.Prober{HTTP: &http.Client{}, Host: r.Docker.ProbeHost()}
+	sem := make(chan struct{}, lookParallelism)
+	var wg sync.WaitGroup
+	for _, j := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+			defer cancel()
+			res := pr.Probe(pctx, j.c.BindAddress, j.c.Port, healthPath(j.c))
+			j.ctr.Probe = &res
+		}()
+	}
+	wg.Wait()
+	if trust {
+		// Only what looks down is inspected (restart count, exit code, logs).
+		for _, j := range probes {
+			if !j.ctr.Probe.OK {
+				inspect = append(inspect, j.ctr)
+			}
+		}
+	}
+	st.Unverified = r.Docker.InspectInto(ctx, inspect, !trust)
+	if r.Docker.Local() {
+		st.BoundPorts = boundPorts(spec, st)
+	}
+}
+
+// boundPorts lists the client ports no container publishes that something
+// on this host already listens on.
+func boundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
+	published := map[int]bool{}
+	for _, c := range st.Containers {
+		for _, p := range c.Ports {
+			published[p.HostPort] = true
+		}
+	}
+	var out []observe.PortBinding
+	for i := range spec.Clients {
+		c := &spec.Clients[i]
+		if published[c.Port] {
+			continue
+		}
+		if health.PortHeld(c.BindAddress, c.Port) {
+			out = append(out, observe.PortBinding{HostIP: c.BindAddress, HostPort: c.Port})
+		}
+	}
+	return out
+}
+
+func healthPath(c *fleet.Client) string {
+	if c.HealthCheck == nil {
+		return fleet.DefaultHealthPath
+	}
+	return c.HealthCheck.Path
+}
