@@ -68,8 +68,13 @@ func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
 		case err == nil && rt == nil:
 			return last, g.fail(ctx, t, "container %s is gone", t.Name)
 		case err == nil && rt.RestartCount > 0:
-			return last, g.fail(ctx, t, "container %s crashed and was restarted by the engine (%d restart(s), last exit code %d)",
-				t.Name, rt.RestartCount, rt.ExitCode)
+			rt = g.nextExit(ctx, t.ID, rt)
+			code := "exit code unknown: it is running again"
+			if !rt.Running || rt.Restarting {
+				code = fmt.Sprintf("exit code %d", rt.ExitCode)
+			}
+			return last, g.fail(ctx, t, "container %s crashed and was restarted by the engine (%d restart(s), %s)",
+				t.Name, rt.RestartCount, code)
 		case err == nil && rt.Restarting:
 			return last, g.fail(ctx, t, "container %s exited (code %d) and is restarting", t.Name, rt.ExitCode)
 		case err == nil && !rt.Running:
@@ -92,6 +97,29 @@ func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
 		}
 	}
 }
+
+// nextExit: a restarted container runs again with its exit code reset, so
+// it is watched a little longer (at most crashWatch) for the next exit,
+// which says how it fails.
+func (g Gate) nextExit(ctx context.Context, id string, rt *observe.Runtime) *observe.Runtime {
+	deadline := time.Now().Add(crashWatch)
+	for rt.Running && !rt.Restarting && time.Now().Before(deadline) {
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return rt
+		}
+		next, err := g.Engine.InspectRuntime(ctx, id)
+		if err != nil || next == nil {
+			return rt
+		}
+		rt = next
+	}
+	return rt
+}
+
+// crashWatch bounds how long a gate that saw a restart waits for the next exit.
+const crashWatch = 3 * time.Second
 
 func (g Gate) fail(ctx context.Context, t Target, format string, args ...any) *Failure {
 	f := &Failure{Msg: fmt.Sprintf(format, args...)}

@@ -51,17 +51,22 @@ func DownOf(ctr *observe.Container) *Down {
 	if rt != nil {
 		d.Restarts, d.ExitCode = rt.RestartCount, rt.ExitCode
 	}
+	restartingNow := ctr.State == "restarting" || (rt != nil && rt.Restarting)
+	probeBad := pr != nil && !pr.OK
 	switch {
-	case rt != nil && rt.Restarting && rt.RestartCount > 0:
+	// Restarted by the engine and not up now (restarting, exited, failing
+	// its probe, or not running when the list was read): a crash loop. One
+	// restart long ago on a container that now answers is not.
+	case rt != nil && rt.RestartCount > 0 && (restartingNow || !rt.Running || probeBad || pr == nil):
 		d.Status, d.Message = DownCrashLooping, fmt.Sprintf("crash-looping (%d restarts)", rt.RestartCount)
-	case ctr.State == "restarting" || (rt != nil && rt.Restarting):
+		if probeBad {
+			d.Probe = pr.Path + ": " + pr.Detail
+		}
+	case restartingNow:
 		d.Status, d.Message = DownRestarting, "restarting"
 	case rt != nil && !rt.Running && rt.Status != "created" && rt.ExitCode != 0:
 		d.Status, d.Message = DownExited, fmt.Sprintf("exited (code %d)", rt.ExitCode)
-	case pr != nil && !pr.OK && rt != nil && rt.RestartCount > 0:
-		d.Status, d.Message = DownCrashLooping, fmt.Sprintf("crash-looping (%d restarts)", rt.RestartCount)
-		d.Probe = pr.Path + ": " + pr.Detail
-	case pr != nil && !pr.OK:
+	case probeBad:
 		d.Status, d.Message = DownUnhealthy, "unhealthy ("+pr.Path+": "+pr.Detail+")"
 		d.Probe = pr.Path + ": " + pr.Detail
 	case rt != nil && rt.Health == "unhealthy":

@@ -84,10 +84,14 @@ func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, 
 }
 
 // boundPorts lists the client ports no container publishes that something
-// on this host already listens on.
+// on this host already listens on. A client's own container that is not
+// stopped may hold its port even when the list shows none (the engine's
+// proxy stays bound while it restarts).
 func boundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
 	published := map[int]bool{}
-	for _, c := range st.Containers {
+	byName := make(map[string]*observe.Container, len(st.Containers))
+	for i, c := range st.Containers {
+		byName[c.Name] = &st.Containers[i]
 		for _, p := range c.Ports {
 			published[p.HostPort] = true
 		}
@@ -97,6 +101,13 @@ func boundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
 		c := &spec.Clients[i]
 		if published[c.Port] {
 			continue
+		}
+		if own := byName[spec.ContainerName(c)]; own != nil {
+			switch own.State {
+			case "exited", "created", "dead":
+			default:
+				continue
+			}
 		}
 		if health.PortHeld(c.BindAddress, c.Port) {
 			out = append(out, observe.PortBinding{HostIP: c.BindAddress, HostPort: c.Port})
