@@ -125,7 +125,8 @@ func (m *migration) schema(ctx context.Context, name string) error {
 }
 
 func (m *migration) writePending() error {
-	raw, _ := json.Marshal(pending{Container: m.a.ExistingID, Target: fleet.DatabaseKey(m.tgt.URL), Written: m.copied.Written, At: m.now()})
+	m.journal.At = m.now()
+	raw, _ := json.Marshal(m.journal)
 	// Temp file and rename: a kill mid-write must not leave half a journal.
 	path := filepath.Join(m.dir, pendingFile)
 	if err := os.WriteFile(path+".tmp", raw, 0o600); err != nil {
@@ -134,10 +135,25 @@ func (m *migration) writePending() error {
 	return os.Rename(path+".tmp", path)
 }
 
-// resumePending undoes the committed copy of a run that was killed before
-// its switch. It applies only when the journal names the client's current
+// undoJournal deletes what a journaled run put into the target: the rows
+// its schema step seeded (looked up now when the run died before it
+// recorded them) and the tables its copy filled, in one transaction.
+func (m *migration) undoJournal(ctx context.Context, p *pending) error {
+	seeded := p.Seeded
+	if p.Phase == "schema" {
+		s, _, err := m.mo.Migrator.Seeded(ctx, m.tgt, p.HeldBefore)
+		if err != nil {
+			return err
+		}
+		seeded = s
+	}
+	return m.mo.Migrator.Undo(ctx, m.tgt, p.Written, seeded)
+}
+
+// resumePending undoes what a run killed before its switch left in the
+// target. It applies only when the journal names the client's current
 // SQLite container: that container never ran on PostgreSQL, so nothing but
-// that copy can be in those tables.
+// that run can have written the rows it names.
 func (m *migration) resumePending(ctx context.Context) error {
 	p := filepath.Join(m.dir, pendingFile)
 	raw, err := os.ReadFile(p)
@@ -154,11 +170,17 @@ func (m *migration) resumePending(ctx context.Context) error {
 	}
 	if want := fleet.DatabaseKey(m.tgt.URL); pend.Target != want {
 		// Never empty tables of another database than the copy went into.
-		return fmt.Errorf("a previous migration of this client copied its data into %s and was interrupted, but the target is now %s: "+
-			"empty the tables it filled there (%s) or point database.url back at it, then remove %s", pend.Target, want, strings.Join(pend.Written, ", "), p)
+		return fmt.Errorf("a previous migration of this client wrote into %s and was interrupted, but the target is now %s: "+
+			"empty the tables it filled there (%s) and the rows its schema step seeded, or point database.url back at it, then remove %s",
+			pend.Target, want, strings.Join(pend.Written, ", "), p)
 	}
-	m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
-	if err := m.mo.Migrator.Undo(ctx, m.tgt, pend.Written); err != nil {
+	switch pend.Phase {
+	case "copied", "": // "": a journal of an older fleetctl, written after the copy
+		m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
+	default:
+		m.log("a previous migration of this client was interrupted after its schema step; deleting the rows the application seeded before starting over")
+	}
+	if err := m.undoJournal(ctx, &pend); err != nil {
 		return fmt.Errorf("undo the interrupted migration: %w", err)
 	}
 	return os.Remove(p)

@@ -26,7 +26,7 @@ func TestErrorsMasked(t *testing.T) {
 	if r == nil || strings.Contains(r.Error, secret) {
 		t.Errorf("the report's error leaks: %+v", r)
 	}
-	err = Undo(ctx, u, "", &Report{Tables: []TableReport{{Name: "chat", Action: "copy", EmptyBefore: true}}})
+	err = Undo(ctx, u, "", []string{"chat"}, nil)
 	check(t, "Undo", err, secret)
 }
 

@@ -34,6 +34,9 @@ type Report struct {
 	SchemaFromApp bool     `json:"schemaFromApp"`
 	DryRun        bool     `json:"dryRun,omitempty"`
 	Forced        []string `json:"forced,omitempty"` // non-empty tables truncated because of Force
+	// SeededRemoved counts the rows the application's schema step had
+	// seeded (Options.Seeded), deleted before the copy.
+	SeededRemoved int64    `json:"seededRemoved,omitempty"`
 	Warnings      []string `json:"warnings,omitempty"`
 
 	Tables      []TableReport `json:"tables"`

@@ -31,6 +31,10 @@ type Options struct {
 	// Force writes into tables that already hold rows, by emptying them
 	// first (the report lists them). Without it such a target is refused.
 	Force bool
+	// Seeded are the rows the application's schema step inserted (see
+	// FindSeeded): deleted, exactly, inside the copy's transaction before
+	// the copy; their tables do not count as holding rows.
+	Seeded *Seeded
 	// DryRun stops after preflight and plan: nothing is written.
 	DryRun bool
 	// WantVector warns when the vector extension is not available.
@@ -128,7 +132,13 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
 	r.SchemaFromApp = tgt["alembic_version"] != nil || tgt["migratehistory"] != nil
-	nonEmpty, err := pg.NonEmpty(ctx, conn, o.Schema, "alembic_version", "migratehistory")
+	skip := []string{"alembic_version", "migratehistory"}
+	if o.Seeded != nil {
+		for _, t := range o.Seeded.Tables {
+			skip = append(skip, t.Name) // emptied, exactly, before the copy
+		}
+	}
+	nonEmpty, err := pg.NonEmpty(ctx, conn, o.Schema, skip...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
@@ -230,6 +240,11 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.Background())
+	n, err := deleteSeeded(ctx, tx, o.Schema, o.Seeded)
+	if err != nil {
+		return err
+	}
+	r.SeededRemoved = n
 	if len(forced) > 0 {
 		ids := make([]string, len(forced))
 		for i, n := range forced {
@@ -330,30 +345,41 @@ func resetSequences(ctx context.Context, tx pgx.Tx, schema string, jobs []*table
 
 // Undo empties again the tables a committed migration wrote into that were
 // empty before (after a later step failed and the client went back to
-// SQLite). Tables that had rows before are never touched.
-func Undo(ctx context.Context, rawURL, schema string, r *Report) error {
-	return pg.Masker(ctx, rawURL).Error(undo(ctx, rawURL, schema, r))
+// SQLite, or a run was killed before its switch) and deletes exactly the
+// rows the schema step seeded, in one transaction. Tables that had rows
+// before are never touched.
+func Undo(ctx context.Context, rawURL, schema string, written []string, seeded *Seeded) error {
+	return pg.Masker(ctx, rawURL).Error(undo(ctx, rawURL, schemaOr(schema), written, seeded))
 }
 
-func undo(ctx context.Context, rawURL, schema string, r *Report) error {
-	tables := r.Written()
-	if len(tables) == 0 {
+func undo(ctx context.Context, rawURL, schema string, written []string, seeded *Seeded) error {
+	if len(written) == 0 && seeded.Count() == 0 {
 		return nil
-	}
-	if schema == "" {
-		schema = "public"
 	}
 	conn, err := pg.Connect(ctx, rawURL, pg.Options{AppName: "fleetctl-migrate"})
 	if err != nil {
 		return fmt.Errorf("undo: %w", err)
 	}
 	defer conn.Close(context.Background())
-	ids := make([]string, len(tables))
-	for i, n := range tables {
-		ids[i] = pgx.Identifier{schema, n}.Sanitize()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("undo: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
-		return fmt.Errorf("undo: truncate: %w", err)
+	defer tx.Rollback(context.Background())
+	if len(written) > 0 {
+		ids := make([]string, len(written))
+		for i, n := range written {
+			ids[i] = pgx.Identifier{schema, n}.Sanitize()
+		}
+		if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
+			return fmt.Errorf("undo: truncate: %w", err)
+		}
+	}
+	if _, err := deleteSeeded(ctx, tx, schema, seeded); err != nil {
+		return fmt.Errorf("undo: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("undo: commit: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -22,12 +23,21 @@ type Migrator struct {
 var _ apply.Migrator = Migrator{}
 
 // Preflight implements apply.Migrator.
-func (m Migrator) Preflight(ctx context.Context, t apply.MigrationTarget) (string, []string, error) {
+func (m Migrator) Preflight(ctx context.Context, t apply.MigrationTarget) (apply.PreflightResult, error) {
 	c, err := migrate.CheckTarget(ctx, t.URL, m.Schema, t.WantVector, t.Force)
 	if c == nil {
-		return "", nil, err
+		return apply.PreflightResult{}, err
 	}
-	return c.ServerVersion, c.Warnings, err
+	return apply.PreflightResult{ServerVersion: c.ServerVersion, Warnings: c.Warnings, NonEmpty: c.NonEmpty}, err
+}
+
+// Seeded implements apply.Migrator.
+func (m Migrator) Seeded(ctx context.Context, t apply.MigrationTarget, heldBefore []string) (json.RawMessage, int, error) {
+	s, err := migrate.FindSeeded(ctx, t.URL, m.Schema, heldBefore)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.JSON(), s.Count(), nil
 }
 
 // PrepareBackup implements apply.Migrator.
@@ -36,14 +46,18 @@ func (m Migrator) PrepareBackup(ctx context.Context, path string) error {
 }
 
 // Copy implements apply.Migrator. The preflight before the stop made sure
-// every table was empty (or Force); tables that hold rows now were filled by
-// the application's own first start in the schema step (its defaults), so
-// they are emptied inside the copy's transaction.
-func (m Migrator) Copy(ctx context.Context, t apply.MigrationTarget, sqlitePath string, progress func(string)) (*apply.MigrationResult, error) {
+// every table was empty (or Force); the rows the application's own first
+// start in the schema step seeded (its defaults, an admin) are deleted,
+// exactly, inside the copy's transaction.
+func (m Migrator) Copy(ctx context.Context, t apply.MigrationTarget, sqlitePath string, seededRaw json.RawMessage, progress func(string)) (*apply.MigrationResult, error) {
+	seeded, err := migrate.ParseSeeded(seededRaw)
+	if err != nil {
+		return nil, err
+	}
 	stall := testStall()
 	last := time.Time{}
 	rep, err := migrate.Run(ctx, migrate.Options{
-		SQLitePath: sqlitePath, URL: t.URL, Schema: m.Schema, Force: true, WantVector: t.WantVector,
+		SQLitePath: sqlitePath, URL: t.URL, Schema: m.Schema, Force: t.Force, Seeded: seeded, WantVector: t.WantVector,
 		Progress: func(p migrate.Progress) {
 			if stall > 0 && p.Phase == "verify" {
 				progress(fmt.Sprintf("test hook: stalling %s inside the copy transaction (FLEETCTL_TEST_MIGRATE_STALL)", stall))
@@ -77,12 +91,12 @@ func (m Migrator) Copy(ctx context.Context, t apply.MigrationTarget, sqlitePath 
 }
 
 // Undo implements apply.Migrator.
-func (m Migrator) Undo(ctx context.Context, t apply.MigrationTarget, written []string) error {
-	r := &migrate.Report{}
-	for _, n := range written {
-		r.Tables = append(r.Tables, migrate.TableReport{Name: n, Action: "copy", EmptyBefore: true})
+func (m Migrator) Undo(ctx context.Context, t apply.MigrationTarget, written []string, seededRaw json.RawMessage) error {
+	seeded, err := migrate.ParseSeeded(seededRaw)
+	if err != nil {
+		return err
 	}
-	return migrate.Undo(ctx, t.URL, m.Schema, r)
+	return migrate.Undo(ctx, t.URL, m.Schema, written, seeded)
 }
 
 // TestPause is a test hook for apply.MigrationOptions.AfterStep:
