@@ -51,14 +51,23 @@ type MigrationTarget struct {
 	WantVector bool
 	// Force writes into tables that already hold rows (emptied first).
 	Force bool
+	// Orphans: "" or "refuse" (rows whose parent row is missing fail the
+	// preflight) or "quarantine" (copied into QuarantinePath instead).
+	Orphans        string
+	QuarantinePath string
+	// Image is the client's image (it creates the target's schema): named
+	// when the schema revisions of the data and the target differ.
+	Image string
 }
 
 // Migrator moves data; the CLI wires pkg/migrate and pkg/pg behind it, so
 // apply imports neither pgx nor a SQLite driver.
 type Migrator interface {
-	// Preflight checks the target without writing: reachable (a wrong
-	// password fails here), version, vector extension, empty or schema-only.
-	Preflight(ctx context.Context, t MigrationTarget) (PreflightResult, error)
+	// Preflight checks, without writing, the target (reachable: a wrong
+	// password fails here; version; vector extension; empty or
+	// schema-only) against a copy of the client's database taken while it
+	// runs (orphan rows, schema revision, an encrypted file).
+	Preflight(ctx context.Context, t MigrationTarget, sqlitePath string) (PreflightResult, error)
 	// PrepareBackup turns the copied webui.db (with its -wal/-shm beside it)
 	// into one verified file: WAL checkpointed into the copy, integrity_check ok.
 	PrepareBackup(ctx context.Context, path string) error
@@ -84,6 +93,9 @@ type PreflightResult struct {
 	// only with Force): the schema step's seeded rows are looked for in
 	// the others.
 	NonEmpty []string
+	// Orphans describes the orphan rows found (quarantined with
+	// Orphans "quarantine"; with "refuse" they are the error).
+	Orphans []string
 }
 
 // MigrationResult is what Copy reports.
@@ -105,6 +117,8 @@ type MigrationOptions struct {
 	BackupDir string
 	// Force: see MigrationTarget.Force.
 	Force bool
+	// Orphans: see MigrationTarget.Orphans.
+	Orphans string
 	// Log, when set, receives one line per step (from the action's goroutine).
 	Log func(a *plan.Action, line string)
 	// Now is the clock for backup names (default time.Now).
@@ -233,7 +247,8 @@ func (m *migration) now() time.Time {
 
 func (m *migration) run(ctx context.Context) error {
 	a := m.a
-	m.tgt = MigrationTarget{URL: envValue(a.Container, "DATABASE_URL"), WantVector: a.Migration.WantVector, Force: m.mo.Force}
+	m.tgt = MigrationTarget{URL: envValue(a.Container, "DATABASE_URL"), WantVector: a.Migration.WantVector, Force: m.mo.Force,
+		Orphans: m.mo.Orphans, Image: a.Container.Image}
 	if m.tgt.URL == "" {
 		return errors.New("migrate database: the new container has no DATABASE_URL")
 	}
@@ -247,13 +262,19 @@ func (m *migration) run(ctx context.Context) error {
 		return m.notStopped(ctx, err)
 	}
 
-	// 1. Preflight, before any downtime.
+	// 1. Preflight, before any downtime: the target, and a copy of the
+	// database taken while the client runs.
+	ts := m.now().Format("20060102T150405Z")
+	m.tgt.QuarantinePath = filepath.Join(m.dir, "orphans-"+ts+".db")
 	m.log("preflight: %s", a.Migration.Target)
-	pre, err := m.mo.Migrator.Preflight(ctx, m.tgt)
+	pre, err := m.preflight(ctx)
 	if err != nil {
 		return m.notStopped(ctx, fmt.Errorf("preflight: %w", err))
 	}
 	m.log("preflight ok: PostgreSQL %s", pre.ServerVersion)
+	for _, o := range pre.Orphans {
+		m.log("orphans (quarantined into %s): %s", m.tgt.QuarantinePath, o)
+	}
 	m.step("preflight")
 	for _, w := range pre.Warnings {
 		m.log("warning: %s", w)
@@ -271,7 +292,6 @@ func (m *migration) run(ctx context.Context) error {
 		return m.rollback(ctx, "stop", err)
 	}
 	m.step("stop")
-	ts := m.now().Format("20060102T150405Z")
 	backup, sum, size, err := m.backup(ctx, ts)
 	if err != nil {
 		return m.rollback(ctx, "backup", err)

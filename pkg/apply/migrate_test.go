@@ -52,7 +52,7 @@ type fakeMigrator struct {
 	calls                 []string
 }
 
-func (f *fakeMigrator) Preflight(context.Context, MigrationTarget) (PreflightResult, error) {
+func (f *fakeMigrator) Preflight(context.Context, MigrationTarget, string) (PreflightResult, error) {
 	f.calls = append(f.calls, "preflight")
 	return PreflightResult{ServerVersion: "15"}, f.preflightErr
 }
@@ -116,7 +116,7 @@ func TestMigrateCopyFailureRestartsSQLite(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	// Nothing committed: no table to empty, only the schema step's seeded rows.
-	if got := strings.Join(m.calls, "|"); got != `preflight|backup|seeded|copy|undo  seeded {"tables":[{"name":"config","rows":[["1"]]}]}` {
+	if got := strings.Join(m.calls, "|"); got != `backup|preflight|backup|seeded|copy|undo  seeded {"tables":[{"name":"config","rows":[["1"]]}]}` {
 		t.Fatalf("migrator calls after an uncommitted copy: %s", got)
 	}
 	if e.files["/data/webui.db"] != "SQLITE" {
@@ -138,7 +138,7 @@ func TestMigrateSwitchFailureUndoesAndRestores(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "switch failed") || !strings.Contains(err.Error(), "empty again") {
 		t.Fatalf("err %v", err)
 	}
-	if got := strings.Join(m.calls, "|"); got != `preflight|backup|seeded|copy|undo chat seeded {"tables":[{"name":"config","rows":[["1"]]}]}` {
+	if got := strings.Join(m.calls, "|"); got != `backup|preflight|backup|seeded|copy|undo chat seeded {"tables":[{"name":"config","rows":[["1"]]}]}` {
 		t.Fatalf("migrator calls %s", got)
 	}
 	for _, c := range e.containers {

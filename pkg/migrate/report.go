@@ -44,6 +44,13 @@ type Report struct {
 	CopiedRows  int64         `json:"copiedRows"`
 	Alterations int64         `json:"alterations"`
 	Sequences   []string      `json:"sequencesReset,omitempty"`
+	// NonEmpty are the target tables that held rows before (Force).
+	NonEmpty []string `json:"nonEmptyTables,omitempty"`
+	// Orphans are the rows whose parent row is missing, per foreign key;
+	// Quarantined of them were copied into QuarantineFile, not the target.
+	Orphans        []OrphanSet `json:"orphans,omitempty"`
+	Quarantined    int64       `json:"quarantined,omitempty"`
+	QuarantineFile string      `json:"quarantineFile,omitempty"`
 
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
@@ -80,6 +87,9 @@ type TableReport struct {
 	Verified   bool         `json:"verified"`
 	Alter      []Alteration `json:"alterations,omitempty"`
 	Seconds    float64      `json:"seconds"`
+	// Quarantined orphan rows went into the quarantine file, not the target:
+	// the target then holds SourceRows - Quarantined.
+	Quarantined int64 `json:"quarantined,omitempty"`
 	// EmptyBefore: the target table had no rows before (Undo may empty it again).
 	EmptyBefore bool `json:"emptyBefore"`
 }

@@ -35,6 +35,11 @@ type Options struct {
 	// FindSeeded): deleted, exactly, inside the copy's transaction before
 	// the copy; their tables do not count as holding rows.
 	Seeded *Seeded
+	// Orphans: OrphansRefuse (default) fails the preflight when rows
+	// reference missing parents; OrphansQuarantine copies those rows into
+	// QuarantinePath (a new SQLite file) instead of the target, counted.
+	Orphans        string
+	QuarantinePath string
 	// DryRun stops after preflight and plan: nothing is written.
 	DryRun bool
 	// WantVector warns when the vector extension is not available.
@@ -75,6 +80,9 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return fmt.Errorf("source: %w", err)
 	}
 	r.SourceBytes = st.Size()
+	if err := plainSQLite(o.SQLitePath); err != nil {
+		return err
+	}
 	if !o.SkipSourceHash {
 		if r.SourceSHA256, err = fileSHA256(o.SQLitePath); err != nil {
 			return fmt.Errorf("source: %w", err)
@@ -132,6 +140,9 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
 	r.SchemaFromApp = tgt["alembic_version"] != nil || tgt["migratehistory"] != nil
+	if err := versionSkew(ctx, src, conn, o.Schema, tgt); err != nil {
+		return nil, nil, err
+	}
 	skip := []string{"alembic_version", "migratehistory"}
 	if o.Seeded != nil {
 		for _, t := range o.Seeded.Tables {
@@ -142,6 +153,7 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
+	r.NonEmpty = append([]string{}, nonEmpty...)
 	if len(nonEmpty) > 0 && !o.Force {
 		return nil, nil, fmt.Errorf("%w: table(s) %s already hold rows (refusing to write into them; --force empties them first)",
 			ErrTargetNotEmpty, strings.Join(nonEmpty, ", "))
@@ -166,6 +178,22 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 			parents[t.Name] = append(parents[t.Name], tt.Parents...)
 		}
 	}
+	srcFKs, err := src.foreignKeys(ctx, srcTables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	tgtFKs, err := targetFKs(ctx, conn, o.Schema)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
+	}
+	sets, quarantine, err := findOrphans(ctx, src, srcTables, mergeFKs(srcTables, srcFKs, tgtFKs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	r.Orphans = sets
+	if len(sets) > 0 && o.Orphans != OrphansQuarantine {
+		return nil, nil, orphanError(sets)
+	}
 	order, cyclic := fkOrder(names, parents)
 	if len(cyclic) > 0 {
 		r.Warnings = append(r.Warnings, "foreign keys form a cycle between "+strings.Join(cyclic, ", ")+": copied last, by name")
@@ -174,15 +202,16 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	var mismatch []string
 	for _, name := range order {
 		t := byName[name]
-		rep := TableReport{Name: name, SourceRows: t.Rows, EmptyBefore: !hasRows[name]}
+		rep := TableReport{Name: name, SourceRows: t.Rows, EmptyBefore: !hasRows[name], Quarantined: quarantine.count(name)}
 		r.TotalRows += t.Rows
+		r.Quarantined += rep.Quarantined
 		if appTables[name] && r.SchemaFromApp {
 			rep.Action, rep.Reason = "skip", "the application created the target schema and keeps this table itself"
 			r.TotalRows -= t.Rows
 			r.Tables = append(r.Tables, rep)
 			continue
 		}
-		j := &tableJob{src: t}
+		j := &tableJob{src: t, skip: quarantine[name]}
 		if tt := tgt[name]; tt == nil {
 			rep.Action = "create+copy"
 			for _, c := range t.Columns {
@@ -262,6 +291,15 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 				return fmt.Errorf("create table %s: %w", j.src.Name, err)
 			}
 		}
+	}
+	if r.Quarantined > 0 {
+		if o.QuarantinePath == "" {
+			return fmt.Errorf("%d orphan row(s) to quarantine but no quarantine file", r.Quarantined)
+		}
+		if _, err := writeQuarantine(ctx, src, o.QuarantinePath, quarantineOf(jobs)); err != nil {
+			return err
+		}
+		r.QuarantineFile = o.QuarantinePath
 	}
 	var done atomic.Int64
 	t0 := time.Now()

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -22,13 +23,29 @@ type Migrator struct {
 
 var _ apply.Migrator = Migrator{}
 
-// Preflight implements apply.Migrator.
-func (m Migrator) Preflight(ctx context.Context, t apply.MigrationTarget) (apply.PreflightResult, error) {
-	c, err := migrate.CheckTarget(ctx, t.URL, m.Schema, t.WantVector, t.Force)
-	if c == nil {
-		return apply.PreflightResult{}, err
+// Preflight implements apply.Migrator: the migration's own preflight (one
+// function for the dry run, apply's check before the stop and the copy's
+// check after it), on a copy of the running client's database.
+func (m Migrator) Preflight(ctx context.Context, t apply.MigrationTarget, sqlitePath string) (apply.PreflightResult, error) {
+	rep, err := migrate.Run(ctx, m.options(t, sqlitePath, true))
+	out := apply.PreflightResult{ServerVersion: rep.ServerVersion, Warnings: rep.Warnings, NonEmpty: rep.NonEmpty}
+	for _, o := range rep.Orphans {
+		out.Orphans = append(out.Orphans, fmt.Sprintf("%s: %d row(s) (e.g. %s)", o.ForeignKey, o.Rows, strings.Join(o.Examples, ", ")))
 	}
-	return apply.PreflightResult{ServerVersion: c.ServerVersion, Warnings: c.Warnings, NonEmpty: c.NonEmpty}, err
+	return out, m.explain(t, err)
+}
+
+func (m Migrator) options(t apply.MigrationTarget, sqlitePath string, dry bool) migrate.Options {
+	return migrate.Options{SQLitePath: sqlitePath, URL: t.URL, Schema: m.Schema, Force: t.Force, WantVector: t.WantVector,
+		Orphans: t.Orphans, QuarantinePath: t.QuarantinePath, DryRun: dry, SkipSourceHash: dry}
+}
+
+// explain names the image when the schema revisions differ.
+func (m Migrator) explain(t apply.MigrationTarget, err error) error {
+	if errors.Is(err, migrate.ErrVersionSkew) && t.Image != "" {
+		return fmt.Errorf("%w (the target's schema was created by image %s)", err, t.Image)
+	}
+	return err
 }
 
 // Seeded implements apply.Migrator.
@@ -56,29 +73,32 @@ func (m Migrator) Copy(ctx context.Context, t apply.MigrationTarget, sqlitePath 
 	}
 	stall := testStall()
 	last := time.Time{}
-	rep, err := migrate.Run(ctx, migrate.Options{
-		SQLitePath: sqlitePath, URL: t.URL, Schema: m.Schema, Force: t.Force, Seeded: seeded, WantVector: t.WantVector,
-		Progress: func(p migrate.Progress) {
-			if stall > 0 && p.Phase == "verify" {
-				progress(fmt.Sprintf("test hook: stalling %s inside the copy transaction (FLEETCTL_TEST_MIGRATE_STALL)", stall))
-				time.Sleep(stall)
-				stall = 0
-			}
-			switch {
-			case p.TableTotal == 0:
-				return
-			case p.Phase == "verify":
-				progress(fmt.Sprintf("verify %s: %d rows (counts and checksums)", p.Table, p.TableTotal))
-				return
-			case time.Since(last) < time.Second && p.TableDone != p.TableTotal:
-				return
-			}
-			last = time.Now()
-			progress(fmt.Sprintf("copy %s: %d/%d rows (all tables: %d/%d, %s)", p.Table, p.TableDone, p.TableTotal, p.Done, p.Total, percent(p.Done, p.Total)))
-		},
-	})
+	o := m.options(t, sqlitePath, false)
+	o.Seeded = seeded
+	o.Progress = func(p migrate.Progress) {
+		if stall > 0 && p.Phase == "verify" {
+			progress(fmt.Sprintf("test hook: stalling %s inside the copy transaction (FLEETCTL_TEST_MIGRATE_STALL)", stall))
+			time.Sleep(stall)
+			stall = 0
+		}
+		switch {
+		case p.TableTotal == 0:
+			return
+		case p.Phase == "verify":
+			progress(fmt.Sprintf("verify %s: %d rows (counts and checksums)", p.Table, p.TableTotal))
+			return
+		case time.Since(last) < time.Second && p.TableDone != p.TableTotal:
+			return
+		}
+		last = time.Now()
+		progress(fmt.Sprintf("copy %s: %d/%d rows (all tables: %d/%d, %s)", p.Table, p.TableDone, p.TableTotal, p.Done, p.Total, percent(p.Done, p.Total)))
+	}
+	rep, err := migrate.Run(ctx, o)
 	if err != nil {
-		return nil, err
+		return nil, m.explain(t, err)
+	}
+	if rep.Quarantined > 0 {
+		progress(fmt.Sprintf("quarantined %d orphan row(s) into %s (not copied)", rep.Quarantined, rep.QuarantineFile))
 	}
 	res := &apply.MigrationResult{Report: rep.JSON(), Written: rep.Written(), TotalRows: rep.TotalRows, CopiedRows: rep.CopiedRows, Alterations: []string{}}
 	for _, tr := range rep.Tables {
