@@ -43,6 +43,9 @@ func applyCmd(env *cliEnv) *cobra.Command {
 			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 		},
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := validOrphans(*mf.orphans); err != nil {
+				return err
+			}
 			return status(runApply(c.Context(), env, &pf, &af, mf, args))
 		},
 	}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+
 	"fmt"
 	"io"
-	"io/fs"
+
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,18 +30,34 @@ import (
 type migrateFlags struct {
 	backupDir *string
 	force     *bool
+	orphans   *string
 }
 
 func registerMigrateFlags(c *cobra.Command) *migrateFlags {
-	f := &migrateFlags{backupDir: new(string), force: new(bool)}
+	f := &migrateFlags{backupDir: new(string), force: new(bool), orphans: new(string)}
 	backupDirFlag(c, f.backupDir, apply.DefaultBackupRoot())
 	c.Flags().BoolVar(f.force, "force", false, "let a migration write into PostgreSQL tables that already hold rows (they are emptied first)")
+	orphansFlag(c, f.orphans)
 	return f
+}
+
+// orphansFlag is --orphans: what a migration does with rows whose parent
+// row is missing.
+func orphansFlag(c *cobra.Command, v *string) {
+	c.Flags().StringVar(v, "orphans", migrate.OrphansRefuse, "rows whose parent row is missing (SQLite never enforced the foreign keys): "+
+		"refuse (the preflight fails, listing them) or quarantine (copy them into orphans-<timestamp>.db in the backup directory, counted)")
+}
+
+func validOrphans(v string) error {
+	if v != migrate.OrphansRefuse && v != migrate.OrphansQuarantine {
+		return fmt.Errorf("--orphans must be %s or %s, not %q", migrate.OrphansRefuse, migrate.OrphansQuarantine, v)
+	}
+	return nil
 }
 
 func (f *migrateFlags) options(out io.Writer) apply.MigrationOptions {
 	return apply.MigrationOptions{
-		BackupDir: *f.backupDir, Force: *f.force,
+		BackupDir: *f.backupDir, Force: *f.force, Orphans: *f.orphans,
 		Log:       func(a *plan.Action, line string) { fmt.Fprintf(out, "  | %s: %s\n", a.Object, line) },
 		AfterStep: reconcile.TestPause(func(line string) { fmt.Fprintf(out, "  | %s\n", line) }),
 	}
@@ -203,6 +220,7 @@ type dryRun struct {
 	Preflight     string                `json:"preflight"` // ok or the error
 	Warnings      []string              `json:"warnings,omitempty"`
 	NonEmpty      []string              `json:"nonEmptyTables,omitempty"`
+	Orphans       []migrate.OrphanSet   `json:"orphans,omitempty"`
 	Tables        []migrate.TableReport `json:"tables"`
 	TotalRows     int64                 `json:"totalRows"`
 	Estimate      string                `json:"estimate"`
@@ -213,6 +231,7 @@ type dryRun struct {
 func dbMigrateCmd(env *cliEnv) *cobra.Command {
 	var file string
 	var asJSON, dry, force bool
+	var orphans string
 	c := &cobra.Command{
 		Use:   "migrate CLIENT --dry-run",
 		Short: "dry-run a client's SQLite → PostgreSQL migration: preflight and row counts, changing nothing",
@@ -222,17 +241,21 @@ func dbMigrateCmd(env *cliEnv) *cobra.Command {
 		Args:              oneArg("a client name"),
 		ValidArgsFunction: completeClients,
 		RunE: func(c *cobra.Command, args []string) error {
-			return status(runDBMigrate(c.Context(), env, args[0], file, asJSON, dry, force))
+			if err := validOrphans(orphans); err != nil {
+				return err
+			}
+			return status(runDBMigrate(c.Context(), env, args[0], file, asJSON, dry, force, orphans))
 		},
 	}
 	fileFlag(c, &file)
 	jsonFlag(c, &asJSON)
 	c.Flags().BoolVar(&dry, "dry-run", false, "preflight and row counts only; changes nothing (required)")
 	c.Flags().BoolVar(&force, "force", false, "accept PostgreSQL tables that already hold rows (apply --force empties them)")
+	orphansFlag(c, &orphans)
 	return c
 }
 
-func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON, dry, force bool) int {
+func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON, dry, force bool, orphans string) int {
 	if !dry {
 		fmt.Fprintln(env.stderr, "Error: the migration itself runs as a planned action: set database.backend: postgres for the client in fleet.yaml, "+
 			"then 'fleetctl plan' and 'fleetctl apply' (with --force for a target that holds rows). "+
@@ -258,14 +281,6 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 		Estimate: "row counts come from a copy of webui.db, -wal and -shm taken through the Docker API while the client runs, " +
 			"opened read-only: an estimate (the client keeps writing); apply stops the client before its copy"}
 	code := exitOK
-	chk, err := migrate.CheckTarget(ctx, u, "", c.Database.Vector == fleet.VectorPGVector, force)
-	if chk != nil {
-		out.ServerVersion, out.Warnings, out.NonEmpty = chk.ServerVersion, chk.Warnings, chk.NonEmpty
-	}
-	out.Preflight = "ok"
-	if err != nil {
-		out.Preflight, code = err.Error(), exitError
-	}
 	name := s.spec.ContainerName(c)
 	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)})
 	if err != nil {
@@ -276,17 +291,24 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 	switch {
 	case ctr == nil:
 		out.Estimate = "container " + name + " does not exist: nothing to migrate (a new client on PostgreSQL is simply created)"
+		out.Preflight = "not run (nothing to migrate)"
 	case plan.ContainerBackend(ctr.Labels) == fleet.BackendPostgres:
 		out.Estimate = "container " + name + " already runs on PostgreSQL: nothing to migrate"
+		out.Preflight = "not run (nothing to migrate)"
 	default:
-		tables, err := countFromCopy(ctx, s, ctr.ID)
+		// The preflight apply runs before its stop, on the same kind of copy.
+		rep, err := preflightFromCopy(ctx, s, ctr.ID, migrate.Options{URL: u, Force: force, Orphans: orphans,
+			WantVector: c.Database.Vector == fleet.VectorPGVector})
+		out.Preflight = "ok"
 		if err != nil {
-			out.Estimate = "could not count rows: " + err.Error()
-			code = exitError
+			out.Preflight, code = err.Error(), exitError
 		}
-		out.Tables = tables
-		for _, t := range tables {
-			out.TotalRows += t.SourceRows
+		if rep != nil {
+			out.ServerVersion, out.Warnings, out.NonEmpty, out.Orphans = rep.ServerVersion, rep.Warnings, rep.NonEmpty, rep.Orphans
+			for _, t := range rep.Tables {
+				out.Tables = append(out.Tables, t)
+				out.TotalRows += t.SourceRows
+			}
 		}
 	}
 	// The steps, as the plan shows them.
@@ -310,6 +332,12 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 	for _, x := range out.Warnings {
 		fmt.Fprintf(w, "warning:   %s\n", x)
 	}
+	if len(out.Orphans) > 0 {
+		fmt.Fprintf(w, "\norphan rows (their parent row is missing; --orphans=%s):\n", orphans)
+		for _, o := range out.Orphans {
+			fmt.Fprintf(w, "  %-48s %d (e.g. %s)\n", o.ForeignKey, o.Rows, strings.Join(o.Examples, ", "))
+		}
+	}
 	if len(out.Tables) > 0 {
 		fmt.Fprintln(w, "\nrows to move:")
 		for _, t := range out.Tables {
@@ -328,35 +356,23 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 	return code
 }
 
-// countFromCopy copies webui.db and its -wal/-shm out of the (running)
-// container into a temp dir, folds the WAL into the copy and counts rows.
-func countFromCopy(ctx context.Context, s *session, id string) ([]migrate.TableReport, error) {
+// preflightFromCopy copies webui.db and its -wal/-shm/-journal out of the
+// (running) container into a temp dir, folds the WAL into the copy and
+// runs the migration's preflight on it: the same copy-out and the same
+// preflight as apply before its stop.
+func preflightFromCopy(ctx context.Context, s *session, id string, o migrate.Options) (*migrate.Report, error) {
 	dir, err := os.MkdirTemp("", "fleetctl-dryrun-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	local := filepath.Join(dir, "webui.db")
-	for _, sfx := range []string{"", "-wal", "-shm"} {
-		f, err := os.Create(local + sfx)
-		if err != nil {
-			return nil, err
-		}
-		_, err = s.cli.CopyFileFromContainer(ctx, id, fleet.DataDir+"/webui.db"+sfx, f)
-		f.Close()
-		if errors.Is(err, fs.ErrNotExist) {
-			os.Remove(local + sfx)
-			if sfx == "" {
-				return nil, fmt.Errorf("no webui.db in the client's volume")
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	if _, _, err := apply.CopyOutDatabase(ctx, s.cli, id, fleet.DataDir, local, nil); err != nil {
+		return nil, fmt.Errorf("copy of the running database: %w", err)
 	}
 	if err := migrate.PrepareBackup(ctx, local); err != nil {
 		return nil, err
 	}
-	return migrate.TableCounts(ctx, local)
+	o.SQLitePath, o.DryRun, o.SkipSourceHash = local, true, true
+	return migrate.Run(ctx, o)
 }

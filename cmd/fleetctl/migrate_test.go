@@ -431,3 +431,46 @@ func killedMidMigration(t *testing.T, hook, value, want string) {
 		t.Fatalf("containers left: %v", names)
 	}
 }
+
+// Orphan rows (a chat_message whose chat was deleted; SQLite never enforced
+// the key) are listed by the dry run while the client keeps running, refuse
+// apply before any downtime, and with --orphans=quarantine land in a side
+// file in the backup directory, counted, while everything else moves.
+func TestMigrateOrphansFoundBeforeDowntime(t *testing.T) {
+	srv, db := startPG(t)
+	f, cs, _, id := migrateSetup(t)
+	postJSON(t, cs[0].port, "/_standin/chats/chat-plain/orphan", struct{}{})
+	started := dockerCLI(t, "inspect", "--format", "{{.State.StartedAt}}", f.ctr("c0"))
+	f.writeDB(cs, srv.BridgeURL(db))
+
+	r := f.run("db", "migrate", "c0", "--dry-run")
+	noPassword(t, "dry run", r.all())
+	if r.code != 1 || !strings.Contains(r.stdout, "orphan rows") || !strings.Contains(r.stdout, "chat_message(chat_id) → chat(id)") ||
+		!strings.Contains(r.stdout, "chat-plain-") {
+		t.Fatalf("dry run: exit %d\n%s", r.code, r.all())
+	}
+	backups := filepath.Join(f.dir, "b")
+	r = f.run("apply", "--auto-approve", "--backup-dir", backups)
+	noPassword(t, "apply", r.all())
+	if r.code != 1 || !strings.Contains(r.all(), "preflight") || !strings.Contains(r.all(), "orphan rows") || !strings.Contains(r.all(), "--orphans=quarantine") {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.all())
+	}
+	if containerID(t, f.ctr("c0")) != id || dockerCLI(t, "inspect", "--format", "{{.State.StartedAt}}", f.ctr("c0")) != started {
+		t.Fatal("the refusal came after downtime")
+	}
+
+	r = f.run("apply", "--auto-approve", "--backup-dir", backups, "--orphans=quarantine")
+	noPassword(t, "apply --orphans=quarantine", r.all())
+	if r.code != 0 || !strings.Contains(r.stdout, "quarantined 1 orphan row(s)") {
+		t.Fatalf("apply --orphans=quarantine: exit %d\n%s", r.code, r.all())
+	}
+	if q, _ := filepath.Glob(filepath.Join(backups, f.name, "c0", "orphans-*.db")); len(q) != 1 {
+		t.Fatalf("quarantine files: %v", q)
+	}
+	if n, _ := srv.Psql(context.Background(), db, `SELECT count(*) FROM chat_message WHERE chat_id = 'chat-plain'`); n != "0" {
+		t.Fatalf("orphans copied into PostgreSQL: %s", n)
+	}
+	if n, _ := srv.Psql(context.Background(), db, `SELECT count(*) FROM chat`); n != "2" {
+		t.Fatalf("chats in PostgreSQL: %s", n)
+	}
+}

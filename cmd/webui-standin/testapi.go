@@ -20,6 +20,7 @@ func (s *server) registerTestAPI() {
 	s.mux.HandleFunc("POST /_standin/chats", s.handleCreateChat)
 	s.mux.HandleFunc("GET /_standin/chats", s.handleListChats)
 	s.mux.HandleFunc("GET /_standin/chats/{id}", s.handleGetChat)
+	s.mux.HandleFunc("POST /_standin/chats/{id}/orphan", s.handleOrphanChat)
 	s.mux.HandleFunc("GET /_standin/secret-key-digest", s.handleSecretDigest)
 	s.mux.HandleFunc("GET /_standin/env-keys", s.handleEnvKeys)
 	s.mux.HandleFunc("GET /_standin/stream", s.handleStream)
@@ -178,6 +179,19 @@ func (s *server) handleGetChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+// handleOrphanChat deletes a chat's row but not its messages, as real
+// SQLite databases hold them (SQLite never enforces the app's foreign keys):
+// migration tests plant orphan chat_message rows with it.
+func (s *server) handleOrphanChat(w http.ResponseWriter, r *http.Request) {
+	res, err := s.store.db.ExecContext(r.Context(), s.store.dialect.bind(`DELETE FROM chat WHERE id = ?`), r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, s.store.clean(err).Error())
+		return
+	}
+	n, _ := res.RowsAffected()
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
 func (s *server) handleListChats(w http.ResponseWriter, r *http.Request) {

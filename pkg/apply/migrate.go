@@ -51,23 +51,51 @@ type MigrationTarget struct {
 	WantVector bool
 	// Force writes into tables that already hold rows (emptied first).
 	Force bool
+	// Orphans: "" or "refuse" (rows whose parent row is missing fail the
+	// preflight) or "quarantine" (copied into QuarantinePath instead).
+	Orphans        string
+	QuarantinePath string
+	// Image is the client's image (it creates the target's schema): named
+	// when the schema revisions of the data and the target differ.
+	Image string
 }
 
 // Migrator moves data; the CLI wires pkg/migrate and pkg/pg behind it, so
 // apply imports neither pgx nor a SQLite driver.
 type Migrator interface {
-	// Preflight checks the target without writing: reachable (a wrong
-	// password fails here), version, vector extension, empty or schema-only.
-	// It returns warnings to show.
-	Preflight(ctx context.Context, t MigrationTarget) (serverVersion string, warnings []string, err error)
+	// Preflight checks, without writing, the target (reachable: a wrong
+	// password fails here; version; vector extension; empty or
+	// schema-only) against a copy of the client's database taken while it
+	// runs (orphan rows, schema revision, an encrypted file).
+	Preflight(ctx context.Context, t MigrationTarget, sqlitePath string) (PreflightResult, error)
 	// PrepareBackup turns the copied webui.db (with its -wal/-shm beside it)
 	// into one verified file: WAL checkpointed into the copy, integrity_check ok.
 	PrepareBackup(ctx context.Context, path string) error
-	// Copy copies the SQLite file into the target and verifies it, in one
-	// transaction (nothing is left in the target when it fails).
-	Copy(ctx context.Context, t MigrationTarget, sqlitePath string, progress func(string)) (*MigrationResult, error)
-	// Undo empties again the tables a committed Copy wrote that were empty before.
-	Undo(ctx context.Context, t MigrationTarget, written []string) error
+	// Seeded lists the rows the application's schema step inserted: every
+	// row of the tables that were not in heldBefore (the preflight's
+	// NonEmpty). The result is opaque to the executor: it is journaled and
+	// handed back to Copy and Undo.
+	Seeded(ctx context.Context, t MigrationTarget, heldBefore []string) (seeded json.RawMessage, rows int, err error)
+	// Copy deletes exactly the seeded rows, copies the SQLite file into the
+	// target and verifies it, in one transaction (nothing is left in the
+	// target when it fails).
+	Copy(ctx context.Context, t MigrationTarget, sqlitePath string, seeded json.RawMessage, progress func(string)) (*MigrationResult, error)
+	// Undo empties again the tables a committed Copy wrote that were empty
+	// before and deletes exactly the seeded rows, in one transaction.
+	Undo(ctx context.Context, t MigrationTarget, written []string, seeded json.RawMessage) error
+}
+
+// PreflightResult is what Preflight found.
+type PreflightResult struct {
+	ServerVersion string
+	Warnings      []string
+	// NonEmpty are the tables holding rows before any downtime (possible
+	// only with Force): the schema step's seeded rows are looked for in
+	// the others.
+	NonEmpty []string
+	// Orphans describes the orphan rows found (quarantined with
+	// Orphans "quarantine"; with "refuse" they are the error).
+	Orphans []string
 }
 
 // MigrationResult is what Copy reports.
@@ -89,6 +117,8 @@ type MigrationOptions struct {
 	BackupDir string
 	// Force: see MigrationTarget.Force.
 	Force bool
+	// Orphans: see MigrationTarget.Orphans.
+	Orphans string
 	// Log, when set, receives one line per step (from the action's goroutine).
 	Log func(a *plan.Action, line string)
 	// Now is the clock for backup names (default time.Now).
@@ -127,17 +157,24 @@ type MigrationRecord struct {
 	Report       json.RawMessage `json:"report"`
 }
 
-// pending is the journal of a migration whose copy committed but whose
-// switch has not finished: if fleetctl dies in between, the next run
-// empties those tables again (the client never ran on PostgreSQL, its
-// SQLite container is still the one named here) and starts over.
+// pending is the journal of a migration that has begun writing into the
+// target: written before the schema step (Phase "schema", HeldBefore),
+// again once the step's seeded rows are known ("seeded", Seeded) and after
+// the copy committed ("copied", Written). If fleetctl dies before the
+// switch finished, the next run deletes exactly those rows and empties
+// those tables again (the client never ran on PostgreSQL, its SQLite
+// container is still the one named here) and starts over; a rollback does
+// the same.
 type pending struct {
 	Container string `json:"container"`
 	// Target is the database the copy went into (host:port/name, no
 	// credentials): Undo runs only against that same database.
-	Target  string    `json:"target"`
-	Written []string  `json:"written"`
-	At      time.Time `json:"at"`
+	Target     string          `json:"target"`
+	Phase      string          `json:"phase"`
+	HeldBefore []string        `json:"heldBefore"`
+	Seeded     json.RawMessage `json:"seeded,omitempty"`
+	Written    []string        `json:"written"`
+	At         time.Time       `json:"at"`
 }
 
 // BackupDirFor is where a client's local backups go.
@@ -185,6 +222,7 @@ type migration struct {
 	tgt     MigrationTarget
 	dir     string // local backup dir
 	copied  *MigrationResult
+	journal *pending // what this run has journaled (nil before the schema step)
 	stopped bool
 }
 
@@ -209,7 +247,8 @@ func (m *migration) now() time.Time {
 
 func (m *migration) run(ctx context.Context) error {
 	a := m.a
-	m.tgt = MigrationTarget{URL: envValue(a.Container, "DATABASE_URL"), WantVector: a.Migration.WantVector, Force: m.mo.Force}
+	m.tgt = MigrationTarget{URL: envValue(a.Container, "DATABASE_URL"), WantVector: a.Migration.WantVector, Force: m.mo.Force,
+		Orphans: m.mo.Orphans, Image: a.Container.Image}
 	if m.tgt.URL == "" {
 		return errors.New("migrate database: the new container has no DATABASE_URL")
 	}
@@ -223,15 +262,21 @@ func (m *migration) run(ctx context.Context) error {
 		return m.notStopped(ctx, err)
 	}
 
-	// 1. Preflight, before any downtime.
+	// 1. Preflight, before any downtime: the target, and a copy of the
+	// database taken while the client runs.
+	ts := m.now().Format("20060102T150405Z")
+	m.tgt.QuarantinePath = filepath.Join(m.dir, "orphans-"+ts+".db")
 	m.log("preflight: %s", a.Migration.Target)
-	version, warns, err := m.mo.Migrator.Preflight(ctx, m.tgt)
+	pre, err := m.preflight(ctx)
 	if err != nil {
 		return m.notStopped(ctx, fmt.Errorf("preflight: %w", err))
 	}
-	m.log("preflight ok: PostgreSQL %s", version)
+	m.log("preflight ok: PostgreSQL %s", pre.ServerVersion)
+	for _, o := range pre.Orphans {
+		m.log("orphans (quarantined into %s): %s", m.tgt.QuarantinePath, o)
+	}
 	m.step("preflight")
-	for _, w := range warns {
+	for _, w := range pre.Warnings {
 		m.log("warning: %s", w)
 	}
 
@@ -247,7 +292,6 @@ func (m *migration) run(ctx context.Context) error {
 		return m.rollback(ctx, "stop", err)
 	}
 	m.step("stop")
-	ts := m.now().Format("20060102T150405Z")
 	backup, sum, size, err := m.backup(ctx, ts)
 	if err != nil {
 		return m.rollback(ctx, "backup", err)
@@ -255,19 +299,38 @@ func (m *migration) run(ctx context.Context) error {
 	volBackup := fmt.Sprintf(volumeBackupFmt, ts)
 	m.step("backup")
 
-	// 3. Schema from the application itself.
+	// 3. Schema from the application itself. The journal comes first: a
+	// kill during the step leaves rows it seeded, which the next run finds
+	// (every row of a table that held none before) and deletes.
+	m.journal = &pending{Container: a.ExistingID, Target: fleet.DatabaseKey(m.tgt.URL), Phase: "schema", HeldBefore: pre.NonEmpty, Written: []string{}}
+	if m.journal.HeldBefore == nil {
+		m.journal.HeldBefore = []string{}
+	}
+	if err := m.writePending(); err != nil {
+		return m.rollback(ctx, "journal", err)
+	}
 	if err := m.schema(ctx, schemaName); err != nil {
 		return m.rollback(ctx, "schema", err)
 	}
+	seeded, n, err := m.mo.Migrator.Seeded(ctx, m.tgt, pre.NonEmpty)
+	if err != nil {
+		return m.rollback(ctx, "schema", err)
+	}
+	m.journal.Phase, m.journal.Seeded = "seeded", seeded
+	if err := m.writePending(); err != nil {
+		return m.rollback(ctx, "journal", err)
+	}
+	m.log("schema: the application seeded %d row(s); recorded in %s, deleted exactly before the copy", n, filepath.Join(m.dir, pendingFile))
 	m.step("schema")
 
 	// 4. Copy and verify.
 	m.log("copying into %s (one transaction; verified before commit)", a.Migration.Target)
-	res, err := m.mo.Migrator.Copy(ctx, m.tgt, backup, func(line string) { m.log("%s", line) })
+	res, err := m.mo.Migrator.Copy(ctx, m.tgt, backup, seeded, func(line string) { m.log("%s", line) })
 	if err != nil {
 		return m.rollback(ctx, "copy", err)
 	}
 	m.copied = res
+	m.journal.Phase, m.journal.Written = "copied", res.Written
 	if err := m.writePending(); err != nil {
 		return m.rollback(ctx, "journal", err)
 	}
@@ -339,12 +402,16 @@ func (m *migration) notStopped(ctx context.Context, err error) error {
 // journal), then the old container is started and health-checked.
 func (m *migration) rollback(ctx context.Context, step string, cause error) error {
 	var notes []string
-	if m.copied != nil {
-		if err := m.mo.Migrator.Undo(ctx, m.tgt, m.copied.Written); err != nil {
-			notes = append(notes, fmt.Sprintf("emptying the target tables again failed: %v (they are listed in %s)", err, filepath.Join(m.dir, pendingFile)))
+	if m.journal != nil {
+		if err := m.undoJournal(ctx, m.journal); err != nil {
+			notes = append(notes, fmt.Sprintf("emptying the target again failed: %v (what to empty is listed in %s)", err, filepath.Join(m.dir, pendingFile)))
 		} else {
 			_ = os.Remove(filepath.Join(m.dir, pendingFile))
-			notes = append(notes, "the target tables it had filled are empty again")
+			if m.copied != nil {
+				notes = append(notes, "the target tables it had filled are empty again")
+			} else {
+				notes = append(notes, "nothing was committed to PostgreSQL; the rows the schema step seeded are deleted")
+			}
 		}
 	} else {
 		notes = append(notes, "nothing was committed to PostgreSQL")

@@ -18,6 +18,72 @@ import (
 	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
+// FileCopier reads a file out of a container (the engine's archive API).
+type FileCopier interface {
+	CopyFileFromContainer(ctx context.Context, id, path string, w io.Writer) (int64, error)
+}
+
+// CopyOutDatabase copies webui.db and its -wal, -shm and -journal out of
+// container id into local (+ the same suffixes): -journal too, since a
+// container killed mid-transaction leaves a hot rollback journal, and a
+// copy without it would hold a half-applied transaction. It returns the
+// SHA-256 and size of webui.db. The dry run, the preflight and the backup
+// all copy out through it; the caller then runs Migrator.PrepareBackup.
+func CopyOutDatabase(ctx context.Context, fc FileCopier, id, mountPath, local string, log func(string)) (string, int64, error) {
+	var sum string
+	var size int64
+	for _, sfx := range []string{"", "-wal", "-shm", "-journal"} {
+		src := filepath.ToSlash(filepath.Join(mountPath, "webui.db"+sfx))
+		f, err := os.OpenFile(local+sfx, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return "", 0, err
+		}
+		h := sha256.New()
+		n, err := fc.CopyFileFromContainer(ctx, id, src, io.MultiWriter(f, h))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			os.Remove(local + sfx)
+			if sfx == "" {
+				return "", 0, fmt.Errorf("there is no %s: nothing to migrate", src)
+			}
+			continue
+		}
+		if err != nil {
+			return "", 0, err
+		}
+		if sfx == "" {
+			sum, size = hex.EncodeToString(h.Sum(nil)), n
+		}
+		if log != nil {
+			log(fmt.Sprintf("copied %s out (%d bytes%s)", src, n, map[bool]string{true: ", sha256 " + sum, false: ""}[sfx == ""]))
+		}
+	}
+	return sum, size, nil
+}
+
+// preflight copies the database out of the running client into a
+// temporary directory beside the backups and checks it with the target.
+func (m *migration) preflight(ctx context.Context) (PreflightResult, error) {
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return PreflightResult{}, err
+	}
+	tmp, err := os.MkdirTemp(m.dir, "preflight-")
+	if err != nil {
+		return PreflightResult{}, err
+	}
+	defer os.RemoveAll(tmp)
+	local := filepath.Join(tmp, "webui.db")
+	if _, _, err := CopyOutDatabase(ctx, m.me, m.a.ExistingID, m.a.Container.MountPath, local, nil); err != nil {
+		return PreflightResult{}, fmt.Errorf("copy of the running database: %w", err)
+	}
+	if err := m.mo.Migrator.PrepareBackup(ctx, local); err != nil {
+		return PreflightResult{}, fmt.Errorf("copy of the running database: %w", err)
+	}
+	return m.mo.Migrator.Preflight(ctx, m.tgt, local)
+}
+
 // backup copies webui.db and its -wal/-shm/-journal out of the stopped container into
 // the local backup directory, turns the copy into one verified file and puts
 // it back into the volume as webui-backup-TS.db. It returns the local path
@@ -28,35 +94,9 @@ func (m *migration) backup(ctx context.Context, ts string) (string, string, int6
 		return "", "", 0, err
 	}
 	local := filepath.Join(m.dir, "webui-"+ts+".db")
-	var sum string
-	var size int64
-	// -journal too: a container killed mid-transaction leaves a hot rollback
-	// journal, and a copy without it would hold a half-applied transaction.
-	for _, sfx := range []string{"", "-wal", "-shm", "-journal"} {
-		src := filepath.ToSlash(filepath.Join(a.Container.MountPath, "webui.db"+sfx))
-		f, err := os.OpenFile(local+sfx, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return "", "", 0, err
-		}
-		h := sha256.New()
-		n, err := m.me.CopyFileFromContainer(ctx, a.ExistingID, src, io.MultiWriter(f, h))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			os.Remove(local + sfx)
-			if sfx == "" {
-				return "", "", 0, fmt.Errorf("there is no %s in volume %s: nothing to migrate", src, a.Container.Volume)
-			}
-			continue
-		}
-		if err != nil {
-			return "", "", 0, err
-		}
-		if sfx == "" {
-			sum, size = hex.EncodeToString(h.Sum(nil)), n
-		}
-		m.log("copied %s out (%d bytes%s)", src, n, map[bool]string{true: ", sha256 " + sum, false: ""}[sfx == ""])
+	sum, size, err := CopyOutDatabase(ctx, m.me, a.ExistingID, a.Container.MountPath, local, func(l string) { m.log("%s", l) })
+	if err != nil {
+		return "", "", 0, fmt.Errorf("%w (volume %s)", err, a.Container.Volume)
 	}
 	if err := m.mo.Migrator.PrepareBackup(ctx, local); err != nil {
 		return "", "", 0, err
@@ -125,7 +165,8 @@ func (m *migration) schema(ctx context.Context, name string) error {
 }
 
 func (m *migration) writePending() error {
-	raw, _ := json.Marshal(pending{Container: m.a.ExistingID, Target: fleet.DatabaseKey(m.tgt.URL), Written: m.copied.Written, At: m.now()})
+	m.journal.At = m.now()
+	raw, _ := json.Marshal(m.journal)
 	// Temp file and rename: a kill mid-write must not leave half a journal.
 	path := filepath.Join(m.dir, pendingFile)
 	if err := os.WriteFile(path+".tmp", raw, 0o600); err != nil {
@@ -134,10 +175,25 @@ func (m *migration) writePending() error {
 	return os.Rename(path+".tmp", path)
 }
 
-// resumePending undoes the committed copy of a run that was killed before
-// its switch. It applies only when the journal names the client's current
+// undoJournal deletes what a journaled run put into the target: the rows
+// its schema step seeded (looked up now when the run died before it
+// recorded them) and the tables its copy filled, in one transaction.
+func (m *migration) undoJournal(ctx context.Context, p *pending) error {
+	seeded := p.Seeded
+	if p.Phase == "schema" {
+		s, _, err := m.mo.Migrator.Seeded(ctx, m.tgt, p.HeldBefore)
+		if err != nil {
+			return err
+		}
+		seeded = s
+	}
+	return m.mo.Migrator.Undo(ctx, m.tgt, p.Written, seeded)
+}
+
+// resumePending undoes what a run killed before its switch left in the
+// target. It applies only when the journal names the client's current
 // SQLite container: that container never ran on PostgreSQL, so nothing but
-// that copy can be in those tables.
+// that run can have written the rows it names.
 func (m *migration) resumePending(ctx context.Context) error {
 	p := filepath.Join(m.dir, pendingFile)
 	raw, err := os.ReadFile(p)
@@ -154,11 +210,17 @@ func (m *migration) resumePending(ctx context.Context) error {
 	}
 	if want := fleet.DatabaseKey(m.tgt.URL); pend.Target != want {
 		// Never empty tables of another database than the copy went into.
-		return fmt.Errorf("a previous migration of this client copied its data into %s and was interrupted, but the target is now %s: "+
-			"empty the tables it filled there (%s) or point database.url back at it, then remove %s", pend.Target, want, strings.Join(pend.Written, ", "), p)
+		return fmt.Errorf("a previous migration of this client wrote into %s and was interrupted, but the target is now %s: "+
+			"empty the tables it filled there (%s) and the rows its schema step seeded, or point database.url back at it, then remove %s",
+			pend.Target, want, strings.Join(pend.Written, ", "), p)
 	}
-	m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
-	if err := m.mo.Migrator.Undo(ctx, m.tgt, pend.Written); err != nil {
+	switch pend.Phase {
+	case "copied", "": // "": a journal of an older fleetctl, written after the copy
+		m.log("a previous migration of this client was interrupted after its copy; emptying the %d table(s) it filled before starting over", len(pend.Written))
+	default:
+		m.log("a previous migration of this client was interrupted after its schema step; deleting the rows the application seeded before starting over")
+	}
+	if err := m.undoJournal(ctx, &pend); err != nil {
 		return fmt.Errorf("undo the interrupted migration: %w", err)
 	}
 	return os.Remove(p)

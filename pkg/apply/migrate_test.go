@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -51,23 +52,27 @@ type fakeMigrator struct {
 	calls                 []string
 }
 
-func (f *fakeMigrator) Preflight(context.Context, MigrationTarget) (string, []string, error) {
+func (f *fakeMigrator) Preflight(context.Context, MigrationTarget, string) (PreflightResult, error) {
 	f.calls = append(f.calls, "preflight")
-	return "15", nil, f.preflightErr
+	return PreflightResult{ServerVersion: "15"}, f.preflightErr
+}
+func (f *fakeMigrator) Seeded(context.Context, MigrationTarget, []string) (json.RawMessage, int, error) {
+	f.calls = append(f.calls, "seeded")
+	return json.RawMessage(`{"tables":[{"name":"config","rows":[["1"]]}]}`), 1, nil
 }
 func (f *fakeMigrator) PrepareBackup(context.Context, string) error {
 	f.calls = append(f.calls, "backup")
 	return nil
 }
-func (f *fakeMigrator) Copy(context.Context, MigrationTarget, string, func(string)) (*MigrationResult, error) {
+func (f *fakeMigrator) Copy(context.Context, MigrationTarget, string, json.RawMessage, func(string)) (*MigrationResult, error) {
 	f.calls = append(f.calls, "copy")
 	if f.copyErr != nil {
 		return nil, f.copyErr
 	}
 	return &MigrationResult{Written: []string{"chat"}, Report: []byte(`{}`)}, nil
 }
-func (f *fakeMigrator) Undo(_ context.Context, _ MigrationTarget, w []string) error {
-	f.calls = append(f.calls, "undo "+strings.Join(w, ","))
+func (f *fakeMigrator) Undo(_ context.Context, _ MigrationTarget, w []string, seeded json.RawMessage) error {
+	f.calls = append(f.calls, "undo "+strings.Join(w, ",")+" seeded "+string(seeded))
 	return nil
 }
 
@@ -110,8 +115,9 @@ func TestMigrateCopyFailureRestartsSQLite(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "running on SQLite again, healthy") {
 		t.Fatalf("err %v", err)
 	}
-	if strings.Contains(strings.Join(m.calls, "|"), "undo") {
-		t.Fatalf("undo after an uncommitted copy: %v", m.calls)
+	// Nothing committed: no table to empty, only the schema step's seeded rows.
+	if got := strings.Join(m.calls, "|"); got != `backup|preflight|backup|seeded|copy|undo  seeded {"tables":[{"name":"config","rows":[["1"]]}]}` {
+		t.Fatalf("migrator calls after an uncommitted copy: %s", got)
 	}
 	if e.files["/data/webui.db"] != "SQLITE" {
 		t.Fatal("webui.db modified")
@@ -132,7 +138,7 @@ func TestMigrateSwitchFailureUndoesAndRestores(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "switch failed") || !strings.Contains(err.Error(), "empty again") {
 		t.Fatalf("err %v", err)
 	}
-	if got := strings.Join(m.calls, "|"); got != "preflight|backup|copy|undo chat" {
+	if got := strings.Join(m.calls, "|"); got != `backup|preflight|backup|seeded|copy|undo chat seeded {"tables":[{"name":"config","rows":[["1"]]}]}` {
 		t.Fatalf("migrator calls %s", got)
 	}
 	for _, c := range e.containers {

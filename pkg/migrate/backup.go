@@ -9,72 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/quantabase/fleetctl/pkg/pg"
 )
-
-// TargetCheck is what CheckTarget found.
-type TargetCheck struct {
-	ServerVersion string   `json:"serverVersion"`
-	PGVector      bool     `json:"pgvector"`
-	Tables        []string `json:"tables"`   // base tables of the schema
-	NonEmpty      []string `json:"nonEmpty"` // tables holding rows (app bookkeeping tables excluded)
-	Warnings      []string `json:"warnings,omitempty"`
-}
-
-// CheckTarget is the target half of the preflight, run before any downtime
-// (there is no SQLite copy yet): connect (a wrong password fails here, never
-// echoed), server version, the vector extension when wanted (a warning), and
-// the target empty or holding only the schema the application created. A
-// table with rows is ErrTargetNotEmpty unless force. The server's messages
-// are masked (pg.Masker) before they leave.
-func CheckTarget(ctx context.Context, rawURL, schema string, wantVector, force bool) (*TargetCheck, error) {
-	c, err := checkTarget(ctx, rawURL, schema, wantVector, force)
-	return c, pg.Masker(ctx, rawURL).Error(err)
-}
-
-func checkTarget(ctx context.Context, rawURL, schema string, wantVector, force bool) (*TargetCheck, error) {
-	if schema == "" {
-		schema = "public"
-	}
-	conn, err := pg.Connect(ctx, rawURL, pg.Options{AppName: "fleetctl-migrate"})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPreflight, err)
-	}
-	defer conn.Close(context.Background())
-	in, err := pg.ServerInfo(ctx, conn)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPreflight, err)
-	}
-	c := &TargetCheck{ServerVersion: in.ServerVersion, PGVector: in.PGVector, Tables: []string{}, NonEmpty: []string{}}
-	if in.ServerVersionNum < 120000 {
-		return c, fmt.Errorf("%w: PostgreSQL %s is too old (need 12 or later)", ErrPreflight, in.ServerVersion)
-	}
-	if wantVector && !in.PGVector {
-		msg := "the vector extension is not installed in the target database (CREATE EXTENSION vector)"
-		if !in.PGVectorAvailable {
-			msg = "the vector extension is not available on the server (pgvector was asked for)"
-		}
-		c.Warnings = append(c.Warnings, msg)
-	}
-	if c.Tables, err = pg.TableNames(ctx, conn, schema); err != nil {
-		return c, fmt.Errorf("%w: %w", ErrPreflight, err)
-	}
-	skip := make([]string, 0, len(appTables))
-	for t := range appTables {
-		skip = append(skip, t)
-	}
-	ne, err := pg.NonEmpty(ctx, conn, schema, skip...)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrPreflight, err)
-	}
-	c.NonEmpty = append(c.NonEmpty, ne...)
-	if len(ne) > 0 && !force {
-		return c, fmt.Errorf("%w: table(s) %s already hold rows (refusing to write into them; --force empties them first)",
-			ErrTargetNotEmpty, strings.Join(ne, ", "))
-	}
-	return c, nil
-}
 
 // PrepareBackup makes the SQLite copy at path (copied out of a stopped
 // client together with its -wal and -shm) a self-contained, verified
@@ -153,22 +88,3 @@ func PrepareBackup(ctx context.Context, path string) error {
 
 // ErrIntegrity: the SQLite copy is damaged (PRAGMA integrity_check).
 var ErrIntegrity = errors.New("integrity check failed")
-
-// TableCounts lists the user tables of a SQLite file with their row counts,
-// opening it read-only (a dry run's estimate from a copy).
-func TableCounts(ctx context.Context, path string) ([]TableReport, error) {
-	src, err := openSource(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	ts, err := src.tables(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]TableReport, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, TableReport{Name: t.Name, SourceRows: t.Rows})
-	}
-	return out, nil
-}

@@ -20,6 +20,17 @@ type tableJob struct {
 	kinds   []kind
 	encs    []*colEncoder
 	srcHash *rowHasher
+	skip    map[int64]bool // rowids of quarantined orphans
+}
+
+func quarantineOf(jobs []*tableJob) orphanRows {
+	q := orphanRows{}
+	for _, j := range jobs {
+		if len(j.skip) > 0 {
+			q[j.src.Name] = j.skip
+		}
+	}
+	return q
 }
 
 // progressEvery rows between two progress callbacks.
@@ -62,22 +73,31 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, schema string, j *ta
 }
 
 func encodeRows(ctx context.Context, src *source, j *tableJob, w io.Writer, done *atomic.Int64, progress func(int64)) error {
-	rows, err := src.db.QueryContext(ctx, selectSQL(j.src.Name, j.cols))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	bw := bufio.NewWriterSize(w, 256<<10)
+	q := selectSQL(j.src.Name, j.cols)
+	var rowid int64
 	vals := make([]any, len(j.cols))
 	ptrs := make([]any, len(j.cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	if len(j.skip) > 0 {
+		q = strings.Replace(q, "SELECT ", "SELECT rowid, ", 1)
+		ptrs = append([]any{&rowid}, ptrs...)
+	}
+	rows, err := src.db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	bw := bufio.NewWriterSize(w, 256<<10)
 	var line []byte
 	var n int64
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
+		}
+		if j.skip[rowid] && len(j.skip) > 0 {
+			continue // quarantined, not copied
 		}
 		line = line[:0]
 		for i, v := range vals {
@@ -119,8 +139,8 @@ func verifyTable(ctx context.Context, tx pgx.Tx, schema string, j *tableJob) err
 	j.rep.TargetRows = lw.h.sum.Rows
 	j.rep.SourceSum = j.srcHash.sum.String()
 	j.rep.TargetSum = lw.h.sum.String()
-	if j.rep.TargetRows != j.rep.SourceRows || j.rep.Copied != j.rep.SourceRows {
-		return fmt.Errorf("%w: %s: %d rows in SQLite, %d copied, %d in PostgreSQL", ErrVerify, j.src.Name, j.rep.SourceRows, j.rep.Copied, j.rep.TargetRows)
+	if want := j.rep.SourceRows - j.rep.Quarantined; j.rep.TargetRows != want || j.rep.Copied != want {
+		return fmt.Errorf("%w: %s: %d rows in SQLite (%d quarantined), %d copied, %d in PostgreSQL", ErrVerify, j.src.Name, j.rep.SourceRows, j.rep.Quarantined, j.rep.Copied, j.rep.TargetRows)
 	}
 	if j.rep.SourceSum != j.rep.TargetSum {
 		return fmt.Errorf("%w: %s: checksum %s in SQLite, %s in PostgreSQL", ErrVerify, j.src.Name, j.rep.SourceSum, j.rep.TargetSum)

@@ -128,7 +128,7 @@ func TestMigrateIntoAppSchema(t *testing.T) {
 		`SELECT title FROM chat WHERE title LIKE '%🚀%' OR title LIKE '%日本語%' LIMIT 1`:  "",
 		`SELECT pinned FROM chat WHERE id = 'c-0000003'`:                               "t",
 		`SELECT count(*) FROM alembic_version`:                                         "1",
-		`SELECT version_num FROM alembic_version`:                                      "app_1",
+		`SELECT version_num FROM alembic_version`:                                      "standin_0_0_0",
 		`SELECT to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.MS') FROM config`:           "2024-05-01 10:00:00.000",
 	}
 	for q, want := range checks {

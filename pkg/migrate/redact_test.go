@@ -19,14 +19,14 @@ func TestErrorsMasked(t *testing.T) {
 	ctx = redact.NewContext(ctx, redact.New(secret))
 	u := srv.URL(secret)
 
-	_, err := CheckTarget(ctx, u, "", false, false)
-	check(t, "CheckTarget", err, secret)
+	_, err := Run(ctx, Options{SQLitePath: makeFixture(t, 10).path, URL: u, SkipSourceHash: true, DryRun: true})
+	check(t, "preflight", err, secret)
 	r, err := Run(ctx, Options{SQLitePath: makeFixture(t, 10).path, URL: u, SkipSourceHash: true})
 	check(t, "Run", err, secret)
 	if r == nil || strings.Contains(r.Error, secret) {
 		t.Errorf("the report's error leaks: %+v", r)
 	}
-	err = Undo(ctx, u, "", &Report{Tables: []TableReport{{Name: "chat", Action: "copy", EmptyBefore: true}}})
+	err = Undo(ctx, u, "", []string{"chat"}, nil)
 	check(t, "Undo", err, secret)
 }
 

@@ -34,6 +34,9 @@ type Report struct {
 	SchemaFromApp bool     `json:"schemaFromApp"`
 	DryRun        bool     `json:"dryRun,omitempty"`
 	Forced        []string `json:"forced,omitempty"` // non-empty tables truncated because of Force
+	// SeededRemoved counts the rows the application's schema step had
+	// seeded (Options.Seeded), deleted before the copy.
+	SeededRemoved int64    `json:"seededRemoved,omitempty"`
 	Warnings      []string `json:"warnings,omitempty"`
 
 	Tables      []TableReport `json:"tables"`
@@ -41,6 +44,13 @@ type Report struct {
 	CopiedRows  int64         `json:"copiedRows"`
 	Alterations int64         `json:"alterations"`
 	Sequences   []string      `json:"sequencesReset,omitempty"`
+	// NonEmpty are the target tables that held rows before (Force).
+	NonEmpty []string `json:"nonEmptyTables,omitempty"`
+	// Orphans are the rows whose parent row is missing, per foreign key;
+	// Quarantined of them were copied into QuarantineFile, not the target.
+	Orphans        []OrphanSet `json:"orphans,omitempty"`
+	Quarantined    int64       `json:"quarantined,omitempty"`
+	QuarantineFile string      `json:"quarantineFile,omitempty"`
 
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
@@ -77,6 +87,9 @@ type TableReport struct {
 	Verified   bool         `json:"verified"`
 	Alter      []Alteration `json:"alterations,omitempty"`
 	Seconds    float64      `json:"seconds"`
+	// Quarantined orphan rows went into the quarantine file, not the target:
+	// the target then holds SourceRows - Quarantined.
+	Quarantined int64 `json:"quarantined,omitempty"`
 	// EmptyBefore: the target table had no rows before (Undo may empty it again).
 	EmptyBefore bool `json:"emptyBefore"`
 }

@@ -31,6 +31,15 @@ type Options struct {
 	// Force writes into tables that already hold rows, by emptying them
 	// first (the report lists them). Without it such a target is refused.
 	Force bool
+	// Seeded are the rows the application's schema step inserted (see
+	// FindSeeded): deleted, exactly, inside the copy's transaction before
+	// the copy; their tables do not count as holding rows.
+	Seeded *Seeded
+	// Orphans: OrphansRefuse (default) fails the preflight when rows
+	// reference missing parents; OrphansQuarantine copies those rows into
+	// QuarantinePath (a new SQLite file) instead of the target, counted.
+	Orphans        string
+	QuarantinePath string
 	// DryRun stops after preflight and plan: nothing is written.
 	DryRun bool
 	// WantVector warns when the vector extension is not available.
@@ -71,6 +80,9 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return fmt.Errorf("source: %w", err)
 	}
 	r.SourceBytes = st.Size()
+	if err := plainSQLite(o.SQLitePath); err != nil {
+		return err
+	}
 	if !o.SkipSourceHash {
 		if r.SourceSHA256, err = fileSHA256(o.SQLitePath); err != nil {
 			return fmt.Errorf("source: %w", err)
@@ -128,10 +140,20 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
 	r.SchemaFromApp = tgt["alembic_version"] != nil || tgt["migratehistory"] != nil
-	nonEmpty, err := pg.NonEmpty(ctx, conn, o.Schema, "alembic_version", "migratehistory")
+	if err := versionSkew(ctx, src, conn, o.Schema, tgt); err != nil {
+		return nil, nil, err
+	}
+	skip := []string{"alembic_version", "migratehistory"}
+	if o.Seeded != nil {
+		for _, t := range o.Seeded.Tables {
+			skip = append(skip, t.Name) // emptied, exactly, before the copy
+		}
+	}
+	nonEmpty, err := pg.NonEmpty(ctx, conn, o.Schema, skip...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
+	r.NonEmpty = append([]string{}, nonEmpty...)
 	if len(nonEmpty) > 0 && !o.Force {
 		return nil, nil, fmt.Errorf("%w: table(s) %s already hold rows (refusing to write into them; --force empties them first)",
 			ErrTargetNotEmpty, strings.Join(nonEmpty, ", "))
@@ -156,6 +178,22 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 			parents[t.Name] = append(parents[t.Name], tt.Parents...)
 		}
 	}
+	srcFKs, err := src.foreignKeys(ctx, srcTables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	tgtFKs, err := targetFKs(ctx, conn, o.Schema)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
+	}
+	sets, quarantine, err := findOrphans(ctx, src, srcTables, mergeFKs(srcTables, srcFKs, tgtFKs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	r.Orphans = sets
+	if len(sets) > 0 && o.Orphans != OrphansQuarantine {
+		return nil, nil, orphanError(sets)
+	}
 	order, cyclic := fkOrder(names, parents)
 	if len(cyclic) > 0 {
 		r.Warnings = append(r.Warnings, "foreign keys form a cycle between "+strings.Join(cyclic, ", ")+": copied last, by name")
@@ -164,15 +202,16 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	var mismatch []string
 	for _, name := range order {
 		t := byName[name]
-		rep := TableReport{Name: name, SourceRows: t.Rows, EmptyBefore: !hasRows[name]}
+		rep := TableReport{Name: name, SourceRows: t.Rows, EmptyBefore: !hasRows[name], Quarantined: quarantine.count(name)}
 		r.TotalRows += t.Rows
+		r.Quarantined += rep.Quarantined
 		if appTables[name] && r.SchemaFromApp {
 			rep.Action, rep.Reason = "skip", "the application created the target schema and keeps this table itself"
 			r.TotalRows -= t.Rows
 			r.Tables = append(r.Tables, rep)
 			continue
 		}
-		j := &tableJob{src: t}
+		j := &tableJob{src: t, skip: quarantine[name]}
 		if tt := tgt[name]; tt == nil {
 			rep.Action = "create+copy"
 			for _, c := range t.Columns {
@@ -230,6 +269,11 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.Background())
+	n, err := deleteSeeded(ctx, tx, o.Schema, o.Seeded)
+	if err != nil {
+		return err
+	}
+	r.SeededRemoved = n
 	if len(forced) > 0 {
 		ids := make([]string, len(forced))
 		for i, n := range forced {
@@ -247,6 +291,15 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 				return fmt.Errorf("create table %s: %w", j.src.Name, err)
 			}
 		}
+	}
+	if r.Quarantined > 0 {
+		if o.QuarantinePath == "" {
+			return fmt.Errorf("%d orphan row(s) to quarantine but no quarantine file", r.Quarantined)
+		}
+		if _, err := writeQuarantine(ctx, src, o.QuarantinePath, quarantineOf(jobs)); err != nil {
+			return err
+		}
+		r.QuarantineFile = o.QuarantinePath
 	}
 	var done atomic.Int64
 	t0 := time.Now()
@@ -330,30 +383,41 @@ func resetSequences(ctx context.Context, tx pgx.Tx, schema string, jobs []*table
 
 // Undo empties again the tables a committed migration wrote into that were
 // empty before (after a later step failed and the client went back to
-// SQLite). Tables that had rows before are never touched.
-func Undo(ctx context.Context, rawURL, schema string, r *Report) error {
-	return pg.Masker(ctx, rawURL).Error(undo(ctx, rawURL, schema, r))
+// SQLite, or a run was killed before its switch) and deletes exactly the
+// rows the schema step seeded, in one transaction. Tables that had rows
+// before are never touched.
+func Undo(ctx context.Context, rawURL, schema string, written []string, seeded *Seeded) error {
+	return pg.Masker(ctx, rawURL).Error(undo(ctx, rawURL, schemaOr(schema), written, seeded))
 }
 
-func undo(ctx context.Context, rawURL, schema string, r *Report) error {
-	tables := r.Written()
-	if len(tables) == 0 {
+func undo(ctx context.Context, rawURL, schema string, written []string, seeded *Seeded) error {
+	if len(written) == 0 && seeded.Count() == 0 {
 		return nil
-	}
-	if schema == "" {
-		schema = "public"
 	}
 	conn, err := pg.Connect(ctx, rawURL, pg.Options{AppName: "fleetctl-migrate"})
 	if err != nil {
 		return fmt.Errorf("undo: %w", err)
 	}
 	defer conn.Close(context.Background())
-	ids := make([]string, len(tables))
-	for i, n := range tables {
-		ids[i] = pgx.Identifier{schema, n}.Sanitize()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("undo: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
-		return fmt.Errorf("undo: truncate: %w", err)
+	defer tx.Rollback(context.Background())
+	if len(written) > 0 {
+		ids := make([]string, len(written))
+		for i, n := range written {
+			ids[i] = pgx.Identifier{schema, n}.Sanitize()
+		}
+		if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
+			return fmt.Errorf("undo: truncate: %w", err)
+		}
+	}
+	if _, err := deleteSeeded(ctx, tx, schema, seeded); err != nil {
+		return fmt.Errorf("undo: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("undo: commit: %w", err)
 	}
 	return nil
 }

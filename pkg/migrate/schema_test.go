@@ -33,5 +33,5 @@ CREATE TABLE access_grant (id serial PRIMARY KEY, resource_id text NOT NULL, res
 CREATE TABLE config (id serial PRIMARY KEY, data json NOT NULL, version integer NOT NULL,
   created_at timestamp DEFAULT now() NOT NULL, updated_at timestamp DEFAULT now());
 CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
-INSERT INTO alembic_version VALUES ('app_1');
+INSERT INTO alembic_version VALUES ('standin_0_0_0');
 `

@@ -86,6 +86,12 @@ func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *o
 			d.Container.Name, observe.PreviousSuffix)
 		return true
 	}
+	if configBackend(cfg) == fleet.BackendSQLite && want == fleet.BackendPostgres {
+		if why := unmovable(cfg, d); why != "" {
+			b.conflict(c.Name, d.Container.Name, "database.backend changed: sqlite → postgres, but %s", why)
+			return true
+		}
+	}
 	if configBackend(cfg) == fleet.BackendPostgres && want == fleet.BackendSQLite {
 		b.conflict(c.Name, d.Container.Name, "database.backend changed: postgres → sqlite, which fleetctl does not do: "+
 			"it never copies data out of PostgreSQL, and everything written since the migration exists only there. "+
@@ -96,6 +102,27 @@ func (b *builder) databaseConflict(c *fleet.Client, d *Desired, primary, prev *o
 		return true
 	}
 	return false
+}
+
+// unmovable says why a SQLite client's data cannot be migrated as
+// configured ("" when it can): an encrypted SQLite (sqlcipher) fleetctl
+// cannot read, or a DATABASE_SCHEMA other than public, which Open WebUI's
+// migrations ignore (they create the tables on the search_path) while its
+// ORM reads that schema: the data would land where the application does
+// not look. The copy itself also refuses a file without SQLite's header.
+func unmovable(cur *ContainerConfig, d *Desired) string {
+	for _, cfg := range []map[string]string{cur.Env, d.Config.Env} {
+		if strings.Contains(strings.ToLower(cfg["DATABASE_TYPE"]), "sqlcipher") {
+			return "the client's SQLite database is encrypted (DATABASE_TYPE sqlite+sqlcipher), which fleetctl cannot read: " +
+				"export it to a plain SQLite webui.db with the application first"
+		}
+	}
+	if s := d.Config.Env["DATABASE_SCHEMA"]; s != "" && s != "public" {
+		return fmt.Sprintf("env DATABASE_SCHEMA is %q: Open WebUI's own migrations ignore it and create the tables on the search_path "+
+			"while the application reads schema %s, so a migration would put the data where the application does not look; "+
+			"remove DATABASE_SCHEMA (fleetctl migrates into public)", s, s)
+	}
+	return ""
 }
 
 // anyOnSQLite reports whether any of the containers ran on SQLite.
@@ -136,15 +163,20 @@ func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.
 		From: fleet.BackendSQLite, To: fleet.BackendPostgres, Target: target, Volume: vol, Fleet: b.spec.Fleet,
 		WantVector: c.Database != nil && c.Database.Vector == fleet.VectorPGVector,
 		Steps: []string{
-			"preflight, before any downtime: connect to " + target + ", server version, vector extension, the target must be empty or hold only the schema the application created (refused otherwise)",
-			fmt.Sprintf("stop %s (SQLite has one writer); copy webui.db and its -wal/-shm out through the Docker API; PRAGMA integrity_check on the copy; keep it in the backup directory and as webui-backup-<timestamp>.db in volume %s (webui.db itself is never modified)", name, vol),
-			"schema: run the client's image once against the empty database (a temporary container, health-gated, then removed) so the application creates its own schema; tables it did not create are created from the SQLite schema",
-			"copy table by table, parents first, with COPY; coerce by the target column type and count every alteration; verify row counts and checksums; all in one transaction",
+			"preflight, before any downtime: connect to " + target + ", server version, vector extension, the target must be empty or hold only the schema the application created; " +
+				"on a copy of the running webui.db (with -wal/-shm/-journal): rows whose parent row is missing (refused unless --orphans=quarantine), an encrypted file, the schema revision (refused otherwise)",
+			fmt.Sprintf("stop %s (SQLite has one writer); copy webui.db and its -wal/-shm/-journal out through the Docker API; PRAGMA integrity_check on the copy; keep it in the backup directory and as webui-backup-<timestamp>.db in volume %s (webui.db itself is never modified)", name, vol),
+			"schema: run the client's image once against the empty database (a temporary container, health-gated, then removed) so the application creates its own schema; the rows it seeds are recorded in the backup directory's journal; tables it did not create are created from the SQLite schema",
+			"copy, in one transaction: delete exactly the rows the schema step seeded; the schema revisions (alembic_version) must match; table by table, parents first, with COPY; coerce by the target column type and count every alteration; verify row counts and checksums",
 			fmt.Sprintf("switch: recreate %s with DATABASE_URL, health-gated; record the migration in the volume and the backup directory", name),
 			"on any failure: the client is started again on SQLite with its untouched volume, and target tables that were empty before are emptied again",
 		},
 		Downtime: "the client is down from the stop (step 2) until the new container passes its health check (step 5): the copy and two application starts",
 		Note:     "row counts per table: fleetctl db migrate " + c.Name + " --dry-run",
+	}
+	if act.Migration.WantVector {
+		act.Migration.Steps = append(act.Migration.Steps, "vector: pgvector: the Chroma vectors in "+fleet.DataDir+"/vector_db/ do not move; "+
+			"after the switch, re-index the files (Admin Settings → Documents → Reindex Knowledge Base Vectors) so they are searchable again")
 	}
 }
 

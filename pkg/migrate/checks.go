@@ -1,0 +1,94 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	// ErrNotPlainSQLite: the source is not a plain SQLite file (an
+	// encrypted sqlite+sqlcipher:// database, or no database at all).
+	ErrNotPlainSQLite = errors.New("not a plain SQLite database")
+	// ErrVersionSkew: the SQLite data and the target's schema come from
+	// different Open WebUI schema revisions (alembic_version).
+	ErrVersionSkew = errors.New("schema version skew")
+)
+
+// plainSQLite refuses a file that does not start with SQLite's header:
+// SQLCipher encrypts the whole file, header included, and a plain reader
+// cannot open it (nor can fleetctl, which never holds DATABASE_PASSWORD).
+func plainSQLite(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != "SQLite format 3\x00" {
+		return fmt.Errorf("%w: %s does not start with the SQLite header: an encrypted database (DATABASE_URL sqlite+sqlcipher://, DATABASE_PASSWORD) "+
+			"cannot be migrated by fleetctl; decrypt it with the application (or sqlcipher's sqlcipher_export) into a plain webui.db first", ErrNotPlainSQLite, path)
+	}
+	return nil
+}
+
+// alembicRevisions reads the revisions recorded in the source, sorted
+// (none when the table is missing).
+func (s *source) alembicRevisions(ctx context.Context) ([]string, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'`).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT CAST(version_num AS TEXT) FROM alembic_version ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// versionSkew compares alembic_version in the SQLite copy with the
+// target's, once the application has created the target's schema (the
+// table holds a revision): the copy would put rows of one schema version
+// into another's tables. Refused before any data moves.
+func versionSkew(ctx context.Context, src *source, conn *pgx.Conn, schema string, tgt map[string]*tgtTable) error {
+	if tgt["alembic_version"] == nil {
+		return nil
+	}
+	srcRev, err := src.alembicRevisions(ctx)
+	if err != nil {
+		return fmt.Errorf("source: alembic_version: %w", err)
+	}
+	rows, err := conn.Query(ctx, "SELECT version_num::text FROM "+pgx.Identifier{schema, "alembic_version"}.Sanitize()+" ORDER BY 1")
+	if err != nil {
+		return fmt.Errorf("%w: alembic_version: %w", ErrPreflight, err)
+	}
+	tgtRev, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("%w: alembic_version: %w", ErrPreflight, err)
+	}
+	if len(srcRev) == 0 || len(tgtRev) == 0 {
+		return nil // nothing to compare: the schema step has not run, or an old (pre-Alembic) source
+	}
+	sort.Strings(srcRev)
+	if strings.Join(srcRev, ",") != strings.Join(tgtRev, ",") {
+		return fmt.Errorf("%w: the SQLite database is at Open WebUI schema revision %s, the target's schema at %s: "+
+			"run the client once on the image that matches its data (or upgrade it on SQLite first), then migrate",
+			ErrVersionSkew, strings.Join(srcRev, ","), strings.Join(tgtRev, ","))
+	}
+	return nil
+}
