@@ -19,6 +19,9 @@ type Spec struct {
 	Clients  []Client `yaml:"clients" json:"clients"`
 	// Proxy, when set, makes fleetctl own one nginx server block per client.
 	Proxy *Proxy `yaml:"proxy,omitempty" json:"proxy,omitempty"`
+	// Backups says where `fleetctl backup` stores archives, how many it
+	// keeps and when `fleetctl watch` takes them (backups.go).
+	Backups *Backups `yaml:"backups,omitempty" json:"backups,omitempty"`
 
 	// Warnings are problems that do not stop the load (an env key that
 	// differs from a managed one only by case), positioned like errors.

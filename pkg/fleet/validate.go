@@ -57,7 +57,8 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 		v.nameTemplate("defaults.naming.container", d.Naming.Container)
 		v.nameTemplate("defaults.naming.volume", d.Naming.Volume)
 	}
-	v.proxy("proxy", s.Proxy) // proxy.go
+	v.proxy("proxy", s.Proxy)       // proxy.go
+	v.backups("backups", s.Backups) // backups.go
 	v.unique(s.Clients)
 	for i := range s.Clients {
 		cl := &s.Clients[i]
