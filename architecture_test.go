@@ -45,6 +45,7 @@ var roles = map[string]role{
 	"pkg/pg":              adapter,
 	"pkg/nginx":           adapter,
 	"pkg/migrate":         adapter,
+	"pkg/backup/archive":  adapter,
 	"pkg/reconcile":       wiring,
 	"pkg/watch":           wiring,
 	"cmd/fleetctl":        program,
@@ -86,7 +87,7 @@ var owners = map[string][]string{
 	"github.com/docker/go-connections":         {"pkg/docker"},
 	"github.com/containerd/errdefs":            {"pkg/docker"},
 	"github.com/jackc/pgx":                     {"pkg/pg", "pkg/migrate", "cmd/webui-standin"},
-	"modernc.org/sqlite":                       {"pkg/migrate", "pkg/migrate/fixture", "cmd/webui-standin"},
+	"modernc.org/sqlite":                       {"pkg/migrate", "pkg/migrate/fixture", "pkg/backup/archive", "cmd/webui-standin"},
 	"github.com/santhosh-tekuri/jsonschema/v6": {"pkg/fleet"},
 	// The command line library stays in the wiring layer.
 	"github.com/spf13/cobra": {"cmd/fleetctl"},

@@ -105,3 +105,13 @@ func quoteArgs(args []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// exactArgs wants exactly n arguments.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s takes %d argument(s), got %d: %s", c.CommandPath(), n, len(args), quoteArgs(args))
+		}
+		return nil
+	}
+}

@@ -32,13 +32,15 @@ type Client struct {
 	calls atomic.Int64
 	base  *http.Transport
 	log   *slog.Logger
+	// version is the fleetctl version the helper image's tag carries.
+	version string
 }
 
 // New connects to the engine named by the environment (DOCKER_HOST,
 // DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION), negotiates the API
 // version and pings it, so an unreachable engine is reported here.
 func New(ctx context.Context) (*Client, error) {
-	c := &Client{log: slog.Default()}
+	c := &Client{log: slog.Default(), version: "dev"}
 	host := os.Getenv(client.EnvOverrideHost)
 	c.host = host
 	if c.host == "" {

@@ -127,6 +127,9 @@ func (s *Spec) ContainerName(c *Client) string {
 // VolumeName is the name of c's data volume (defaults.naming.volume, default
 // openwebui-{client}-data).
 func (s *Spec) VolumeName(c *Client) string {
+	if c.Volume != "" {
+		return c.Volume
+	}
 	tmpl := DefaultVolumeName
 	if n := s.Defaults.Naming; n != nil && n.Volume != "" {
 		tmpl = n.Volume

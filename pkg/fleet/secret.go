@@ -95,6 +95,9 @@ func (s *Spec) refUses() map[SecretRef]bool {
 		}
 	}
 	addOAuth(s.Defaults.OAuth)
+	if s.Backups != nil && s.Backups.Restic != nil {
+		add(s.Backups.Restic.Password, true)
+	}
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		add(c.SecretKey, true)

@@ -19,6 +19,9 @@ type Spec struct {
 	Clients  []Client `yaml:"clients" json:"clients"`
 	// Proxy, when set, makes fleetctl own one nginx server block per client.
 	Proxy *Proxy `yaml:"proxy,omitempty" json:"proxy,omitempty"`
+	// Backups says where `fleetctl backup` stores archives, how many it
+	// keeps and when `fleetctl watch` takes them (backups.go).
+	Backups *Backups `yaml:"backups,omitempty" json:"backups,omitempty"`
 
 	// Warnings are problems that do not stop the load (an env key that
 	// differs from a managed one only by case), positioned like errors.
@@ -60,8 +63,11 @@ type Client struct {
 	Domain      string `yaml:"domain,omitempty" json:"domain,omitempty"`
 	DisplayName string `yaml:"displayName,omitempty" json:"displayName,omitempty"`
 	State       State  `yaml:"state,omitempty" json:"state,omitempty"`
-	Settings    `yaml:",inline"`
-	Database    *Database `yaml:"database,omitempty" json:"database,omitempty"`
+	// Volume overrides the data volume's name (defaults.naming.volume);
+	// `fleetctl restore` sets it to the volume it restored into.
+	Volume   string `yaml:"volume,omitempty" json:"volume,omitempty"`
+	Settings `yaml:",inline"`
+	Database *Database `yaml:"database,omitempty" json:"database,omitempty"`
 	// SecretKey overrides the derived WEBUI_SECRET_KEY (to adopt a deployment
 	// that already has one). Must be a secret reference.
 	SecretKey SecretRef `yaml:"secretKey,omitempty" json:"secretKey,omitempty"`

@@ -57,7 +57,8 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 		v.nameTemplate("defaults.naming.container", d.Naming.Container)
 		v.nameTemplate("defaults.naming.volume", d.Naming.Volume)
 	}
-	v.proxy("proxy", s.Proxy) // proxy.go
+	v.proxy("proxy", s.Proxy)       // proxy.go
+	v.backups("backups", s.Backups) // backups.go
 	v.unique(s.Clients)
 	for i := range s.Clients {
 		cl := &s.Clients[i]
@@ -98,6 +99,7 @@ func (v validator) unique(clients []Client) {
 	names := map[string]int{}
 	ports := map[int]int{}
 	domains := map[string]int{}
+	volumes := map[string]int{}
 	firstUse := func(field string, i int) string {
 		p := joinIndex("clients", i)
 		line := 0
@@ -131,6 +133,13 @@ func (v validator) unique(clients []Client) {
 				v.errf(p+".domain", "domain %s is already used by %s", quote(cl.Domain), firstUse("domain", j))
 			} else {
 				domains[cl.Domain] = i
+			}
+		}
+		if cl.Volume != "" && v.set(p+".volume") {
+			if j, dup := volumes[cl.Volume]; dup {
+				v.errf(p+".volume", "volume %s is already used by %s", quote(cl.Volume), firstUse("volume", j))
+			} else {
+				volumes[cl.Volume] = i
 			}
 		}
 	}
