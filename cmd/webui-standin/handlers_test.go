@@ -31,6 +31,9 @@ func TestHealthUnhealthyKnob(t *testing.T) {
 	if code, body := do(t, "GET", ts.URL+"/health", "", &b); code != 503 || b.Status {
 		t.Errorf("/health: %d %s", code, body)
 	}
+	if code, body := do(t, "GET", ts.URL+"/ready", "", nil); code != 503 {
+		t.Errorf("/ready: %d %s", code, body)
+	}
 }
 
 // With the database gone, /health still says true (it says nothing about

@@ -91,7 +91,13 @@ func (s *server) handleHealthDB(w http.ResponseWriter, r *http.Request) {
 
 // handleReady is the app's readiness check: 503 with the app's detail until
 // start-up is complete (see ServeHTTP) and whenever the database ping fails.
+// STANDIN_UNHEALTHY fails it too: it stands for an application that never
+// becomes healthy, whichever endpoint a gate asks.
 func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.unhealthy {
+		writeError(w, http.StatusServiceUnavailable, "Application not healthy")
+		return
+	}
 	if err := s.pingDB(r.Context()); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "Database not ready")
 		return
