@@ -52,6 +52,7 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
 	STANDIN=$(STANDIN) ./scripts/bench-compose.sh $(BIN)/fleetctl
 	./scripts/bench-watch.sh $(BIN)/fleetctl
+	STANDIN=$(STANDIN) ./scripts/bench-verify.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader, 1M rows (prints the docs/BENCHMARKS.md section)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -129,6 +130,14 @@ func TestDriftBehindCopiedLabels(t *testing.T) {
 		args = append(args, "--label", k+"="+v)
 	}
 	dockerCLI(t, append(args, standinImage)...)
+	eventually(t, 60*time.Second, "the hand-made container answers /ready", func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(f.ports[0]) + "/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 
 	r = f.run("plan", "--detailed-exitcode")
 	if r.code != 2 || !strings.Contains(r.stdout, "env WEBUI_NAME changed (the running container differs from its labels)") ||

@@ -142,7 +142,8 @@ func TestUnhealthyRecreateRollsBack(t *testing.T) {
 	f.mustApply()
 	old := containerID(t, f.ctr("c0"))
 
-	cs[0].extra = "    env:\n      STANDIN_UNHEALTHY: \"1\"\n    healthCheck:\n      timeout: 3s\n"
+	// The gate is /ready: a database that is down fails it (/health would pass).
+	cs[0].extra = "    env:\n      STANDIN_DB_DOWN: \"1\"\n    healthCheck:\n      timeout: 3s\n"
 	f.write(cs, "")
 	r := f.run("apply", "--auto-approve")
 	if r.code != 1 || !strings.Contains(r.all(), "rolled back") {

@@ -84,14 +84,16 @@ func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, 
 }
 
 // boundPorts lists the client ports no container publishes that something
-// on this host already listens on. A client's own container that is not
-// stopped may hold its port even when the list shows none (the engine's
-// proxy stays bound while it restarts).
+// on this host already listens on, for the clients that have no container.
 func boundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
 	published := map[int]bool{}
 	byName := make(map[string]*observe.Container, len(st.Containers))
+	owned := map[string]bool{}
 	for i, c := range st.Containers {
 		byName[c.Name] = &st.Containers[i]
+		if observe.Managed(c.Labels, spec.Fleet) {
+			owned[c.Labels[observe.LabelClient]] = true
+		}
 		for _, p := range c.Ports {
 			published[p.HostPort] = true
 		}
@@ -102,12 +104,12 @@ func boundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
 		if published[c.Port] {
 			continue
 		}
-		if own := byName[spec.ContainerName(c)]; own != nil {
-			switch own.State {
-			case "exited", "created", "dead":
-			default:
-				continue
-			}
+		// Only a client with no container yet is checked: one of its own
+		// (a parked .previous, one the engine is still stopping) may hold
+		// the port without listing it, and a false conflict would block it.
+		name := spec.ContainerName(c)
+		if byName[name] != nil || byName[name+observe.PreviousSuffix] != nil || owned[c.Name] {
+			continue
 		}
 		if health.PortHeld(c.BindAddress, c.Port) {
 			out = append(out, observe.PortBinding{HostIP: c.BindAddress, HostPort: c.Port})
