@@ -194,6 +194,14 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	if len(sets) > 0 && o.Orphans != OrphansQuarantine {
 		return nil, nil, orphanError(sets)
 	}
+	dups, err := findDuplicates(ctx, src, srcTables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	r.Duplicates = dups
+	if len(dups) > 0 {
+		return nil, nil, duplicateError(dups)
+	}
 	order, cyclic := fkOrder(names, parents)
 	if len(cyclic) > 0 {
 		r.Warnings = append(r.Warnings, "foreign keys form a cycle between "+strings.Join(cyclic, ", ")+": copied last, by name")
