@@ -58,10 +58,10 @@ func (s *source) uniqueKeys(ctx context.Context, t *srcTable) ([][]string, error
 	return out, nil
 }
 
-// findDuplicates looks, for each unique key, for groups of rows whose
-// values are equal once normalized the way the copy changes them (text
-// form, NUL bytes removed). Only keys where such a change can happen (a
-// NUL, or more than one storage class in a column) are grouped.
+// findDuplicates looks, for each unique key, for rows whose values become
+// equal once copied: a NUL byte removed (the rows holding one are few:
+// each is normalized and looked up by the index), or a column holding more
+// than one storage class (1 and '1'; grouped by text form).
 func findDuplicates(ctx context.Context, s *source, tables []*srcTable) ([]DuplicateSet, error) {
 	var out []DuplicateSet
 	for _, t := range tables {
@@ -70,45 +70,10 @@ func findDuplicates(ctx context.Context, s *source, tables []*srcTable) ([]Dupli
 			return nil, fmt.Errorf("unique keys of %s: %w", t.Name, err)
 		}
 		for _, cols := range keys {
-			var risky bool
-			for _, c := range cols {
-				q := fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %s WHERE instr(CAST(%s AS TEXT), char(0)) > 0),
-					(SELECT count(DISTINCT typeof(%s)) FROM %s WHERE %s IS NOT NULL)`, sqliteIdent(t.Name), sqliteIdent(c), sqliteIdent(c), sqliteIdent(t.Name), sqliteIdent(c))
-				var nul bool
-				var classes int
-				if err := s.db.QueryRowContext(ctx, q).Scan(&nul, &classes); err != nil {
-					return nil, fmt.Errorf("unique key %s(%s): %w", t.Name, strings.Join(cols, ", "), err)
-				}
-				risky = risky || nul || classes > 1
-			}
-			if !risky {
-				continue
-			}
-			norm := make([]string, len(cols))
-			var notNull []string
-			for i, c := range cols {
-				norm[i] = fmt.Sprintf("replace(CAST(%s AS TEXT), char(0), '')", sqliteIdent(c))
-				notNull = append(notNull, sqliteIdent(c)+" IS NOT NULL")
-			}
-			q := fmt.Sprintf(`SELECT %s FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1`,
-				strings.Join(norm, " || ',' || "), sqliteIdent(t.Name), strings.Join(notNull, " AND "), strings.Join(norm, ", "))
-			rows, err := s.db.QueryContext(ctx, q)
+			set, err := s.keyDuplicates(ctx, t.Name, cols)
 			if err != nil {
 				return nil, fmt.Errorf("unique key %s(%s): %w", t.Name, strings.Join(cols, ", "), err)
 			}
-			set := DuplicateSet{Key: t.Name + "(" + strings.Join(cols, ", ") + ")", Examples: []string{}}
-			for rows.Next() {
-				var v string
-				if err := rows.Scan(&v); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				set.Groups++
-				if len(set.Examples) < 3 {
-					set.Examples = append(set.Examples, v)
-				}
-			}
-			rows.Close()
 			if set.Groups > 0 {
 				out = append(out, set)
 			}
@@ -116,6 +81,104 @@ func findDuplicates(ctx context.Context, s *source, tables []*srcTable) ([]Dupli
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+func (s *source) keyDuplicates(ctx context.Context, table string, cols []string) (DuplicateSet, error) {
+	set := DuplicateSet{Key: table + "(" + strings.Join(cols, ", ") + ")", Examples: []string{}}
+	tbl := sqliteIdent(table)
+	var hasNUL, eq, notNull []string
+	for _, c := range cols {
+		hasNUL = append(hasNUL, "instr(CAST("+sqliteIdent(c)+" AS BLOB), x'00') > 0")
+		eq = append(eq, sqliteIdent(c)+" = ?")
+		notNull = append(notNull, sqliteIdent(c)+" IS NOT NULL")
+	}
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = sqliteIdent(c)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT rowid, "+strings.Join(quoted, ", ")+" FROM "+tbl+" WHERE "+strings.Join(hasNUL, " OR "))
+	if err != nil {
+		return set, err
+	}
+	type nulRow struct {
+		rowid int64
+		norm  []any
+	}
+	var found []nulRow
+	for rows.Next() {
+		vals := make([]any, len(cols)+1)
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return set, err
+		}
+		r := nulRow{rowid: vals[0].(int64)}
+		for _, v := range vals[1:] {
+			switch x := v.(type) {
+			case string:
+				v = strings.ReplaceAll(x, "\x00", "")
+			case []byte:
+				v = strings.ReplaceAll(string(x), "\x00", "")
+			}
+			r.norm = append(r.norm, v)
+		}
+		found = append(found, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return set, err
+	}
+	seen := map[string]bool{}
+	for _, r := range found {
+		k := fmt.Sprint(r.norm...)
+		var n int
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+tbl+" WHERE "+strings.Join(eq, " AND ")+" AND rowid != ?", append(r.norm, r.rowid)...).Scan(&n); err != nil {
+			return set, err
+		}
+		if n > 0 || seen[k] {
+			set.Groups++
+			if len(set.Examples) < 3 {
+				set.Examples = append(set.Examples, k)
+			}
+		}
+		seen[k] = true
+	}
+	// More than one storage class in a key column: group by text form.
+	var mixed bool
+	for _, c := range cols {
+		var classes int
+		if err := s.db.QueryRowContext(ctx, "SELECT count(DISTINCT typeof("+sqliteIdent(c)+")) FROM "+tbl+" WHERE "+sqliteIdent(c)+" IS NOT NULL").Scan(&classes); err != nil {
+			return set, err
+		}
+		mixed = mixed || classes > 1
+	}
+	if !mixed {
+		return set, nil
+	}
+	norm := make([]string, len(cols))
+	for i, c := range cols {
+		norm[i] = "CAST(" + sqliteIdent(c) + " AS TEXT)"
+	}
+	g, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(norm, " || ',' || ")+" FROM "+tbl+" WHERE "+strings.Join(notNull, " AND ")+
+		" GROUP BY "+strings.Join(norm, ", ")+" HAVING count(*) > 1")
+	if err != nil {
+		return set, err
+	}
+	defer g.Close()
+	for g.Next() {
+		var v string
+		if err := g.Scan(&v); err != nil {
+			return set, err
+		}
+		set.Groups++
+		if len(set.Examples) < 3 {
+			set.Examples = append(set.Examples, v)
+		}
+	}
+	return set, g.Err()
 }
 
 func duplicateError(sets []DuplicateSet) error {
