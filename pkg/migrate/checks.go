@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/quantabase/fleetctl/pkg/openwebui"
+	"github.com/quantabase/fleetctl/pkg/pg"
 )
 
 var (
@@ -89,6 +91,31 @@ func versionSkew(ctx context.Context, src *source, conn *pgx.Conn, schema string
 		return fmt.Errorf("%w: the SQLite database is at Open WebUI schema revision %s, the target's schema at %s: "+
 			"run the client once on the image that matches its data (or upgrade it on SQLite first), then migrate",
 			ErrVersionSkew, strings.Join(srcRev, ","), strings.Join(tgtRev, ","))
+	}
+	return nil
+}
+
+// CreateAppSchema creates Open WebUI's PostgreSQL schema of the given
+// version in public, with its Alembic revision: what the application's
+// first start against an empty database does. For benchmarks and tools
+// without Docker; the migration itself lets the client's image do it.
+func CreateAppSchema(ctx context.Context, rawURL, version string) error {
+	ddl, err := openwebui.PostgresSchema(version, "")
+	if err != nil {
+		return err
+	}
+	conn, err := pg.Connect(ctx, rawURL, pg.Options{AppName: "fleetctl-migrate"})
+	if err != nil {
+		return pg.Masker(ctx, rawURL).Error(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.PgConn().Exec(ctx, ddl).ReadAll(); err != nil {
+		return pg.Masker(ctx, rawURL).Error(fmt.Errorf("schema %s: %w", version, err))
+	}
+	if version == openwebui.Version {
+		if _, err := conn.Exec(ctx, `INSERT INTO public.alembic_version (version_num) VALUES ($1)`, openwebui.Head); err != nil {
+			return pg.Masker(ctx, rawURL).Error(fmt.Errorf("schema %s: %w", version, err))
+		}
 	}
 	return nil
 }
