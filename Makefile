@@ -7,13 +7,16 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-startup fuzz clean
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-startup fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/fleetctl
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fleetctl ./cmd/fleetctl
+
+build-test: ## build bin/fleetctl-test: bin/fleetctl plus the integration tests' fault-injection hooks (-tags fleetctl_testhooks)
+	CGO_ENABLED=0 $(GO) build -trimpath -tags fleetctl_testhooks -ldflags '$(LDFLAGS)' -o $(BIN)/fleetctl-test ./cmd/fleetctl
 
 image: ## build the fleetctl image (FROM scratch, for `fleetctl watch` with the Docker socket mounted)
 	./scripts/build-image.sh fleetctl/fleetctl:dev $(VERSION)
@@ -38,8 +41,8 @@ shellcheck: ## shellcheck every shell script: *.sh, *.bash and every file with a
 test-unit: ## unit tests only (no Docker)
 	FLEETCTL_SKIP_DOCKER=1 $(GO) test -count=1 ./...
 
-test: vet shellcheck standin build ## everything: vet, unit and integration tests against the real Docker engine
-	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl FLEETCTL_STANDIN_IMAGE=$(STANDIN) $(GO) test -race -count=1 -timeout 14m ./...
+test: vet shellcheck standin build build-test ## everything: vet, unit and integration tests against the real Docker engine (on bin/fleetctl-test)
+	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl-test FLEETCTL_STANDIN_IMAGE=$(STANDIN) $(GO) test -race -count=1 -timeout 14m ./...
 
 demo: build standin ## apply examples/demo (3 clients on the stand-in image) and show each one
 	./scripts/demo.sh $(BIN)/fleetctl $(DEMO)

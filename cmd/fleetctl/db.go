@@ -44,7 +44,7 @@ func registerMigrateFlags(c *cobra.Command) *migrateFlags {
 // orphansFlag is --orphans: what a migration does with rows whose parent
 // row is missing.
 func orphansFlag(c *cobra.Command, v *string) {
-	c.Flags().StringVar(v, "orphans", migrate.OrphansRefuse, "rows whose parent row is missing (SQLite never enforced the foreign keys): "+
+	c.Flags().StringVar(v, "orphans", migrate.OrphansRefuse, "rows whose parent row is missing (SQLite never enforced the foreign keys): `MODE` is "+
 		"refuse (the preflight fails, listing them) or quarantine (copy them into orphans-<timestamp>.db in the backup directory, counted)")
 }
 

@@ -55,7 +55,7 @@ func fleetctlBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "fleetctl")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "fleetctl_testhooks", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -348,7 +348,7 @@ func startApply(t *testing.T, f *testFleet, hook, value string, args ...string) 
 		}
 	}
 	cmd.Wait()
-	t.Fatalf("apply ended before the stall:\n%s", out.String())
+	t.Fatalf("apply ended before the stall (the hooks exist only in a binary built with -tags fleetctl_testhooks: make build-test, FLEETCTL_BIN=bin/fleetctl-test):\n%s", out.String())
 	return nil, nil, ""
 }
 

@@ -13,7 +13,6 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/quantabase/fleetctl/pkg/resource"
@@ -98,32 +97,22 @@ func (c *Client) CopyFileToContainer(ctx context.Context, id, dir, name string, 
 // no volume unless rc.Volume is set. Read the port with PublishedPort after
 // starting it.
 func (c *Client) CreateEphemeralContainer(ctx context.Context, rc resource.Container) (string, error) {
-	env := make([]string, 0, len(rc.Env))
-	for _, e := range rc.Env {
-		env = append(env, e.Name+"="+e.Value)
+	rc.RestartPolicy = string(container.RestartPolicyDisabled)
+	if rc.BindAddress == "" {
+		rc.BindAddress = "127.0.0.1"
 	}
-	bind := rc.BindAddress
-	if bind == "" {
-		bind = "127.0.0.1"
+	if rc.MountPath == "" {
+		rc.Volume = "" // no volume unless both are set
 	}
-	cfg := &container.Config{Image: rc.Image, Env: env, Labels: rc.Labels}
-	host := &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled}}
-	if rc.ContainerPort > 0 {
-		port := nat.Port(strconv.Itoa(rc.ContainerPort) + "/tcp")
-		cfg.ExposedPorts = nat.PortSet{port: struct{}{}}
-		host.PortBindings = nat.PortMap{port: {{HostIP: bind, HostPort: ""}}}
-	}
-	if rc.Volume != "" && rc.MountPath != "" {
-		host.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: rc.Volume, Target: rc.MountPath}}
-	}
-	resp, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, rc.Name)
+	cfg, host, err := containerConfig(rc)
 	if err != nil {
-		if cerrdefs.IsConflict(err) {
-			return "", fmt.Errorf("create container %s: %w (%w)", rc.Name, ErrNameInUse, err)
-		}
-		return "", masked(ctx, fmt.Errorf("create container %s: %w", rc.Name, err))
+		return "", fmt.Errorf("create container %s: %w", rc.Name, err)
 	}
-	return resp.ID, nil
+	if rc.ContainerPort > 0 && rc.HostPort == 0 { // engine-chosen host port
+		port := nat.Port(strconv.Itoa(rc.ContainerPort) + "/tcp")
+		host.PortBindings = nat.PortMap{port: {{HostIP: rc.BindAddress, HostPort: ""}}}
+	}
+	return c.create(ctx, rc.Name, cfg, host)
 }
 
 // PublishedPort returns the host port a running container publishes its

@@ -107,12 +107,18 @@ func (c *Client) CreateContainer(ctx context.Context, rc resource.Container) (st
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", rc.Name, err)
 	}
-	resp, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, rc.Name)
+	return c.create(ctx, rc.Name, cfg, host)
+}
+
+// create is the one ContainerCreate call (CreateContainer and
+// CreateEphemeralContainer both build their config with containerConfig).
+func (c *Client) create(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig) (string, error) {
+	resp, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if err != nil {
 		if cerrdefs.IsConflict(err) {
-			return "", fmt.Errorf("create container %s: %w (%w)", rc.Name, ErrNameInUse, err)
+			return "", fmt.Errorf("create container %s: %w (%w)", name, ErrNameInUse, err)
 		}
-		return "", masked(ctx, fmt.Errorf("create container %s: %w", rc.Name, err))
+		return "", masked(ctx, fmt.Errorf("create container %s: %w", name, err))
 	}
 	return resp.ID, nil
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/quantabase/fleetctl/pkg/openwebui"
+	"github.com/quantabase/fleetctl/pkg/pg"
 )
 
 var (
@@ -91,4 +94,124 @@ func versionSkew(ctx context.Context, src *source, conn *pgx.Conn, schema string
 			ErrVersionSkew, strings.Join(srcRev, ","), strings.Join(tgtRev, ","))
 	}
 	return nil
+}
+
+// CreateAppSchema creates Open WebUI's PostgreSQL schema of the given
+// version in public, with its Alembic revision: what the application's
+// first start against an empty database does. For benchmarks and tools
+// without Docker; the migration itself lets the client's image do it.
+func CreateAppSchema(ctx context.Context, rawURL, version string) error {
+	ddl, err := openwebui.PostgresSchema(version, "")
+	if err != nil {
+		return err
+	}
+	conn, err := pg.Connect(ctx, rawURL, pg.Options{AppName: "fleetctl-migrate"})
+	if err != nil {
+		return pg.Masker(ctx, rawURL).Error(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.PgConn().Exec(ctx, ddl).ReadAll(); err != nil {
+		return pg.Masker(ctx, rawURL).Error(fmt.Errorf("schema %s: %w", version, err))
+	}
+	if version == openwebui.Version {
+		if _, err := conn.Exec(ctx, `INSERT INTO public.alembic_version (version_num) VALUES ($1)`, openwebui.Head); err != nil {
+			return pg.Masker(ctx, rawURL).Error(fmt.Errorf("schema %s: %w", version, err))
+		}
+	}
+	return nil
+}
+
+// ErrUnsupported: the source holds something PostgreSQL would change
+// silently (a name over 63 bytes is truncated) or fleetctl cannot carry
+// (a generated column, a default expression of a table it creates).
+var ErrUnsupported = errors.New("cannot be migrated without a change")
+
+// maxIdent is PostgreSQL's identifier limit in bytes (NAMEDATALEN-1).
+const maxIdent = 63
+
+// unsupported lists, before any downtime, what would not arrive as it is:
+// errors (refused) and objects that are not migrated (reported: views and
+// triggers, which the application does not create).
+func (s *source) unsupported(ctx context.Context, tables []*srcTable, tgt map[string]*tgtTable) (errs, notMigrated []string, err error) {
+	for _, t := range tables {
+		if len(t.Name) > maxIdent {
+			errs = append(errs, fmt.Sprintf("table name %q is %d bytes (PostgreSQL keeps %d)", t.Name, len(t.Name), maxIdent))
+		}
+		for _, c := range t.Columns {
+			if len(c.Name) > maxIdent {
+				errs = append(errs, fmt.Sprintf("column name %s.%q is %d bytes (PostgreSQL keeps %d)", t.Name, c.Name, len(c.Name), maxIdent))
+			}
+		}
+		for _, g := range t.Generated {
+			errs = append(errs, fmt.Sprintf("%s.%s is a generated column (its expression is SQLite's; the copy would turn it into plain values)", t.Name, g))
+		}
+		if tgt[t.Name] != nil {
+			continue
+		}
+		for _, c := range t.Columns {
+			if c.Default == nil {
+				continue
+			}
+			if _, ok := pgDefault(*c.Default, pgTypeFor(c.Type)); !ok {
+				errs = append(errs, fmt.Sprintf("%s.%s has DEFAULT %s, which fleetctl does not translate for a table it creates", t.Name, c.Name, *c.Default))
+			}
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY type, name`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ, name, tbl string
+		if err := rows.Scan(&typ, &name, &tbl); err != nil {
+			return nil, nil, err
+		}
+		what := typ + " " + name
+		if typ == "trigger" {
+			what += " (on " + tbl + ")"
+		}
+		notMigrated = append(notMigrated, what)
+	}
+	return errs, notMigrated, rows.Err()
+}
+
+// pgDefault translates a SQLite column default (pragma dflt_value: the
+// expression's text) for a table fleetctl creates: literals and the
+// current-time keywords. ok is false for anything else.
+func pgDefault(d, pgType string) (string, bool) {
+	d = strings.TrimSpace(d)
+	for strings.HasPrefix(d, "(") && strings.HasSuffix(d, ")") {
+		d = strings.TrimSpace(d[1 : len(d)-1])
+	}
+	up := strings.ToUpper(d)
+	switch {
+	case up == "NULL":
+		return "NULL", true
+	case up == "CURRENT_TIMESTAMP" || up == "CURRENT_DATE" || up == "CURRENT_TIME":
+		return up, pgType == "timestamp" || pgType == "date" || pgType == "text"
+	case pgType == "boolean":
+		switch up {
+		case "0", "FALSE", "'0'":
+			return "false", true
+		case "1", "TRUE", "'1'":
+			return "true", true
+		}
+		return "", false
+	case len(d) >= 2 && d[0] == '\'' && d[len(d)-1] == '\'':
+		switch pgType {
+		case "text", "json", "jsonb", "date", "timestamp":
+			return d, true // SQLite and PostgreSQL quote literals alike ('' inside)
+		}
+		return "", false
+	}
+	if _, err := strconv.ParseFloat(d, 64); err == nil {
+		switch pgType {
+		case "bigint", "double precision", "numeric":
+			return d, true
+		case "text":
+			return "'" + d + "'", true
+		}
+	}
+	return "", false
 }

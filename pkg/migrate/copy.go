@@ -21,6 +21,9 @@ type tableJob struct {
 	encs    []*colEncoder
 	srcHash *rowHasher
 	skip    map[int64]bool // rowids of quarantined orphans
+	// uniques and fks of a table fleetctl creates (carried into its DDL).
+	uniques [][]string
+	fks     []fkDef
 }
 
 func quarantineOf(jobs []*tableJob) orphanRows {

@@ -32,6 +32,12 @@ const (
 	AltIntToTrue = "non-0/1-integer-to-true"
 	// AltEpochToTimestamp: an integer in a date/timestamp column read as Unix seconds.
 	AltEpochToTimestamp = "epoch-seconds-to-timestamp"
+	// AltTextToBool: a word in a boolean column ('yes', 'OFF', 'T', ' true')
+	// read as true or false ('0', '1', 'true', 'false' are not counted).
+	AltTextToBool = "text-to-boolean"
+	// AltJSONDuplicateKeys: a JSON object with a key given twice, in a jsonb
+	// column, which keeps only the last value of each key.
+	AltJSONDuplicateKeys = "jsonb-duplicate-keys-collapsed"
 )
 
 // colEncoder turns SQLite values into one field of PostgreSQL's COPY text
@@ -119,8 +125,26 @@ func (e *colEncoder) appendFloat(buf []byte, x float64) []byte {
 		return append(buf, "Infinity"...)
 	case math.IsInf(x, -1):
 		return append(buf, "-Infinity"...)
+	case e.kind == kText || e.kind == kOther:
+		return appendEscaped(buf, realText(x))
 	}
 	return strconv.AppendFloat(buf, x, 'g', -1, 64)
+}
+
+// realText is a REAL as text in a text (or untyped) column, kept exact and
+// still a real: the shortest form that reads back as the same double, with
+// ".0" where it would otherwise read as an integer (1.0, not 1; 1.0e+20,
+// not 1e+20), as SQLite itself prints it.
+func realText(x float64) string {
+	s := strconv.FormatFloat(x, 'g', -1, 64)
+	mant, exp, hasExp := strings.Cut(s, "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	if hasExp {
+		return mant + "e" + exp
+	}
+	return mant
 }
 
 func (e *colEncoder) appendString(buf []byte, s string) []byte {
@@ -134,10 +158,18 @@ func (e *colEncoder) appendString(buf []byte, s string) []byte {
 	}
 	switch e.kind {
 	case kBool:
+		switch s {
+		case "1", "true":
+			return append(buf, 't')
+		case "0", "false":
+			return append(buf, 'f')
+		}
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "1", "t", "true", "y", "yes", "on":
+			e.count(AltTextToBool)
 			return append(buf, 't')
 		case "0", "f", "false", "n", "no", "off":
+			e.count(AltTextToBool)
 			return append(buf, 'f')
 		case "":
 			e.count(AltEmptyToNull)
@@ -157,8 +189,66 @@ func (e *colEncoder) appendString(buf []byte, s string) []byte {
 		if e.kind == kJSONB && strings.Contains(s, `\u0000`) {
 			s = stripJSONNul(s, e)
 		}
+		if e.kind == kJSONB && duplicateKeys(s) {
+			e.count(AltJSONDuplicateKeys)
+		}
 	}
 	return appendEscaped(buf, s)
+}
+
+// duplicateKeys reports whether a JSON text has an object with a key given
+// twice (jsonb keeps the last one). Only texts with at least two keys are
+// scanned.
+func duplicateKeys(s string) bool {
+	if strings.Count(s, ":") < 2 {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{obj: d == '{', keys: map[string]bool{}, expKey: d == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return false
+				}
+			}
+			continue
+		}
+		if top == nil || !top.obj {
+			continue
+		}
+		if top.expKey {
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return true
+			}
+			top.keys[k] = true
+			top.expKey = false
+		} else {
+			top.expKey = true
+		}
+	}
 }
 
 // stripJSONNul removes \u0000 escapes from JSON strings (jsonb rejects them).

@@ -28,6 +28,7 @@ const (
 type fkDef struct {
 	Child, Parent string
 	Cols, PCols   []string
+	OnDelete      string // SQLite's action ("NO ACTION", "CASCADE", ...): carried when fleetctl creates the table
 }
 
 func (f fkDef) String() string {
@@ -55,7 +56,7 @@ func (o orphanRows) count(table string) int64 { return int64(len(o[table])) }
 func (s *source) foreignKeys(ctx context.Context, tables []*srcTable) ([]fkDef, error) {
 	var out []fkDef
 	for _, t := range tables {
-		rows, err := s.db.QueryContext(ctx, `SELECT id, seq, "table", "from", coalesce("to", '') FROM pragma_foreign_key_list(?) ORDER BY id, seq`, t.Name)
+		rows, err := s.db.QueryContext(ctx, `SELECT id, seq, "table", "from", coalesce("to", ''), on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq`, t.Name)
 		if err != nil {
 			return nil, fmt.Errorf("foreign keys of %s: %w", t.Name, err)
 		}
@@ -63,14 +64,14 @@ func (s *source) foreignKeys(ctx context.Context, tables []*srcTable) ([]fkDef, 
 		var ids []int
 		for rows.Next() {
 			var id, seq int
-			var parent, from, to string
-			if err := rows.Scan(&id, &seq, &parent, &from, &to); err != nil {
+			var parent, from, to, onDelete string
+			if err := rows.Scan(&id, &seq, &parent, &from, &to, &onDelete); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			f := byID[id]
 			if f == nil {
-				f = &fkDef{Child: t.Name, Parent: parent}
+				f = &fkDef{Child: t.Name, Parent: parent, OnDelete: onDelete}
 				byID[id] = f
 				ids = append(ids, id)
 			}

@@ -51,6 +51,10 @@ type Report struct {
 	Orphans        []OrphanSet `json:"orphans,omitempty"`
 	Quarantined    int64       `json:"quarantined,omitempty"`
 	QuarantineFile string      `json:"quarantineFile,omitempty"`
+	// NotMigrated are the source's views and triggers (reported in Warnings).
+	NotMigrated []string `json:"notMigrated,omitempty"`
+	// Duplicates are unique keys whose values would collide once copied.
+	Duplicates []DuplicateSet `json:"duplicates,omitempty"`
 
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`

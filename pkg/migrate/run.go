@@ -186,13 +186,33 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
-	sets, quarantine, err := findOrphans(ctx, src, srcTables, mergeFKs(srcTables, srcFKs, tgtFKs))
+	allFKs := mergeFKs(srcTables, srcFKs, tgtFKs)
+	sets, quarantine, err := findOrphans(ctx, src, srcTables, allFKs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("source: %w", err)
 	}
 	r.Orphans = sets
 	if len(sets) > 0 && o.Orphans != OrphansQuarantine {
 		return nil, nil, orphanError(sets)
+	}
+	bad, notMigrated, err := src.unsupported(ctx, srcTables, tgt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	r.NotMigrated = notMigrated
+	for _, n := range notMigrated {
+		r.Warnings = append(r.Warnings, n+" is not migrated (the application does not create it; recreate it in PostgreSQL if you need it)")
+	}
+	if len(bad) > 0 {
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnsupported, strings.Join(bad, "; "))
+	}
+	dups, err := findDuplicates(ctx, src, srcTables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	r.Duplicates = dups
+	if len(dups) > 0 {
+		return nil, nil, duplicateError(dups)
 	}
 	order, cyclic := fkOrder(names, parents)
 	if len(cyclic) > 0 {
@@ -214,6 +234,14 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		j := &tableJob{src: t, skip: quarantine[name]}
 		if tt := tgt[name]; tt == nil {
 			rep.Action = "create+copy"
+			if j.uniques, err = src.uniqueKeys(ctx, t); err != nil {
+				return nil, nil, fmt.Errorf("source: %w", err)
+			}
+			for _, f := range allFKs {
+				if f.Child == name && srcHas(srcFKs, f) {
+					j.fks = append(j.fks, f)
+				}
+			}
 			for _, c := range t.Columns {
 				j.cols = append(j.cols, c.Name)
 				j.kinds = append(j.kinds, kindOf(udtOf(pgTypeFor(c.Type))))
@@ -286,7 +314,7 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 	}
 	for _, j := range jobs {
 		if j.rep.Action == "create+copy" {
-			if _, err := tx.Exec(ctx, createTableSQL(o.Schema, j.src)); err != nil {
+			if _, err := tx.Exec(ctx, createTableSQL(o.Schema, j.src, j.uniques, j.fks)); err != nil {
 				r.FailedTable = j.src.Name
 				return fmt.Errorf("create table %s: %w", j.src.Name, err)
 			}
@@ -444,6 +472,16 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// srcHas: f is one of SQLite's declared keys.
+func srcHas(fks []fkDef, f fkDef) bool {
+	for _, x := range fks {
+		if x.Child == f.Child && x.Parent == f.Parent && strings.Join(x.Cols, ",") == strings.Join(f.Cols, ",") {
+			return true
+		}
+	}
+	return false
 }
 
 // udtOf maps the type names createTableSQL uses to udt names.

@@ -24,6 +24,10 @@ type srcTable struct {
 	Columns []srcColumn
 	Parents []string
 	Rows    int64
+	// Generated are its generated columns (not copied: see unsupported).
+	Generated []string
+	// SQL is its CREATE TABLE statement (AUTOINCREMENT is read from it).
+	SQL string
 }
 
 type srcColumn struct {
@@ -31,6 +35,7 @@ type srcColumn struct {
 	Type    string // declared type, upper case ("" when none)
 	NotNull bool
 	PK      int // position in the primary key, 0 when not part of it
+	Default *string
 }
 
 // openSource opens path read-only: mode=ro makes SQLite refuse every write,
@@ -95,18 +100,32 @@ func (s *source) tables(ctx context.Context) ([]*srcTable, error) {
 }
 
 func (s *source) describe(ctx context.Context, t *srcTable) error {
-	rows, err := s.db.QueryContext(ctx, "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)", t.Name)
+	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'table' AND name = ?", t.Name).Scan(&t.SQL); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT name, type, \"notnull\", pk, dflt_value, hidden FROM pragma_table_xinfo(?)", t.Name)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var c srcColumn
-		var nn int
-		if err := rows.Scan(&c.Name, &c.Type, &nn, &c.PK); err != nil {
+		var nn, hidden int
+		var dflt sql.NullString
+		if err := rows.Scan(&c.Name, &c.Type, &nn, &c.PK, &dflt, &hidden); err != nil {
 			rows.Close()
 			return err
 		}
+		if hidden == 2 || hidden == 3 { // generated (virtual or stored)
+			t.Generated = append(t.Generated, c.Name)
+			continue
+		}
+		if hidden != 0 {
+			continue // a virtual table's hidden column
+		}
 		c.Type, c.NotNull = strings.ToUpper(strings.TrimSpace(c.Type)), nn != 0
+		if dflt.Valid {
+			c.Default = &dflt.String
+		}
 		t.Columns = append(t.Columns, c)
 	}
 	rows.Close()

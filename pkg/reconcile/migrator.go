@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -117,35 +116,6 @@ func (m Migrator) Undo(ctx context.Context, t apply.MigrationTarget, written []s
 		return err
 	}
 	return migrate.Undo(ctx, t.URL, m.Schema, written, seeded)
-}
-
-// TestPause is a test hook for apply.MigrationOptions.AfterStep:
-// FLEETCTL_TEST_MIGRATE_PAUSE=STEP:DURATION (e.g. copy:30s) pauses once
-// after that step, so integration tests can kill fleetctl at a known point.
-func TestPause(log func(string)) func(step string) {
-	v := os.Getenv("FLEETCTL_TEST_MIGRATE_PAUSE")
-	step, dur, ok := strings.Cut(v, ":")
-	d, err := time.ParseDuration(dur)
-	if !ok || err != nil || d <= 0 {
-		return nil
-	}
-	return func(s string) {
-		if s == step {
-			log(fmt.Sprintf("test hook: pausing %s after step %s (FLEETCTL_TEST_MIGRATE_PAUSE)", d, s))
-			time.Sleep(d)
-		}
-	}
-}
-
-// testStall is a test hook: FLEETCTL_TEST_MIGRATE_STALL=5s pauses a
-// migration once, inside its copy transaction, so integration tests can
-// kill PostgreSQL or fleetctl at a known point.
-func testStall() time.Duration {
-	d, err := time.ParseDuration(os.Getenv("FLEETCTL_TEST_MIGRATE_STALL"))
-	if err != nil {
-		return 0
-	}
-	return d
 }
 
 func percent(done, total int64) string {
