@@ -40,7 +40,7 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState,
 	pl := Place(s, hosts)
 	out := &Plan{
 		FormatVersion: 1, Fleet: s.Fleet, SpecDigest: s.Digest, Options: opt,
-		Actions: []Action{}, Conflicts: []Problem{}, Orphans: []Orphan{}, Warnings: []string{},
+		Actions: []Action{}, Conflicts: []Problem{}, Orphans: []Orphan{}, Down: []Down{}, Warnings: []string{},
 	}
 	onHost := map[string][]string{}
 	for i := range s.Clients {
@@ -169,6 +169,11 @@ func merge(out, sub *Plan, host string) {
 	for _, o := range sub.Orphans {
 		o.Host = host
 		out.Orphans = append(out.Orphans, o)
+	}
+	out.Down = append(out.Down, sub.Down...)
+	out.Held = append(out.Held, sub.Held...)
+	if r := sub.RequeueAfterMS; r > 0 && (out.RequeueAfterMS == 0 || r < out.RequeueAfterMS) {
+		out.RequeueAfterMS = r
 	}
 	for _, w := range sub.Warnings {
 		if !strings.HasPrefix(w, unobservedSites) {
