@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 
@@ -82,4 +83,20 @@ func connectLockHost(ctx context.Context, env *cliEnv, spec *fleet.Spec) (*docke
 		return nil, false
 	}
 	return cli, true
+}
+
+// watchHosts connects to the hosts of fleet.yaml as it is when watch
+// starts (nil when it has none or cannot be read yet: the daemon then
+// drives the one engine). The hosts section is read once: changing it
+// needs a restart of the daemon.
+func watchHosts(ctx context.Context, file string) *reconcile.Hosts {
+	spec, err := fleet.Load(file)
+	if err != nil || len(spec.Hosts) == 0 {
+		return nil
+	}
+	secrets, err := fleet.Resolver{BaseDir: filepath.Dir(spec.Path)}.Resolve(spec)
+	if err != nil {
+		return nil
+	}
+	return reconcile.ConnectHosts(ctx, spec, secrets)
 }

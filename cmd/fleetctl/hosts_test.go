@@ -239,3 +239,28 @@ func TestHostsUnreachableAndDownMidApply(t *testing.T) {
 		t.Fatalf("h2 after recovery: %v", got)
 	}
 }
+
+func TestHostsWatch(t *testing.T) {
+	ds := startHosts(t, 2)
+	f := newTestFleet(t, 2)
+	cs := f.clients()
+	f.write(cs, "")
+	f.writeHosts(ds, "")
+	w := startWatch(t, f, "--resync", "1s")
+	// The daemon converges both hosts and reports each one reachable.
+	waitUntil(t, "both clients healthy", 2*time.Minute, func() bool { return healthy(cs[0].port) && healthy(cs[1].port) })
+	waitUntil(t, "fleet_host_reachable for h1 and h2", time.Minute, func() bool {
+		return w.metric(`fleet_host_reachable{host="h1"}`) == "1" && w.metric(`fleet_host_reachable{host="h2"}`) == "1"
+	})
+	// Drift on h2 is repaired there, by the event or the next pass.
+	onHost(t, ds[1], "rm", "-f", f.ctr("c1"))
+	waitUntil(t, "c1 repaired on h2", 2*time.Minute, func() bool { return hostClients(t, ds[1], f.name)["c1"] == "running h2" })
+	// h2 down: reported as such, h1's client stays up and nothing of h2 moves.
+	ds[1].Stop()
+	waitUntil(t, "fleet_host_reachable for h2 to drop", time.Minute, func() bool {
+		return w.metric(`fleet_host_reachable{host="h2"}`) == "0"
+	})
+	if got := hostClients(t, ds[0], f.name); len(got) != 1 || got["c0"] != "running h1" {
+		t.Errorf("h1 while h2 is down: %v", got)
+	}
+}

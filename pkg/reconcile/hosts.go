@@ -24,6 +24,7 @@ const hostObserveTimeout = 30 * time.Second
 type Hosts struct {
 	mu    sync.Mutex
 	names []string
+	lock  string
 	eps   map[string]docker.Endpoint
 	conns map[string]*docker.Client
 	errs  map[string]error
@@ -33,7 +34,7 @@ type Hosts struct {
 // whole: a host that cannot be reached is recorded (HostErr) and planned as
 // unreachable.
 func ConnectHosts(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets) *Hosts {
-	h := &Hosts{eps: map[string]docker.Endpoint{}, conns: map[string]*docker.Client{}, errs: map[string]error{}}
+	h := &Hosts{lock: spec.LockHostName(), eps: map[string]docker.Endpoint{}, conns: map[string]*docker.Client{}, errs: map[string]error{}}
 	for i := range spec.Hosts {
 		sh := &spec.Hosts[i]
 		h.names = append(h.names, sh.Name)
@@ -220,4 +221,79 @@ func (r *Runner) lockClient(spec *fleet.Spec) (*docker.Client, error) {
 		return nil, fmt.Errorf("%w: host %s: %v", ErrLockHostUnreachable, name, err)
 	}
 	return cli, nil
+}
+
+// Events merges the Docker event streams of every connected host (the
+// watch daemon's Engine with hosts). The first host whose stream breaks
+// ends the merged stream with its error, so the daemon reconnects all and
+// runs a pass; hosts unreachable now are covered by the resync passes.
+func (h *Hosts) Events(ctx context.Context, fleetName string) (<-chan docker.Event, <-chan error) {
+	out := make(chan docker.Event, 64)
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, n := range h.Names() {
+		cli, err := h.Client(n)
+		if err != nil {
+			continue
+		}
+		evs, errs := cli.Events(ctx, fleetName)
+		wg.Add(1)
+		go func(host string) {
+			defer wg.Done()
+			for ev := range evs {
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+				}
+			}
+			err := <-errs
+			select {
+			case errc <- fmt.Errorf("host %s: %w", host, err):
+			default:
+			}
+			cancel()
+		}(n)
+	}
+	go func() {
+		wg.Wait()
+		select {
+		case errc <- errors.New("no host of the fleet can be reached"):
+		default:
+		}
+		cancel()
+		close(out)
+	}()
+	return out, errc
+}
+
+// Ping checks the lock host: without it no pass can run. The other hosts'
+// reachability is a metric of its own (fleet_host_reachable).
+func (h *Hosts) Ping(ctx context.Context) error {
+	cli, err := h.Client(h.lock)
+	if err != nil {
+		return fmt.Errorf("lock host %s: %w", h.lock, err)
+	}
+	return cli.Ping(ctx)
+}
+
+// matchesHosts refuses a spec whose hosts section differs from the hosts
+// the runner was connected to: planning a fleet with hosts on one engine
+// (or the other way round) would create every client in the wrong place.
+func (r *Runner) matchesHosts(spec *fleet.Spec) error {
+	if r.Hosts == nil {
+		if len(spec.Hosts) > 0 {
+			return errors.New("fleet.yaml has hosts, but this process was started without them: restart it")
+		}
+		return nil
+	}
+	names := r.Hosts.Names()
+	same := len(names) == len(spec.Hosts)
+	for i := 0; same && i < len(names); i++ {
+		same = names[i] == spec.Hosts[i].Name && r.Hosts.eps[names[i]].Host == spec.Hosts[i].Endpoint
+	}
+	if !same {
+		return errors.New("the hosts section of fleet.yaml changed since this process connected to the hosts: restart it")
+	}
+	return nil
 }

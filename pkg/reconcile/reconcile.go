@@ -49,6 +49,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	for i := range spec.Clients {
 		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
 	}
+	if err := r.matchesHosts(spec); err != nil { // hosts.go
+		return nil, err
+	}
 	var st *observe.State
 	var err error
 	if r.Hosts != nil {
