@@ -133,6 +133,9 @@ func runApply(ctx context.Context, env *cliEnv, pf *planFlags, af *applyFlags, m
 // on its loopback: the health gate probes from this machine and would time
 // out (and roll back) every replacement.
 func warnUnreachableHealth(env *cliEnv, s *session) {
+	if s.hosts != nil {
+		return // with hosts each engine has its own address (see README)
+	}
 	host := s.cli.ProbeHost()
 	if host == "127.0.0.1" || host == "localhost" {
 		return

@@ -91,7 +91,10 @@ func writeJSON(env *cliEnv, v any) int {
 type session struct {
 	spec    *fleet.Spec
 	secrets fleet.Secrets
-	cli     *docker.Client
+	// cli is the engine without hosts; with hosts it is the lock host's
+	// (nil while that host cannot be reached) and hosts holds them all.
+	cli   *docker.Client
+	hosts *reconcile.Hosts
 }
 
 func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*session, bool) {
@@ -103,6 +106,9 @@ func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*s
 	if !ok {
 		return nil, false
 	}
+	if len(spec.Hosts) > 0 {
+		return openHosts(ctx, spec, secrets), true // hosts.go
+	}
 	cli, ok := connect(ctx, env)
 	if !ok {
 		return nil, false
@@ -111,7 +117,7 @@ func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*s
 }
 
 func (s *session) runner(cmd string, lockWait time.Duration) *reconcile.Runner {
-	return &reconcile.Runner{Docker: s.cli, Holder: docker.Holder("fleetctl " + cmd), LockWait: lockWait}
+	return &reconcile.Runner{Docker: s.cli, Hosts: s.hosts, Holder: docker.Holder("fleetctl " + cmd), LockWait: lockWait}
 }
 
 func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*plan.Plan, *observe.State, bool) {
@@ -123,4 +129,10 @@ func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*pla
 	return p, st, true
 }
 
-func (s *session) close() { s.cli.Close() }
+func (s *session) close() {
+	if s.hosts != nil {
+		s.hosts.Close()
+		return
+	}
+	s.cli.Close()
+}

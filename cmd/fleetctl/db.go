@@ -209,6 +209,10 @@ func openClient(ctx context.Context, env *cliEnv, file, name string) (*session, 
 		s.close()
 		return nil, nil, false
 	}
+	if s.hosts != nil && !s.useClientHost(ctx, env, name) { // hosts.go
+		s.close()
+		return nil, nil, false
+	}
 	return s, c, true
 }
 

@@ -44,7 +44,11 @@ func runStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) int {
 	}
 	rows := fleetstatus.Rows(s.spec, st, p)
 	if asJSON {
-		return writeJSON(env, map[string]any{"fleet": s.spec.Fleet, "clients": rows, "orphans": p.Orphans, "problems": p.Down})
+		out := map[string]any{"fleet": s.spec.Fleet, "clients": rows, "orphans": p.Orphans, "problems": p.Down}
+		if len(p.Hosts) > 0 {
+			out["hosts"] = p.Hosts
+		}
+		return writeJSON(env, out)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT\tSTATE\tHEALTH\tGATE\tPORT\tDOMAIN\tIMAGE\tDB\tDRIFT")
@@ -53,6 +57,7 @@ func runStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) int {
 			strconv.Itoa(r.Port), dash(r.Domain), r.Image, r.Database, r.Drift)
 	}
 	tw.Flush()
+	writeHosts(env.stdout, p) // hosts.go
 	for _, o := range p.Orphans {
 		fmt.Fprintf(env.stdout, "orphan: %s (client %s, not in fleet.yaml)\n", o.Container, o.Client)
 	}

@@ -33,7 +33,7 @@ func runUnlock(ctx context.Context, env *cliEnv, file string, force int) int {
 	if !ok {
 		return exitError
 	}
-	cli, ok := connect(ctx, env)
+	cli, ok := connectLockHost(ctx, env, spec) // hosts.go
 	if !ok {
 		return exitError
 	}

@@ -71,17 +71,22 @@ func runWatch(ctx context.Context, env *cliEnv, wf *watchFlags) int {
 	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: lvl}))
 
-	cli, ok := connect(ctx, env)
-	if !ok {
-		return exitError
+	runner := &reconcile.Runner{Holder: docker.Holder("fleetctl watch"), LockWait: wf.lockWait}
+	cfg := watch.Config{Path: wf.file, Runner: runner,
+		Resync: wf.resync, BackoffMax: wf.backoffMax, Logger: log, Version: version}
+	if hosts := watchHosts(ctx, wf.file); hosts != nil { // hosts.go
+		defer hosts.Close()
+		runner.Hosts, cfg.Engine = hosts, hosts
+	} else {
+		cli, ok := connect(ctx, env)
+		if !ok {
+			return exitError
+		}
+		defer cli.Close()
+		cli.SetLogger(log)
+		runner.Docker, cfg.Engine, cfg.ProbeHost = cli, cli, cli.ProbeHost()
 	}
-	defer cli.Close()
-	cli.SetLogger(log)
-	runner := &reconcile.Runner{Docker: cli, Holder: docker.Holder("fleetctl watch"), LockWait: wf.lockWait}
-	d := watch.New(watch.Config{
-		Path: wf.file, Runner: runner, Engine: cli, ProbeHost: cli.ProbeHost(),
-		Resync: wf.resync, BackoffMax: wf.backoffMax, Logger: log, Version: version,
-	})
+	d := watch.New(cfg)
 	runner.Exec = apply.Options{Parallelism: wf.par, Progress: d.Progress}
 
 	var srv *http.Server

@@ -40,8 +40,14 @@ type Client struct {
 // DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION), negotiates the API
 // version and pings it, so an unreachable engine is reported here.
 func New(ctx context.Context) (*Client, error) {
-	c := &Client{log: slog.Default(), version: "dev"}
 	host := os.Getenv(client.EnvOverrideHost)
+	return connect(ctx, host, []client.Opt{client.FromEnv})
+}
+
+// connect builds a client for host ("" means the default socket) from the
+// given options, then negotiates and pings.
+func connect(ctx context.Context, host string, base []client.Opt) (*Client, error) {
+	c := &Client{log: slog.Default(), version: "dev"}
 	c.host = host
 	if c.host == "" {
 		c.host = client.DefaultDockerHost
@@ -52,7 +58,7 @@ func New(ctx context.Context) (*Client, error) {
 	}
 	c.probe = probe
 
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	opts := append(base, client.WithAPIVersionNegotiation())
 	if u, err := url.Parse(host); err == nil && u.Scheme == "ssh" {
 		// The SDK has no ssh transport of its own; like the docker CLI, run
 		// "docker system dial-stdio" on the remote host over ssh and speak

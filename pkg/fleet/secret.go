@@ -98,6 +98,7 @@ func (s *Spec) refUses() map[SecretRef]bool {
 	if s.Backups != nil && s.Backups.Restic != nil {
 		add(s.Backups.Restic.Password, true)
 	}
+	s.hostRefs(add) // hosts.go
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		add(c.SecretKey, true)

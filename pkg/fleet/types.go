@@ -22,6 +22,12 @@ type Spec struct {
 	// Backups says where `fleetctl backup` stores archives, how many it
 	// keeps and when `fleetctl watch` takes them (backups.go).
 	Backups *Backups `yaml:"backups,omitempty" json:"backups,omitempty"`
+	// Hosts are the Docker engines of the fleet (hosts.go); none means the
+	// one engine named by the environment, as before hosts existed.
+	Hosts []Host `yaml:"hosts,omitempty" json:"hosts,omitempty"`
+	// LockHost names the host whose engine holds the fleet's lock (default:
+	// the first host).
+	LockHost string `yaml:"lockHost,omitempty" json:"lockHost,omitempty"`
 
 	// Warnings are problems that do not stop the load (an env key that
 	// differs from a managed one only by case), positioned like errors.
@@ -65,7 +71,10 @@ type Client struct {
 	State       State  `yaml:"state,omitempty" json:"state,omitempty"`
 	// Volume overrides the data volume's name (defaults.naming.volume);
 	// `fleetctl restore` sets it to the volume it restored into.
-	Volume   string `yaml:"volume,omitempty" json:"volume,omitempty"`
+	Volume string `yaml:"volume,omitempty" json:"volume,omitempty"`
+	// Host pins the client to one of the fleet's hosts; unpinned clients are
+	// placed when they are created (pkg/plan placement.go).
+	Host     string `yaml:"host,omitempty" json:"host,omitempty"`
 	Settings `yaml:",inline"`
 	Database *Database `yaml:"database,omitempty" json:"database,omitempty"`
 	// SecretKey overrides the derived WEBUI_SECRET_KEY (to adopt a deployment

@@ -60,6 +60,7 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 	v.proxy("proxy", s.Proxy)       // proxy.go
 	v.backups("backups", s.Backups) // backups.go
 	v.unique(s.Clients)
+	v.hosts(s) // hosts.go
 	for i := range s.Clients {
 		cl := &s.Clients[i]
 		p := joinIndex("clients", i)

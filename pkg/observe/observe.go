@@ -50,6 +50,9 @@ type State struct {
 	// Unverified names the containers whose inspect did not answer in time:
 	// their labels were trusted.
 	Unverified []string `json:"unverified,omitempty"`
+	// Hosts holds each host's own snapshot when fleet.yaml has hosts; the
+	// fields above then merge the reachable hosts (hosts.go).
+	Hosts []HostState `json:"hosts,omitempty"`
 }
 
 // Container is one container as listed by the engine.

@@ -46,6 +46,9 @@ type Action struct {
 	ID     string `json:"id"`
 	Kind   Kind   `json:"kind"`
 	Client string `json:"client,omitempty"`
+	// Host is the fleet host whose engine runs the action (hosts.go); empty
+	// without hosts and for actions off the engines (sync-sites).
+	Host string `json:"host,omitempty"`
 	// Object is the name of the Docker object acted on.
 	Object string `json:"object"`
 	// Causes say why, in words an operator reads: "container missing",
@@ -99,6 +102,7 @@ type Change struct {
 // Client is empty); the other clients still converge.
 type Problem struct {
 	Client  string `json:"client,omitempty"`
+	Host    string `json:"host,omitempty"`
 	Object  string `json:"object,omitempty"`
 	Message string `json:"message"`
 }
@@ -115,6 +119,7 @@ type Held struct {
 // that the plan leaves alone (prune is off).
 type Orphan struct {
 	Client    string `json:"client"`
+	Host      string `json:"host,omitempty"`
 	Container string `json:"container"`
 	Volume    string `json:"volume,omitempty"`
 }
@@ -140,6 +145,9 @@ type Plan struct {
 	SpecDigest  string `json:"specDigest"`
 	// Options the plan was built with, so a saved plan is rebuilt the same way.
 	Options Options `json:"options"`
+	// Hosts is each fleet host's reachability and placed clients, in
+	// fleet.yaml order (hosts.go); empty without hosts.
+	Hosts []HostStatus `json:"hosts,omitempty"`
 }
 
 // Summary counts actions the way Terraform does.

@@ -11,15 +11,16 @@ import (
 // WriteText renders the plan for people, Terraform-style.
 func (p *Plan) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
-	for i := range p.Actions {
-		tw.action(&p.Actions[i])
-	}
+	tw.actions(p) // hosts_text.go
 	if len(p.Conflicts) > 0 {
 		tw.printf("Conflicts (the clients named are left unchanged):\n")
 		for _, c := range p.Conflicts {
 			who := "fleet"
 			if c.Client != "" {
 				who = "client " + c.Client
+			}
+			if c.Host != "" {
+				who += " on host " + c.Host
 			}
 			tw.printf("  ! %s: %s\n", who, c.Message)
 		}
@@ -51,6 +52,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 			vol := ""
 			if o.Volume != "" {
 				vol = ", volume " + o.Volume
+			}
+			if o.Host != "" {
+				vol += ", host " + o.Host
 			}
 			tw.printf("  ? %s (client %s%s)\n", o.Container, o.Client, vol)
 		}

@@ -24,6 +24,9 @@ import (
 // Runner reconciles fleets on one Docker engine.
 type Runner struct {
 	Docker *docker.Client
+	// Hosts, when set (fleet.yaml has hosts), replaces Docker: every host is
+	// observed and driven through its own connection (hosts.go).
+	Hosts *Hosts
 	// Holder describes this process in the lock ("user@host pid N: fleetctl apply").
 	Holder string
 	// LockWait is how long Apply waits for another holder of the lock.
@@ -46,8 +49,14 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	for i := range spec.Clients {
 		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
 	}
-	st, err := r.Docker.Observe(ctx, spec.Fleet, vols)
-	if err != nil {
+	if err := r.matchesHosts(spec); err != nil { // hosts.go
+		return nil, err
+	}
+	var st *observe.State
+	var err error
+	if r.Hosts != nil {
+		st = r.observeHosts(ctx, spec, trustLabels) // hosts.go: looks at each host's clients
+	} else if st, err = r.Docker.Observe(ctx, spec.Fleet, vols); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
 	if sites := Sites(spec); sites != nil {
@@ -57,7 +66,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 			st.Sites, st.SitesErr = nil, err.Error()
 		}
 	}
-	r.look(ctx, spec, st, trustLabels) // observe.go
+	if r.Hosts == nil {
+		r.look(ctx, spec, st, trustLabels) // observe.go
+	}
 	return st, nil
 }
 
@@ -82,6 +93,9 @@ func (r *Runner) Plan(ctx context.Context, spec *fleet.Spec, secrets fleet.Secre
 	st, err := r.observe(ctx, spec, opt.TrustLabels)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(st.Hosts) > 0 {
+		return plan.BuildHosts(spec, secrets, st.Hosts, opt), st, nil
 	}
 	return plan.Build(spec, secrets, st, opt), st, nil
 }
@@ -119,7 +133,11 @@ type Outcome struct {
 // the plan is not empty, runs it. The lock is released before returning.
 func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets, opt plan.Options, approve Approve) (out *Outcome, err error) {
 	start := time.Now()
-	unlock, err := r.Docker.LockReporting(ctx, spec.Fleet, r.Holder, r.LockWait, r.LockWaiting)
+	locker, err := r.lockClient(spec) // hosts.go
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := locker.LockReporting(ctx, spec.Fleet, r.Holder, r.LockWait, r.LockWaiting)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +162,7 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 		return out, nil
 	}
 	ao := r.Exec
-	if ao.ProbeHost == "" {
+	if ao.ProbeHost == "" && r.Hosts == nil {
 		ao.ProbeHost = r.Docker.ProbeHost()
 	}
 	if ao.Migration.Migrator == nil {
@@ -152,6 +170,10 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 	}
 	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
 		ao.Proxy = sites
+	}
+	if r.Hosts != nil {
+		out.Result = r.runHosts(ctx, out.Plan, ao) // hosts.go
+		return out, nil
 	}
 	out.Result = apply.Run(ctx, r.Docker, out.Plan, ao)
 	return out, nil

@@ -30,6 +30,7 @@ type Metrics struct {
 	backoffClients  prometheus.Gauge
 	detectionLag    prometheus.Histogram
 	dockerReachable prometheus.Gauge
+	hostReachable   *prometheus.GaugeVec // hosts.go
 }
 
 // NewMetrics registers the daemon's metrics (and the Go and process
@@ -93,6 +94,7 @@ func NewMetrics() *Metrics {
 	})
 	m.reg.MustRegister(m.reconciles, m.duration, m.actions, m.drift, m.clients, m.lastSuccess,
 		m.specValid, m.lockWait, m.triggers, m.dockerEvents, m.backoffClients, m.detectionLag, m.dockerReachable,
+		m.newHostReachable(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Known label values start at zero, so rate() works from the first pass.
 	for _, r := range []string{resultSuccess, resultFailure, resultInvalidSpec, resultLocked, resultError} {

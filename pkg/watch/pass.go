@@ -223,6 +223,7 @@ func (d *Daemon) outcome(ctx context.Context, out *reconcile.Outcome, rec *Recon
 	}
 	if st != nil && ctx.Err() == nil {
 		d.refreshClients(ctx, st)
+		d.m.setHosts(st.Hosts) // hosts.go
 	}
 }
 

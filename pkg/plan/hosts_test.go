@@ -1,0 +1,271 @@
+package plan
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+// hostsFleet parses a fleet of the given hosts (h0..) and clients; extra is
+// YAML appended to each client by index (host pins, resources).
+func hostsFleet(tb testing.TB, hosts int, hostExtra string, clients int, extra func(i int) string) (*fleet.Spec, fleet.Secrets) {
+	tb.Helper()
+	var b strings.Builder
+	b.WriteString("apiVersion: fleetctl/v1\nfleet: hosts\nsecretKeySeed: ${env:SEED}\ndefaults:\n  image: fleetctl/webui-standin:dev\nhosts:\n")
+	for i := 0; i < hosts; i++ {
+		fmt.Fprintf(&b, "  - name: h%d\n    endpoint: unix:///run/h%d.sock\n%s", i, i, hostExtra)
+	}
+	b.WriteString("clients:\n")
+	for i := 0; i < clients; i++ {
+		fmt.Fprintf(&b, "  - name: c%d\n    port: %d\n", i, 2000+i)
+		if extra != nil {
+			b.WriteString(extra(i))
+		}
+	}
+	spec, err := fleet.Parse([]byte(b.String()), "hosts.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	secrets, err := fleet.Resolver{LookupEnv: func(k string) (string, bool) { return "v-" + k, true }}.Resolve(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return spec, secrets
+}
+
+// emptyHosts observes every host of spec, reachable and empty.
+func emptyHosts(spec *fleet.Spec) []observe.HostState {
+	var out []observe.HostState
+	for _, h := range spec.Hosts {
+		out = append(out, observe.HostState{Host: h.Name, State: &observe.State{
+			Fleet: spec.Fleet, Images: map[string]string{"fleetctl/webui-standin:dev": "sha256:x"}}})
+	}
+	return out
+}
+
+// applyOn is the hosts' state after applying plan p.
+func applyOn(spec *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState, p *Plan) {
+	full := appliedState(spec, secrets)
+	for i := range hosts {
+		st := hosts[i].State
+		for _, a := range p.Actions {
+			if a.Host != hosts[i].Host || a.Kind != KindCreateContainer {
+				continue
+			}
+			for _, c := range full.Containers {
+				if c.Labels[observe.LabelClient] == a.Client {
+					c.Labels = withHost(c.Labels, a.Host)
+					st.Containers = append(st.Containers, c)
+				}
+			}
+			for _, v := range full.Volumes {
+				if v.Labels[observe.LabelClient] == a.Client {
+					st.Volumes = append(st.Volumes, v)
+				}
+			}
+		}
+		for k, v := range full.Images {
+			st.Images[k] = v
+		}
+	}
+}
+
+func TestPlaceLeastLoadedThenName(t *testing.T) {
+	spec, _ := hostsFleet(t, 3, "", 7, func(i int) string {
+		if i == 0 {
+			return "    host: h2\n"
+		}
+		return ""
+	})
+	pl := Place(spec, emptyHosts(spec))
+	want := map[string]string{"c0": "h2", "c1": "h0", "c2": "h1", "c3": "h0", "c4": "h1", "c5": "h2", "c6": "h0"}
+	for c, h := range want {
+		if pl.Host[c] != h {
+			t.Errorf("%s on %q, want %s (placement %v)", c, pl.Host[c], h, pl.Host)
+		}
+	}
+}
+
+func TestPlaceRespectsCapacity(t *testing.T) {
+	spec, _ := hostsFleet(t, 2, "    capacity:\n      maxClients: 2\n      memory: 1g\n", 5, func(i int) string {
+		if i == 1 {
+			return "    resources:\n      memory: 1g\n"
+		}
+		return ""
+	})
+	pl := Place(spec, emptyHosts(spec))
+	// c0 -> h0 (tie, name order); c1 (1g) -> h1 (fewest); c2 -> h0 (tie);
+	// c3 -> h1 (h0 is at maxClients; c3 needs no memory); c4: both full.
+	want := map[string]string{"c0": "h0", "c1": "h1", "c2": "h0", "c3": "h1"}
+	for c, h := range want {
+		if pl.Host[c] != h {
+			t.Errorf("%s on %q, want %s", c, pl.Host[c], h)
+		}
+	}
+	if _, ok := pl.Blocked["c4"]; !ok || pl.Host["c4"] != "" {
+		t.Errorf("c4 should be blocked for lack of room: %+v", pl)
+	}
+}
+
+func TestPlacementIsReadBackAndNeverMovesImplicitly(t *testing.T) {
+	spec, secrets := hostsFleet(t, 2, "", 4, nil)
+	hosts := emptyHosts(spec)
+	p := BuildHosts(spec, secrets, hosts, Options{})
+	applyOn(spec, secrets, hosts, p)
+	if again := BuildHosts(spec, secrets, hosts, Options{}); !again.Empty() || len(again.Conflicts) > 0 {
+		t.Fatalf("second plan not empty:\n%s", text(t, again))
+	}
+	// A third host arrives empty: least loaded now, yet nobody moves to it.
+	spec3, secrets3 := hostsFleet(t, 3, "", 5, nil)
+	hosts = append(hosts, emptyHosts(spec3)[2])
+	p3 := BuildHosts(spec3, secrets3, hosts, Options{})
+	if len(p3.Actions) != 2 || p3.Actions[0].Host != "h2" || p3.Actions[0].Client != "c4" {
+		t.Fatalf("want only c4 created on h2:\n%s", text(t, p3))
+	}
+}
+
+func TestUnreachableHostMakesItsClientsUnknown(t *testing.T) {
+	spec, secrets := hostsFleet(t, 2, "", 4, nil)
+	hosts := emptyHosts(spec)
+	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, hosts, Options{}))
+	// c1 and c3 live on h1; h1 goes away, c0's container is removed on h0.
+	hosts[1] = observe.HostState{Host: "h1", Err: "connection refused"}
+	hosts[0].State.Containers = hosts[0].State.Containers[1:]
+	spec5, secrets5 := hostsFleet(t, 2, "", 5, func(i int) string {
+		if i == 4 {
+			return "    host: h0\n"
+		}
+		return ""
+	})
+	p := BuildHosts(spec5, secrets5, hosts, Options{})
+	out := text(t, p)
+	var created []string
+	for _, a := range p.Actions {
+		if a.Host != "h0" {
+			t.Errorf("action on %q: %s", a.Host, a.ID)
+		}
+		if a.Kind == KindCreateContainer {
+			created = append(created, a.Client)
+		}
+	}
+	if strings.Join(created, ",") != "c0,c4" {
+		t.Errorf("created %v, want c0 (repaired) and c4 (pinned to a reachable host)", created)
+	}
+	unknown := map[string]bool{}
+	for _, c := range p.Conflicts {
+		if c.Host == "h1" && strings.Contains(c.Message, "cannot be reached") {
+			unknown[c.Client] = true
+		}
+	}
+	if len(unknown) != 2 || !unknown["c1"] || !unknown["c3"] {
+		t.Errorf("unknown clients %v, want c1 and c3:\n%s", unknown, out)
+	}
+	for _, want := range []string{"Host h1: UNREACHABLE (connection refused)", "? unknown, nothing planned: c1, c3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	// An unpinned new client is not placed while a host is unknown.
+	spec6, secrets6 := hostsFleet(t, 2, "", 6, nil)
+	p6 := BuildHosts(spec6, secrets6, hosts, Options{})
+	if a := p6.Action("container.c5"); a != nil {
+		t.Errorf("c5 placed on %s while h1 is unreachable", a.Host)
+	}
+}
+
+func TestPinnedElsewhereIsAConflictNotAMove(t *testing.T) {
+	spec, secrets := hostsFleet(t, 2, "", 2, nil)
+	hosts := emptyHosts(spec)
+	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, hosts, Options{}))
+	moved, ms := hostsFleet(t, 2, "", 2, func(i int) string {
+		if i == 0 {
+			return "    host: h1\n"
+		}
+		return ""
+	})
+	p := BuildHosts(moved, ms, hosts, Options{})
+	if !p.Empty() || len(p.Conflicts) != 1 || p.Conflicts[0].Client != "c0" {
+		t.Fatalf("want one conflict for c0:\n%s", text(t, p))
+	}
+}
+
+func TestHostPlansPullPerHostAndLabelPlacement(t *testing.T) {
+	spec, secrets := hostsFleet(t, 2, "", 2, nil)
+	hosts := emptyHosts(spec)
+	for i := range hosts {
+		hosts[i].State.Images = map[string]string{}
+	}
+	p := BuildHosts(spec, secrets, hosts, Options{})
+	ids := map[string]*Action{}
+	for i := range p.Actions {
+		ids[p.Actions[i].ID] = &p.Actions[i]
+	}
+	for _, h := range []string{"h0", "h1"} {
+		pull := ids["image.fleetctl/webui-standin:dev#"+h]
+		if pull == nil || pull.Host != h {
+			t.Fatalf("no pull on %s:\n%s", h, text(t, p))
+		}
+	}
+	c0 := ids["container.c0"]
+	if c0.Host != "h0" || c0.Container.Labels[observe.LabelHost] != "h0" || !contains(c0.DependsOn, "image.fleetctl/webui-standin:dev#h0") {
+		t.Errorf("c0: host %s labels %v deps %v", c0.Host, c0.Container.Labels, c0.DependsOn)
+	}
+	if v := ids["volume.c1"]; v.Volume.Labels[observe.LabelHost] != "h1" {
+		t.Errorf("volume labels %v", v.Volume.Labels)
+	}
+	// Grouped by host in the text and in the action order.
+	out := text(t, p)
+	if i, j := strings.Index(out, "Host h0:"), strings.Index(out, "Host h1:"); i < 0 || j < i ||
+		strings.Index(out, "openwebui-c1 (client c1)") < j || strings.Index(out, "openwebui-c0 (client c0)") > j {
+		t.Errorf("not grouped by host:\n%s", out)
+	}
+}
+
+func TestNoHostsPlansAreUnchanged(t *testing.T) {
+	// Build is what a fleet without hosts uses; BuildHosts must not be
+	// reached, and Build's output has no host fields (goldens cover the rest).
+	spec, secrets := benchFleet(t, 2)
+	var js bytes.Buffer
+	if err := Build(spec, secrets, &observe.State{Fleet: spec.Fleet}, Options{}).WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(js.String(), `"host`) {
+		t.Errorf("a plan without hosts mentions hosts:\n%s", js.String())
+	}
+}
+
+func text(t *testing.T, p *Plan) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := p.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// BenchmarkBuildHosts plans 10,000 clients over 10 hosts in memory: cold
+// (every client placed and created) and no-op (every client in place).
+func BenchmarkBuildHosts(b *testing.B) {
+	spec, secrets := hostsFleet(b, 10, "", 10000, nil)
+	cold := emptyHosts(spec)
+	b.Run("cold", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			BuildHosts(spec, secrets, cold, Options{})
+		}
+	})
+	warm := emptyHosts(spec)
+	applyOn(spec, secrets, warm, BuildHosts(spec, secrets, warm, Options{}))
+	b.Run("no-op", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if p := BuildHosts(spec, secrets, warm, Options{}); !p.Empty() {
+				b.Fatalf("not a no-op: %s", p.SummaryLine())
+			}
+		}
+	})
+}

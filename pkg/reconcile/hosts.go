@@ -1,0 +1,299 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+)
+
+// hostObserveTimeout bounds one host's snapshot, so a host that stops
+// answering mid-run is reported unreachable instead of holding the pass.
+const hostObserveTimeout = 30 * time.Second
+
+// Hosts holds one engine connection per host of a fleet with hosts. A host
+// that cannot be reached is dialled again at the next Observe, so a watch
+// daemon picks it up when it comes back. Safe for concurrent use.
+type Hosts struct {
+	mu    sync.Mutex
+	names []string
+	lock  string
+	eps   map[string]docker.Endpoint
+	conns map[string]*docker.Client
+	errs  map[string]error
+}
+
+// ConnectHosts dials every host of spec in parallel. It never fails as a
+// whole: a host that cannot be reached is recorded (HostErr) and planned as
+// unreachable.
+func ConnectHosts(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets) *Hosts {
+	h := &Hosts{lock: spec.LockHostName(), eps: map[string]docker.Endpoint{}, conns: map[string]*docker.Client{}, errs: map[string]error{}}
+	for i := range spec.Hosts {
+		sh := &spec.Hosts[i]
+		h.names = append(h.names, sh.Name)
+		h.eps[sh.Name] = Endpoint(sh, secrets)
+	}
+	h.dialMissing(ctx)
+	return h
+}
+
+// Endpoint is how to reach host h, with its TLS files resolved.
+func Endpoint(h *fleet.Host, secrets fleet.Secrets) docker.Endpoint {
+	ep := docker.Endpoint{Host: h.Endpoint}
+	if t := h.TLS; t != nil {
+		ep.CA, ep.Cert, ep.Key = []byte(secrets.Value(t.CA)), []byte(secrets.Value(t.Cert)), []byte(secrets.Value(t.Key))
+	}
+	return ep
+}
+
+// dialMissing connects, in parallel, every host without a connection.
+func (h *Hosts) dialMissing(ctx context.Context) {
+	h.mu.Lock()
+	var todo []string
+	for _, n := range h.names {
+		if h.conns[n] == nil {
+			todo = append(todo, n)
+		}
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, n := range todo {
+		wg.Add(1)
+		go func(n string) {
+			defer wg.Done()
+			c, err := docker.Dial(ctx, h.eps[n])
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if err != nil {
+				h.errs[n] = err
+				return
+			}
+			h.conns[n], h.errs[n] = c, nil
+		}(n)
+	}
+	wg.Wait()
+}
+
+// Names lists the hosts in fleet.yaml order.
+func (h *Hosts) Names() []string { return append([]string(nil), h.names...) }
+
+// Client returns the host's connection, or nil and why there is none.
+func (h *Hosts) Client(name string) (*docker.Client, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c := h.conns[name]; c != nil {
+		return c, nil
+	}
+	if err := h.errs[name]; err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("no host %q", name)
+}
+
+// Close closes every connection.
+func (h *Hosts) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		c.Close()
+	}
+}
+
+// observeHosts takes every host's snapshot in parallel. The result merges
+// the reachable hosts' containers and volumes (what status and watch read by
+// name) and keeps each host's own snapshot in Hosts for the planner.
+func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool) *observe.State {
+	r.Hosts.dialMissing(ctx)
+	vols := make([]string, 0, len(spec.Clients))
+	for i := range spec.Clients {
+		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
+	}
+	names := r.Hosts.Names()
+	out := make([]observe.HostState, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		out[i].Host = n
+		cli, err := r.Hosts.Client(n)
+		if err != nil {
+			out[i].Err = err.Error()
+			continue
+		}
+		wg.Add(1)
+		go func(hs *observe.HostState, cli *docker.Client) {
+			defer wg.Done()
+			hctx, cancel := context.WithTimeout(ctx, hostObserveTimeout)
+			defer cancel()
+			st, err := cli.Observe(hctx, spec.Fleet, vols)
+			if err != nil {
+				hs.Err = err.Error()
+				return
+			}
+			// Each host's clients are probed on that host's address.
+			(&Runner{Docker: cli}).look(hctx, spec, st, trust)
+			hs.State = st
+		}(&out[i], cli)
+	}
+	wg.Wait()
+	merged := &observe.State{Fleet: spec.Fleet, Images: map[string]string{}, Hosts: out}
+	for i := range out {
+		if st := out[i].State; st != nil {
+			merged.Containers = append(merged.Containers, st.Containers...)
+			merged.Volumes = append(merged.Volumes, st.Volumes...)
+			merged.Unverified = append(merged.Unverified, st.Unverified...)
+			merged.BoundPorts = append(merged.BoundPorts, st.BoundPorts...)
+		}
+	}
+	return merged
+}
+
+// runHosts runs each host's share of the plan on that host's engine, the
+// hosts in parallel; a failure on one host does not stop the others. Every
+// failure names its host.
+func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *apply.Result {
+	byHost := map[string][]plan.Action{}
+	for _, a := range p.Actions {
+		byHost[a.Host] = append(byHost[a.Host], a)
+	}
+	total := &apply.Result{Failed: map[string]error{}}
+	var mu sync.Mutex
+	if progress := ao.Progress; progress != nil {
+		// One event at a time across the hosts' runs, as within one run.
+		var pmu sync.Mutex
+		ao.Progress = func(e apply.Event) {
+			pmu.Lock()
+			defer pmu.Unlock()
+			progress(e)
+		}
+	}
+	var wg sync.WaitGroup
+	for host, acts := range byHost {
+		sub := *p
+		sub.Actions = acts
+		cli, err := r.Hosts.Client(host)
+		if err != nil {
+			mu.Lock()
+			for _, a := range acts {
+				total.Failed[a.ID] = fmt.Errorf("host %s: %w", host, err)
+			}
+			mu.Unlock()
+			continue
+		}
+		hao := ao
+		if hao.ProbeHost == "" {
+			hao.ProbeHost = cli.ProbeHost()
+		}
+		wg.Add(1)
+		go func(host string, cli *docker.Client, sub *plan.Plan) {
+			defer wg.Done()
+			res := apply.Run(ctx, cli, sub, hao)
+			mu.Lock()
+			defer mu.Unlock()
+			total.Done = append(total.Done, res.Done...)
+			total.Skipped = append(total.Skipped, res.Skipped...)
+			for id, err := range res.Failed {
+				total.Failed[id] = fmt.Errorf("host %s: %w", host, err)
+			}
+		}(host, cli, &sub)
+	}
+	wg.Wait()
+	return total
+}
+
+// ErrLockHostUnreachable: no writer may run while the host that holds the
+// fleet's lock cannot be reached.
+var ErrLockHostUnreachable = errors.New("the fleet's lock host cannot be reached")
+
+// lockClient is the engine that holds the lock: the lock host's with hosts.
+func (r *Runner) lockClient(spec *fleet.Spec) (*docker.Client, error) {
+	if r.Hosts == nil {
+		return r.Docker, nil
+	}
+	name := spec.LockHostName()
+	cli, err := r.Hosts.Client(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: host %s: %v", ErrLockHostUnreachable, name, err)
+	}
+	return cli, nil
+}
+
+// Events merges the Docker event streams of every connected host (the
+// watch daemon's Engine with hosts). The first host whose stream breaks
+// ends the merged stream with its error, so the daemon reconnects all and
+// runs a pass; hosts unreachable now are covered by the resync passes.
+func (h *Hosts) Events(ctx context.Context, fleetName string) (<-chan docker.Event, <-chan error) {
+	out := make(chan docker.Event, 64)
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, n := range h.Names() {
+		cli, err := h.Client(n)
+		if err != nil {
+			continue
+		}
+		evs, errs := cli.Events(ctx, fleetName)
+		wg.Add(1)
+		go func(host string) {
+			defer wg.Done()
+			for ev := range evs {
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+				}
+			}
+			err := <-errs
+			select {
+			case errc <- fmt.Errorf("host %s: %w", host, err):
+			default:
+			}
+			cancel()
+		}(n)
+	}
+	go func() {
+		wg.Wait()
+		select {
+		case errc <- errors.New("no host of the fleet can be reached"):
+		default:
+		}
+		cancel()
+		close(out)
+	}()
+	return out, errc
+}
+
+// Ping checks the lock host: without it no pass can run. The other hosts'
+// reachability is a metric of its own (fleet_host_reachable).
+func (h *Hosts) Ping(ctx context.Context) error {
+	cli, err := h.Client(h.lock)
+	if err != nil {
+		return fmt.Errorf("lock host %s: %w", h.lock, err)
+	}
+	return cli.Ping(ctx)
+}
+
+// matchesHosts refuses a spec whose hosts section differs from the hosts
+// the runner was connected to: planning a fleet with hosts on one engine
+// (or the other way round) would create every client in the wrong place.
+func (r *Runner) matchesHosts(spec *fleet.Spec) error {
+	if r.Hosts == nil {
+		if len(spec.Hosts) > 0 {
+			return errors.New("fleet.yaml has hosts, but this process was started without them: restart it")
+		}
+		return nil
+	}
+	names := r.Hosts.Names()
+	same := len(names) == len(spec.Hosts)
+	for i := 0; same && i < len(names); i++ {
+		same = names[i] == spec.Hosts[i].Name && r.Hosts.eps[names[i]].Host == spec.Hosts[i].Endpoint
+	}
+	if !same {
+		return errors.New("the hosts section of fleet.yaml changed since this process connected to the hosts: restart it")
+	}
+	return nil
+}
