@@ -319,7 +319,10 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 	if p, _, ok := s.plan(ctx, env, plan.Options{Targets: []string{c.Name}}); ok {
 		for _, a := range p.Actions {
 			if a.Migration != nil {
-				out.Steps, out.Downtime = a.Migration.Steps, a.Migration.Downtime
+				for _, st := range a.Migration.Steps {
+					out.Steps = append(out.Steps, st.Text)
+				}
+				out.Downtime = a.Migration.Downtime
 			}
 		}
 	}

@@ -224,6 +224,10 @@ type migration struct {
 	copied  *MigrationResult
 	journal *pending // what this run has journaled (nil before the schema step)
 	stopped bool
+	// Between steps.
+	ts, schemaName, backupPath, sum string
+	size                            int64
+	pre                             PreflightResult
 }
 
 func (m *migration) log(format string, args ...any) {
@@ -245,123 +249,148 @@ func (m *migration) now() time.Time {
 	return time.Now().UTC()
 }
 
+// migrationSteps is the order the executor runs; the plan must list
+// exactly these (its text and this run are one list).
+var migrationSteps = []string{plan.StepPreflight, plan.StepStop, plan.StepBackup, plan.StepSchema, plan.StepCopy, plan.StepSwitch, plan.StepRecord}
+
 func (m *migration) run(ctx context.Context) error {
 	a := m.a
-	m.tgt = MigrationTarget{URL: envValue(a.Container, "DATABASE_URL"), WantVector: a.Migration.WantVector, Force: m.mo.Force,
+	var got []string
+	for _, s := range a.Migration.Steps {
+		got = append(got, s.Step)
+	}
+	if strings.Join(got, ",") != strings.Join(migrationSteps, ",") {
+		return fmt.Errorf("migrate database: the plan's steps (%s) are not the ones this fleetctl runs (%s): plan again",
+			strings.Join(got, ", "), strings.Join(migrationSteps, ", "))
+	}
+	m.tgt = MigrationTarget{URL: a.Migration.TargetURL, WantVector: a.Migration.WantVector, Force: m.mo.Force,
 		Orphans: m.mo.Orphans, Image: a.Container.Image}
 	if m.tgt.URL == "" {
-		return errors.New("migrate database: the new container has no DATABASE_URL")
+		return errors.New("migrate database: the action carries no target URL")
 	}
 	m.dir = BackupDirFor(m.mo.BackupDir, a.Migration.Fleet, a.Client)
-	schemaName := a.Object + schemaSuffix
+	m.schemaName = a.Object + schemaSuffix
 	// A helper left by a killed run goes first.
-	if err := m.r.stopRemove(ctx, schemaName); err != nil {
-		return fmt.Errorf("remove the schema helper %s left by an interrupted run: %w", schemaName, err)
+	if err := m.r.stopRemove(ctx, m.schemaName); err != nil {
+		return fmt.Errorf("remove the schema helper %s left by an interrupted run: %w", m.schemaName, err)
 	}
 	if err := m.resumePending(ctx); err != nil {
 		return m.notStopped(ctx, err)
 	}
+	m.ts = m.now().Format("20060102T150405Z")
+	for _, s := range a.Migration.Steps {
+		if err := m.do(ctx, s.Step); err != nil {
+			return err
+		}
+		m.step(s.Step)
+	}
+	return nil
+}
 
-	// 1. Preflight, before any downtime: the target, and a copy of the
-	// database taken while the client runs.
-	ts := m.now().Format("20060102T150405Z")
-	m.tgt.QuarantinePath = filepath.Join(m.dir, "orphans-"+ts+".db")
-	m.log("preflight: %s", a.Migration.Target)
-	pre, err := m.preflight(ctx)
-	if err != nil {
-		return m.notStopped(ctx, fmt.Errorf("preflight: %w", err))
+// do runs one step; a failure has already been rolled back when it returns.
+func (m *migration) do(ctx context.Context, step string) error {
+	a := m.a
+	switch step {
+	case plan.StepPreflight: // before any downtime: the target, and a copy of the running database
+		m.tgt.QuarantinePath = filepath.Join(m.dir, "orphans-"+m.ts+".db")
+		m.log("preflight: %s", a.Migration.Target)
+		pre, err := m.preflight(ctx)
+		if err != nil {
+			return m.notStopped(ctx, fmt.Errorf("preflight: %w", err))
+		}
+		m.pre = pre
+		m.log("preflight ok: PostgreSQL %s", pre.ServerVersion)
+		for _, o := range pre.Orphans {
+			m.log("orphans (quarantined into %s): %s", m.tgt.QuarantinePath, o)
+		}
+		for _, w := range pre.Warnings {
+			m.log("warning: %s", w)
+		}
+	case plan.StepStop:
+		m.log("stopping %s (SQLite has one writer)", a.Object)
+		m.stopped = true
+		if err := m.r.eng.StopContainer(ctx, a.ExistingID, m.r.opt.StopTimeout); err != nil {
+			return m.rollback(ctx, "stop", err)
+		}
+		// No restart while its data is copied: an engine restart must not bring
+		// it back as a writer whose new rows the switch would leave behind.
+		if err := m.r.eng.SetRestartPolicy(ctx, a.ExistingID, "no"); err != nil {
+			return m.rollback(ctx, "stop", err)
+		}
+	case plan.StepBackup:
+		backup, sum, size, err := m.backup(ctx, m.ts)
+		if err != nil {
+			return m.rollback(ctx, "backup", err)
+		}
+		m.backupPath, m.sum, m.size = backup, sum, size
+	case plan.StepSchema:
+		// The journal comes first: a kill during the step leaves rows it
+		// seeded, which the next run finds (every row of a table that held
+		// none before) and deletes.
+		m.journal = &pending{Container: a.ExistingID, Target: fleet.DatabaseKey(m.tgt.URL), Phase: "schema", HeldBefore: m.pre.NonEmpty, Written: []string{}}
+		if m.journal.HeldBefore == nil {
+			m.journal.HeldBefore = []string{}
+		}
+		if err := m.writePending(); err != nil {
+			return m.rollback(ctx, "journal", err)
+		}
+		if err := m.schema(ctx, m.schemaName); err != nil {
+			return m.rollback(ctx, "schema", err)
+		}
+		seeded, n, err := m.mo.Migrator.Seeded(ctx, m.tgt, m.pre.NonEmpty)
+		if err != nil {
+			return m.rollback(ctx, "schema", err)
+		}
+		m.journal.Phase, m.journal.Seeded = "seeded", seeded
+		if err := m.writePending(); err != nil {
+			return m.rollback(ctx, "journal", err)
+		}
+		m.log("schema: the application seeded %d row(s); recorded in %s, deleted exactly before the copy", n, filepath.Join(m.dir, pendingFile))
+	case plan.StepCopy:
+		m.log("copying into %s (one transaction; verified before commit)", a.Migration.Target)
+		res, err := m.mo.Migrator.Copy(ctx, m.tgt, m.backupPath, m.journal.Seeded, func(line string) { m.log("%s", line) })
+		if err != nil {
+			return m.rollback(ctx, "copy", err)
+		}
+		m.copied = res
+		m.journal.Phase, m.journal.Written = "copied", res.Written
+		if err := m.writePending(); err != nil {
+			return m.rollback(ctx, "journal", err)
+		}
+		m.log("copied and verified %d of %d rows; %d kind(s) of alteration", res.CopiedRows, res.TotalRows, len(res.Alterations))
+		for _, al := range res.Alterations {
+			m.log("altered: %s", al)
+		}
+	case plan.StepSwitch:
+		// The normal stop-first recreate (rolls back to the old container by
+		// itself when the new one is not healthy).
+		m.log("switching %s to PostgreSQL", a.Object)
+		sw := *a
+		sw.Kind, sw.ExistingMatches = plan.KindRecreateContainer, false
+		if err := m.r.recreate(ctx, &sw); errors.Is(err, errOldNotRemoved) {
+			m.log("warning: %v", err) // the client runs on PostgreSQL, healthy
+		} else if err != nil {
+			// recreate restores (and health-checks) the old container itself,
+			// unless it failed before parking it: look rather than assume.
+			st, serr := m.r.eng.ContainerState(ctx, a.ExistingID)
+			m.stopped = serr != nil || st != "running"
+			return m.rollback(ctx, "switch", err)
+		}
+	case plan.StepRecord:
+		m.record(ctx)
 	}
-	m.log("preflight ok: PostgreSQL %s", pre.ServerVersion)
-	for _, o := range pre.Orphans {
-		m.log("orphans (quarantined into %s): %s", m.tgt.QuarantinePath, o)
-	}
-	m.step("preflight")
-	for _, w := range pre.Warnings {
-		m.log("warning: %s", w)
-	}
+	return nil
+}
 
-	// 2. Stop, copy out, back up.
-	m.log("stopping %s (SQLite has one writer)", a.Object)
-	m.stopped = true
-	if err := m.r.eng.StopContainer(ctx, a.ExistingID, m.r.opt.StopTimeout); err != nil {
-		return m.rollback(ctx, "stop", err)
-	}
-	// No restart while its data is copied: an engine restart must not bring
-	// it back as a writer whose new rows the switch would leave behind.
-	if err := m.r.eng.SetRestartPolicy(ctx, a.ExistingID, "no"); err != nil {
-		return m.rollback(ctx, "stop", err)
-	}
-	m.step("stop")
-	backup, sum, size, err := m.backup(ctx, ts)
-	if err != nil {
-		return m.rollback(ctx, "backup", err)
-	}
-	volBackup := fmt.Sprintf(volumeBackupFmt, ts)
-	m.step("backup")
-
-	// 3. Schema from the application itself. The journal comes first: a
-	// kill during the step leaves rows it seeded, which the next run finds
-	// (every row of a table that held none before) and deletes.
-	m.journal = &pending{Container: a.ExistingID, Target: fleet.DatabaseKey(m.tgt.URL), Phase: "schema", HeldBefore: pre.NonEmpty, Written: []string{}}
-	if m.journal.HeldBefore == nil {
-		m.journal.HeldBefore = []string{}
-	}
-	if err := m.writePending(); err != nil {
-		return m.rollback(ctx, "journal", err)
-	}
-	if err := m.schema(ctx, schemaName); err != nil {
-		return m.rollback(ctx, "schema", err)
-	}
-	seeded, n, err := m.mo.Migrator.Seeded(ctx, m.tgt, pre.NonEmpty)
-	if err != nil {
-		return m.rollback(ctx, "schema", err)
-	}
-	m.journal.Phase, m.journal.Seeded = "seeded", seeded
-	if err := m.writePending(); err != nil {
-		return m.rollback(ctx, "journal", err)
-	}
-	m.log("schema: the application seeded %d row(s); recorded in %s, deleted exactly before the copy", n, filepath.Join(m.dir, pendingFile))
-	m.step("schema")
-
-	// 4. Copy and verify.
-	m.log("copying into %s (one transaction; verified before commit)", a.Migration.Target)
-	res, err := m.mo.Migrator.Copy(ctx, m.tgt, backup, seeded, func(line string) { m.log("%s", line) })
-	if err != nil {
-		return m.rollback(ctx, "copy", err)
-	}
-	m.copied = res
-	m.journal.Phase, m.journal.Written = "copied", res.Written
-	if err := m.writePending(); err != nil {
-		return m.rollback(ctx, "journal", err)
-	}
-	m.step("copy")
-	m.log("copied and verified %d of %d rows; %d kind(s) of alteration", res.CopiedRows, res.TotalRows, len(res.Alterations))
-	for _, al := range res.Alterations {
-		m.log("altered: %s", al)
-	}
-
-	// 5. Switch: the normal stop-first recreate (rolls back to the old
-	// container by itself when the new one is not healthy).
-	m.log("switching %s to PostgreSQL", a.Object)
-	sw := *a
-	sw.Kind, sw.ExistingMatches = plan.KindRecreateContainer, false
-	if err := m.r.recreate(ctx, &sw); errors.Is(err, errOldNotRemoved) {
-		m.log("warning: %v", err) // the client runs on PostgreSQL, healthy
-	} else if err != nil {
-		// recreate restores (and health-checks) the old container itself,
-		// unless it failed before parking it: look rather than assume.
-		st, serr := m.r.eng.ContainerState(ctx, a.ExistingID)
-		m.stopped = serr != nil || st != "running"
-		return m.rollback(ctx, "switch", err)
-	}
-
-	m.step("switch")
-
-	// 6. Record.
+// record writes the migration record into the volume and the backup
+// directory (failures are warnings: the client runs on PostgreSQL) and
+// removes the journal.
+func (m *migration) record(ctx context.Context) {
+	a, res := m.a, m.copied
 	rec := MigrationRecord{
 		Fleet: a.Migration.Fleet, Client: a.Client, MigratedAt: m.now(), From: a.Migration.From, To: a.Migration.To,
-		Target: a.Migration.Target, SourceSHA256: sum, SourceBytes: size,
-		LocalBackup: backup, VolumeBackup: filepath.ToSlash(filepath.Join(a.Container.MountPath, volBackup)),
+		Target: a.Migration.Target, SourceSHA256: m.sum, SourceBytes: m.size,
+		LocalBackup: m.backupPath, VolumeBackup: filepath.ToSlash(filepath.Join(a.Container.MountPath, fmt.Sprintf(volumeBackupFmt, m.ts))),
 		TotalRows: res.TotalRows, CopiedRows: res.CopiedRows, Alterations: res.Alterations, Report: res.Report,
 	}
 	if rec.Alterations == nil {
@@ -369,7 +398,7 @@ func (m *migration) run(ctx context.Context) error {
 	}
 	raw, _ := json.MarshalIndent(rec, "", "  ")
 	raw = append(raw, '\n')
-	local := filepath.Join(m.dir, "migration-"+ts+".json")
+	local := filepath.Join(m.dir, "migration-"+m.ts+".json")
 	if err := os.WriteFile(local, raw, 0o600); err != nil {
 		m.log("warning: could not write the migration record %s: %v", local, err)
 	}
@@ -378,7 +407,6 @@ func (m *migration) run(ctx context.Context) error {
 	}
 	_ = os.Remove(filepath.Join(m.dir, pendingFile))
 	m.log("done: record %s and %s/%s", local, a.Container.MountPath, VolumeRecordFile)
-	return nil
 }
 
 // notStopped ends a migration that failed before its stop. The client was

@@ -225,12 +225,3 @@ func (m *migration) resumePending(ctx context.Context) error {
 	}
 	return os.Remove(p)
 }
-
-func envValue(c *resource.Container, name string) string {
-	for _, e := range c.Env {
-		if e.Name == name {
-			return e.Value
-		}
-	}
-	return ""
-}

@@ -83,7 +83,10 @@ func migAction(t *testing.T, e *migEngine, newHealthy bool) plan.Action {
 	a.OldPort = observe.PortBinding{HostIP: "127.0.0.1", HostPort: healthServer(t, true)}
 	a.Container.MountPath = "/data"
 	a.Container.Env = []resource.EnvVar{{Name: "DATABASE_URL", Value: "postgres://u:pw@h/db", Sensitive: true}}
-	a.Migration = &plan.Migration{Fleet: "f", From: "sqlite", To: "postgres"}
+	a.Migration = &plan.Migration{Fleet: "f", From: "sqlite", To: "postgres", TargetURL: "postgres://u:pw@h/db"}
+	for _, s := range migrationSteps {
+		a.Migration.Steps = append(a.Migration.Steps, plan.MigrationStep{Step: s, Text: s})
+	}
 	return a
 }
 
@@ -145,6 +148,19 @@ func TestMigrateSwitchFailureUndoesAndRestores(t *testing.T) {
 		if c.name != "web" || c.state != "running" {
 			t.Fatalf("old container %+v (%v)", c, e.calls)
 		}
+	}
+}
+
+// The executor runs the plan's steps; a list it does not know is refused
+// before anything happens.
+func TestMigrateRefusesUnknownSteps(t *testing.T) {
+	m := &fakeMigrator{}
+	e := &migEngine{fakeEngine: newFake(), files: map[string]string{"/data/webui.db": "SQLITE"}, schemaPort: healthServer(t, true)}
+	a := migAction(t, e, true)
+	a.Migration.Steps = a.Migration.Steps[1:] // no preflight
+	res := Run(context.Background(), e, &plan.Plan{Actions: []plan.Action{a}}, Options{Migration: MigrationOptions{Migrator: m, BackupDir: t.TempDir()}})
+	if err := res.Failed["container.web"]; err == nil || !strings.Contains(err.Error(), "not the ones this fleetctl runs") || len(m.calls) != 0 {
+		t.Fatalf("err %v, calls %v", err, m.calls)
 	}
 }
 

@@ -9,30 +9,48 @@ import (
 	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
-// Migration describes a migrate-database action: what it will do, in order,
-// and the downtime it needs. Row counts need I/O and the planner does none:
-// Tables is empty in a plan from Build; `fleetctl db migrate CLIENT
-// --dry-run` shows them (from a copy of the live database).
+// Migration describes a migrate-database action: the ordered steps the
+// executor runs (it runs exactly these, in this order, and the text shows
+// exactly these) and the downtime they need. Row counts need I/O and the
+// planner does none: `fleetctl db migrate CLIENT --dry-run` shows them
+// (from a copy of the live database).
 type Migration struct {
 	From fleet.Backend `json:"from"`
 	To   fleet.Backend `json:"to"`
 	// Target is the PostgreSQL URL with its password masked.
-	Target   string       `json:"target"`
-	Volume   string       `json:"volume"`
-	Steps    []string     `json:"steps"`
-	Downtime string       `json:"downtime"`
-	Tables   []TableCount `json:"tables,omitempty"`
-	Note     string       `json:"note,omitempty"`
+	Target   string          `json:"target"`
+	Volume   string          `json:"volume"`
+	Steps    []MigrationStep `json:"steps"`
+	Downtime string          `json:"downtime"`
+	// OnFailure says what happens when a step fails.
+	OnFailure string `json:"onFailure"`
+	Note      string `json:"note,omitempty"`
 	// Fleet names the backup directory (BACKUP_DIR/FLEET/CLIENT).
 	Fleet string `json:"fleet"`
 	// WantVector: vector: pgvector was asked for (preflight warns without it).
 	WantVector bool `json:"wantVector,omitempty"`
+
+	// TargetURL is the target with its password: for the executor only,
+	// never in the JSON, never printed.
+	TargetURL string `json:"-"`
 }
 
-// TableCount is one table's row count in the SQLite database.
-type TableCount struct {
-	Name string `json:"name"`
-	Rows int64  `json:"rows"`
+// The steps of a migration, in the order the planner lists them.
+const (
+	StepPreflight = "preflight"
+	StepStop      = "stop"
+	StepBackup    = "backup"
+	StepSchema    = "schema"
+	StepCopy      = "copy"
+	StepSwitch    = "switch"
+	StepRecord    = "record"
+)
+
+// MigrationStep is one step: what the executor runs (Step) and what the
+// plan says about it (Text).
+type MigrationStep struct {
+	Step string `json:"step"`
+	Text string `json:"text"`
 }
 
 // ContainerBackend is the database backend a container was created with
@@ -150,10 +168,10 @@ func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.
 	if cfg == nil || configBackend(cfg) != fleet.BackendSQLite || configBackend(&d.Config) != fleet.BackendPostgres {
 		return
 	}
-	target := ""
+	target, targetURL := "", ""
 	for _, e := range d.Container.Env {
 		if e.Name == "DATABASE_URL" {
-			target = redact.URL(e.Value)
+			target, targetURL = redact.URL(e.Value), e.Value
 		}
 	}
 	name, vol := d.Container.Name, d.Volume.Name
@@ -162,38 +180,35 @@ func (b *builder) migration(c *fleet.Client, d *Desired, primary, prev *observe.
 	act.Migration = &Migration{
 		From: fleet.BackendSQLite, To: fleet.BackendPostgres, Target: target, Volume: vol, Fleet: b.spec.Fleet,
 		WantVector: c.Database != nil && c.Database.Vector == fleet.VectorPGVector,
-		Steps: []string{
-			"preflight, before any downtime: connect to " + target + ", server version, vector extension, the target must be empty or hold only the schema the application created; " +
-				"on a copy of the running webui.db (with -wal/-shm/-journal): rows whose parent row is missing (refused unless --orphans=quarantine), an encrypted file, the schema revision (refused otherwise)",
-			fmt.Sprintf("stop %s (SQLite has one writer); copy webui.db and its -wal/-shm/-journal out through the Docker API; PRAGMA integrity_check on the copy; keep it in the backup directory and as webui-backup-<timestamp>.db in volume %s (webui.db itself is never modified)", name, vol),
-			"schema: run the client's image once against the empty database (a temporary container, health-gated, then removed) so the application creates its own schema; the rows it seeds are recorded in the backup directory's journal; tables it did not create are created from the SQLite schema",
-			"copy, in one transaction: delete exactly the rows the schema step seeded; the schema revisions (alembic_version) must match; table by table, parents first, with COPY; coerce by the target column type and count every alteration; verify row counts and checksums",
-			fmt.Sprintf("switch: recreate %s with DATABASE_URL, health-gated; record the migration in the volume and the backup directory", name),
-			"on any failure: the client is started again on SQLite with its untouched volume, and target tables that were empty before are emptied again",
+		TargetURL:  targetURL,
+		Steps: []MigrationStep{
+			{StepPreflight, "preflight, before any downtime: connect to " + target + ", server version, vector extension, the target must be empty or hold only the schema the application created; " +
+				"on a copy of the running webui.db (with -wal/-shm/-journal): rows whose parent row is missing (refused unless --orphans=quarantine), rows that would collide on a unique key, names PostgreSQL would truncate, an encrypted file, the schema revision (refused otherwise)"},
+			{StepStop, fmt.Sprintf("stop %s (SQLite has one writer), restart policy no while its data is copied", name)},
+			{StepBackup, fmt.Sprintf("copy webui.db and its -wal/-shm/-journal out through the Docker API; PRAGMA integrity_check on the copy; keep it in the backup directory and as webui-backup-<timestamp>.db in volume %s (webui.db itself is never modified)", vol)},
+			{StepSchema, "schema: run the client's image once against the empty database (a temporary container, health-gated, then removed) so the application creates its own schema; the rows it seeds are recorded in the backup directory's journal; tables it did not create are created from the SQLite schema with their keys, uniques and defaults"},
+			{StepCopy, "copy, in one transaction: delete exactly the rows the schema step seeded; the schema revisions (alembic_version) must match; table by table, parents first, with COPY; coerce by the target column type and count every alteration; verify row counts and checksums"},
+			{StepSwitch, fmt.Sprintf("switch: recreate %s with DATABASE_URL, health-gated", name)},
+			{StepRecord, "record the migration in the volume and the backup directory"},
 		},
-		Downtime: "the client is down from the stop (step 2) until the new container passes its health check (step 5): the copy and two application starts",
-		Note:     "row counts per table: fleetctl db migrate " + c.Name + " --dry-run",
+		OnFailure: "the client is started again on SQLite with its untouched volume; target tables the copy filled are emptied again and the rows the schema step seeded deleted",
+		Downtime:  "the client is down from the stop (step 2) until the new container passes its health check (step 6): the copy and two application starts",
+		Note:      "row counts per table: fleetctl db migrate " + c.Name + " --dry-run",
 	}
 	if act.Migration.WantVector {
-		act.Migration.Steps = append(act.Migration.Steps, "vector: pgvector: the Chroma vectors in "+fleet.DataDir+"/vector_db/ do not move; "+
-			"after the switch, re-index the files (Admin Settings → Documents → Reindex Knowledge Base Vectors) so they are searchable again")
+		act.Migration.Note += "; vector: pgvector: the Chroma vectors in " + fleet.DataDir + "/vector_db/ do not move: " +
+			"after the switch, re-index the files (Admin Settings → Documents → Reindex Knowledge Base Vectors) so they are searchable again"
 	}
 }
 
 func (t *textWriter) migration(m *Migration) {
 	t.printf("      target: %s\n", m.Target)
 	for i, s := range m.Steps {
-		t.printf("      %d. %s\n", i+1, s)
+		t.printf("      %d. %s\n", i+1, s.Text)
 	}
+	t.printf("      on failure: %s\n", m.OnFailure)
 	t.printf("      downtime: %s\n", m.Downtime)
-	if len(m.Tables) > 0 {
-		var total int64
-		for _, tc := range m.Tables {
-			t.printf("      rows %-24s %d\n", tc.Name+":", tc.Rows)
-			total += tc.Rows
-		}
-		t.printf("      rows in total: %d\n", total)
-	} else if m.Note != "" {
+	if m.Note != "" {
 		t.printf("      %s\n", m.Note)
 	}
 }
