@@ -58,7 +58,7 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	STANDIN=$(STANDIN) ./scripts/bench-verify.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 
-bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader, 1M rows (prints the docs/BENCHMARKS.md section)
+bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader on the real v0.11.0 schema, 1M and 2M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
