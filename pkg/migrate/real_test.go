@@ -50,11 +50,16 @@ func realTarget(t *testing.T, ctx context.Context, revision string) string {
 	return db
 }
 
-// constraints counts the target's foreign keys (all validated) and unique indexes.
+// constraints counts the target's foreign keys (all validated) and unique
+// indexes, with digests of every index's and constraint's definition (the
+// copy drops and recreates secondary indexes and foreign keys).
 func constraints(t *testing.T, ctx context.Context, db string) string {
 	t.Helper()
 	out, err := srv.Psql(ctx, db, `SELECT (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND connamespace = 'public'::regnamespace)
-		|| ' ' || (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indisunique AND c.relnamespace = 'public'::regnamespace)`)
+		|| ' ' || (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indisunique AND c.relnamespace = 'public'::regnamespace)
+		|| ' ' || (SELECT md5(string_agg(pg_get_indexdef(i.indexrelid), ';' ORDER BY pg_get_indexdef(i.indexrelid)))
+			FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace)
+		|| ' ' || (SELECT md5(string_agg(conname || pg_get_constraintdef(oid), ';' ORDER BY conname)) FROM pg_constraint WHERE connamespace = 'public'::regnamespace)`)
 	if err != nil {
 		t.Fatal(err)
 	}

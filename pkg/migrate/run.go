@@ -320,6 +320,18 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 			}
 		}
 	}
+	// Secondary indexes and foreign keys of the tables that were empty
+	// are built once after the copy instead of row by row.
+	var fill []string
+	for _, j := range jobs {
+		if j.rep.EmptyBefore && j.rep.SourceRows > 0 {
+			fill = append(fill, j.src.Name)
+		}
+	}
+	def, err := deferIndexes(ctx, tx, o.Schema, fill)
+	if err != nil {
+		return err
+	}
 	if r.Quarantined > 0 {
 		if o.QuarantinePath == "" {
 			return fmt.Errorf("%d orphan row(s) to quarantine but no quarantine file", r.Quarantined)
@@ -348,6 +360,9 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 		}
 		r.CopiedRows += j.rep.Copied
 		j.rep.Seconds = time.Since(ts).Seconds()
+	}
+	if err := def.restore(ctx, tx); err != nil {
+		return err
 	}
 	r.Durations.Copy = time.Since(t0).Seconds()
 	t1 := time.Now()
