@@ -332,6 +332,12 @@ func copyAll(ctx context.Context, o Options, r *Report, src *source, conn *pgx.C
 	if err != nil {
 		return err
 	}
+	if len(def.indexes) > 0 {
+		// Memory for the index builds, for this transaction only (any role may).
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+			return fmt.Errorf("maintenance_work_mem: %w", err)
+		}
+	}
 	if r.Quarantined > 0 {
 		if o.QuarantinePath == "" {
 			return fmt.Errorf("%d orphan row(s) to quarantine but no quarantine file", r.Quarantined)
