@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -260,20 +259,4 @@ func deleteRowsSQL(id string, t SeededTable) (string, []any) {
 	}
 	return "DELETE FROM " + id + " t USING unnest(" + strings.Join(cols, ", ") + ") AS k(" + strings.Join(names, ", ") + ") WHERE " +
 		strings.Join(conds, " AND "), args
-}
-
-// tableSet returns names as a sorted, de-duplicated list.
-func tableSet(names ...[]string) []string {
-	m := map[string]bool{}
-	for _, l := range names {
-		for _, n := range l {
-			m[n] = true
-		}
-	}
-	out := make([]string, 0, len(m))
-	for n := range m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
