@@ -89,7 +89,7 @@ func Backup(ctx context.Context, cli *docker.Client, spec *fleet.Spec, secrets f
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", client, err)
 	}
-	res, err := take(ctx, cli, spec, c, st, img, vol, id, start, pend, opt)
+	res, err := take(ctx, cli, spec, secrets, c, st, img, vol, id, start, pend, opt)
 	if err != nil {
 		derr := pend.Discard(context.WithoutCancel(ctx))
 		return nil, errors.Join(fmt.Errorf("backup %s: %w", client, err), derr)
@@ -107,7 +107,7 @@ func Backup(ctx context.Context, cli *docker.Client, spec *fleet.Spec, secrets f
 	return res, nil
 }
 
-func take(ctx context.Context, cli *docker.Client, spec *fleet.Spec, c *fleet.Client, st *observe.State, img, vol, id string, start time.Time, pend Pending, opt Options) (*Result, error) {
+func take(ctx context.Context, cli *docker.Client, spec *fleet.Spec, secrets fleet.Secrets, c *fleet.Client, st *observe.State, img, vol, id string, start time.Time, pend Pending, opt Options) (*Result, error) {
 	entry, err := json.Marshal(c) // secret fields are references, never values
 	if err != nil {
 		return nil, err
@@ -122,6 +122,20 @@ func take(ctx context.Context, cli *docker.Client, spec *fleet.Spec, c *fleet.Cl
 	if c.Database != nil && c.Database.Backend == fleet.BackendPostgres {
 		backend = "postgres"
 	}
+	dump := ""
+	if backend == "postgres" {
+		f, err := os.CreateTemp("", "fleetctl-pgdump-*.dump")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		dump = f.Name()
+		defer os.Remove(dump)
+		mask := secrets.Masker(c.Database.ConnURL(secrets))
+		if err := pgDump(ctx, c.Database.ConnURL(secrets), dump, mask); err != nil {
+			return nil, err
+		}
+	}
 	pr, pw := io.Pipe()
 	var helperErr error
 	var wg sync.WaitGroup
@@ -133,11 +147,11 @@ func take(ctx context.Context, cli *docker.Client, spec *fleet.Spec, c *fleet.Cl
 		pw.CloseWithError(helperErr)
 	}()
 	prog := newMeter(c.Name, "backup", opt.Progress)
-	m, err := archive.Relay(pr, io.MultiWriter(pend, prog), func(m *archive.Manifest) {
+	m, err := archive.RelayWith(pr, io.MultiWriter(pend, prog), func(m *archive.Manifest) {
 		m.ID, m.Fleet, m.Client, m.CreatedAt = id, spec.Fleet, c.Name, start.UTC()
 		m.FleetctlVersion, m.Image, m.ImageID, m.Volume = opt.Version, image, imageID, vol
 		m.ClientEntry, m.Backend = entry, backend
-	})
+	}, dump)
 	pr.CloseWithError(errors.New("backup stream closed"))
 	wg.Wait()
 	if helperErr != nil {
