@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-startup fuzz clean
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -57,9 +57,13 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	./scripts/bench-watch.sh $(BIN)/fleetctl
 	STANDIN=$(STANDIN) ./scripts/bench-verify.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
+	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader on the real v0.11.0 schema, 1M and 2M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
+
+bench-backup: build standin ## backup of a 320 MB client under writes: fleetctl vs tar czf, restic re-backup, restore (prints the docs/BENCHMARKS.md section)
+	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl

@@ -46,6 +46,7 @@ var roles = map[string]role{
 	"pkg/nginx":             adapter,
 	"pkg/migrate":           adapter,
 	"pkg/backup/archive":    adapter,
+	"pkg/backup":            wiring,
 	"pkg/reconcile":         wiring,
 	"pkg/watch":             wiring,
 	"cmd/fleetctl":          program,

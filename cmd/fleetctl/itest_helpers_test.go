@@ -182,7 +182,7 @@ func (f *testFleet) mustApply() result {
 
 func (f *testFleet) noSecrets(what, text string) {
 	f.t.Helper()
-	for _, s := range []string{testOAuthSecret, f.seed} {
+	for _, s := range []string{testOAuthSecret, f.seed, testResticPassword} {
 		if strings.Contains(text, s) {
 			f.t.Fatalf("%s printed a secret value", what)
 		}

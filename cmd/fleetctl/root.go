@@ -87,7 +87,7 @@ func newRoot(env *cliEnv) *cobra.Command {
 	root.AddCommand(
 		validateCmd(env), planCmd(env), applyCmd(env), watchCmd(env), statusCmd(env),
 		oauthCmd(env), dbCmd(env), unlockCmd(env), versionCmd(env), completionCmd(env),
-		agentCmd(env),
+		backupCmd(env), restoreCmd(env), agentCmd(env),
 	)
 	return root
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/backup"
 	"github.com/quantabase/fleetctl/pkg/docker"
+	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/reconcile"
 	"github.com/quantabase/fleetctl/pkg/watch"
 )
@@ -85,6 +87,16 @@ func runWatch(ctx context.Context, env *cliEnv, wf *watchFlags) int {
 		defer cli.Close()
 		cli.SetLogger(log)
 		runner.Docker, cfg.Engine, cfg.ProbeHost = cli, cli, cli.ProbeHost()
+		// Scheduled backups (backups.schedule) on a single engine; a
+		// multi-host fleet does not take them yet.
+		cli.SetVersion(version)
+		cfg.Backup = func(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets, client string) (watch.BackupOutcome, error) {
+			res, err := backup.Backup(ctx, cli, spec, secrets, backup.NewDestination(spec, secrets), client, backup.Options{Version: version})
+			if err != nil {
+				return watch.BackupOutcome{}, err
+			}
+			return watch.BackupOutcome{ID: res.Entry.ID, Bytes: res.Manifest.TotalBytes, Duration: res.Duration}, nil
+		}
 	}
 	d := watch.New(cfg)
 	runner.Exec = apply.Options{Parallelism: wf.par, Progress: d.Progress}

@@ -57,12 +57,21 @@ func (b *builder) conflicts(c *fleet.Client, d *Desired, primary, prev *observe.
 	}
 	// Same hash, same inputs: the label is decoded only when something changed.
 	if primary != nil && !adopt && primary.Labels[observe.LabelConfigHash] != d.Hash {
-		if cfg := parseConfig(primary.Labels); cfg != nil && cfg.Volume != d.Volume.Name {
+		// A move to a volume fleetctl made for this client (a restore
+		// fills one, then points fleet.yaml at it) carries its data along.
+		if cfg := parseConfig(primary.Labels); cfg != nil && cfg.Volume != d.Volume.Name && !b.clientVolume(d.Volume.Name, c.Name) {
 			return block(name, "the data volume would change from %s to %s and the client would start on an empty volume; "+
 				"move the data first or restore the volume naming", cfg.Volume, d.Volume.Name)
 		}
 	}
 	return adopt, false
+}
+
+// clientVolume reports whether volume exists and is labelled as client's
+// volume in this fleet.
+func (b *builder) clientVolume(volume, client string) bool {
+	vol := b.volumes[volume]
+	return vol != nil && observe.Managed(vol.Labels, b.spec.Fleet) && vol.Labels[observe.LabelClient] == client
 }
 
 // index groups the snapshot's containers by the fleet client they belong to

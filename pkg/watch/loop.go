@@ -56,6 +56,8 @@ type Config struct {
 	// Resolve reads the spec's secrets (default fleet.Resolver next to fleet.yaml).
 	Resolve func(*fleet.Spec) (fleet.Secrets, error)
 	Version string
+	// Backup, when set, takes the scheduled backups of backups.schedule.
+	Backup BackupFunc
 }
 
 func (c Config) withDefaults() Config {
@@ -189,6 +191,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.runCtx = ctx
 	defer w.Close()
 	go d.watchFiles(ctx, w)
+	if d.cfg.Backup != nil {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); d.backupLoop(ctx) }()
+		defer wg.Wait()
+	}
 
 	d.reload()
 	immediate, reload := trigStart, false

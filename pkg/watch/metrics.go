@@ -3,6 +3,7 @@ package watch
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -31,6 +32,10 @@ type Metrics struct {
 	detectionLag    prometheus.Histogram
 	dockerReachable prometheus.Gauge
 	hostReachable   *prometheus.GaugeVec // hosts.go
+	backupLast      *prometheus.GaugeVec
+	backupDuration  *prometheus.GaugeVec
+	backupSize      *prometheus.GaugeVec
+	backupFailures  *prometheus.CounterVec
 }
 
 // NewMetrics registers the daemon's metrics (and the Go and process
@@ -92,6 +97,23 @@ func NewMetrics() *Metrics {
 		Name: "fleet_docker_reachable",
 		Help: "1 when the Docker engine answered the last call, else 0.",
 	})
+	m.backupLast = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "fleet_backup_last_success_timestamp_seconds",
+		Help: "Unix time of the client's last verified scheduled backup.",
+	}, []string{"client"})
+	m.backupDuration = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "fleet_backup_duration_seconds",
+		Help: "Duration of the client's last verified scheduled backup (snapshot, store, verify).",
+	}, []string{"client"})
+	m.backupSize = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "fleet_backup_size_bytes",
+		Help: "Bytes of data (the volume's files) in the client's last verified scheduled backup.",
+	}, []string{"client"})
+	m.backupFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fleet_backup_failures_total",
+		Help: "Scheduled backups of the client that failed (nothing was stored or pruned).",
+	}, []string{"client"})
+	m.reg.MustRegister(m.backupLast, m.backupDuration, m.backupSize, m.backupFailures)
 	m.reg.MustRegister(m.reconciles, m.duration, m.actions, m.drift, m.clients, m.lastSuccess,
 		m.specValid, m.lockWait, m.triggers, m.dockerEvents, m.backoffClients, m.detectionLag, m.dockerReachable,
 		m.newHostReachable(),
@@ -102,6 +124,14 @@ func NewMetrics() *Metrics {
 	}
 	return m
 }
+
+func (m *Metrics) backupDone(client string, at time.Time, out BackupOutcome) {
+	m.backupLast.WithLabelValues(client).Set(float64(at.UnixNano()) / 1e9)
+	m.backupDuration.WithLabelValues(client).Set(out.Duration.Seconds())
+	m.backupSize.WithLabelValues(client).Set(float64(out.Bytes))
+}
+
+func (m *Metrics) backupFailed(client string) { m.backupFailures.WithLabelValues(client).Inc() }
 
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {

@@ -57,6 +57,8 @@ type ClientStatus struct {
 	// BackoffUntil is set while the client is left out of passes.
 	BackoffUntil time.Time
 	Failures     int
+	// LastBackup is the client's last scheduled backup (zero: none yet).
+	LastBackup BackupRecord
 }
 
 // ReconcileRecord is one pass.
@@ -83,6 +85,8 @@ type statusStore struct {
 	s  Status
 	// ring of passes, newest at the end.
 	recent []ReconcileRecord
+	// backups are the scheduled backups by client (backups.go).
+	backups map[string]BackupRecord
 }
 
 func (st *statusStore) update(f func(s *Status)) {
@@ -108,6 +112,9 @@ func (st *statusStore) snapshot(now time.Time) Status {
 	s.Now = now
 	s.SpecErrors = append([]string(nil), st.s.SpecErrors...)
 	s.Clients = append([]ClientStatus(nil), st.s.Clients...)
+	for i := range s.Clients {
+		s.Clients[i].LastBackup = st.backups[s.Clients[i].Name]
+	}
 	sort.Slice(s.Clients, func(i, j int) bool { return s.Clients[i].Name < s.Clients[j].Name })
 	s.Reconciles = make([]ReconcileRecord, 0, len(st.recent))
 	for i := len(st.recent) - 1; i >= 0; i-- {

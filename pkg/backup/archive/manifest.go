@@ -11,6 +11,10 @@ const ManifestName = "manifest.json"
 // DataPrefix is where the volume's files sit in the archive.
 const DataPrefix = "data/"
 
+// PostgresDumpName is the archive entry holding a PostgreSQL client's
+// pg_dump -Fc (after the data, before the manifest).
+const PostgresDumpName = "postgres.dump"
+
 // DBName is the SQLite file of Open WebUI in its data directory.
 const DBName = "webui.db"
 

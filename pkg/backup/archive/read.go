@@ -23,6 +23,7 @@ func scan(r io.Reader, each func(h *tar.Header, rel string, body io.Reader) erro
 	tr := tar.NewReader(r)
 	got := map[string]File{}
 	var m *Manifest
+	pgSum := ""
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -42,6 +43,14 @@ func scan(r io.Reader, each func(h *tar.Header, rel string, body io.Reader) erro
 				return nil, fmt.Errorf("%w: manifest: %w", ErrCorrupt, err)
 			}
 			m = &mm
+			continue
+		}
+		if h.Name == PostgresDumpName {
+			sum := sha256.New()
+			if _, err := io.Copy(sum, tr); err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, h.Name, err)
+			}
+			pgSum = hex.EncodeToString(sum.Sum(nil))
 			continue
 		}
 		rel, err := cleanName(h.Name)
@@ -76,6 +85,12 @@ func scan(r io.Reader, each func(h *tar.Header, rel string, body io.Reader) erro
 	if m.Format != FormatVersion {
 		return nil, fmt.Errorf("%w: format %d, this fleetctl reads %d", ErrCorrupt, m.Format, FormatVersion)
 	}
+	if m.Postgres != nil && m.Postgres.SHA256 != pgSum {
+		return nil, fmt.Errorf("%w: %s does not match its checksum", ErrCorrupt, PostgresDumpName)
+	}
+	if m.Postgres == nil && pgSum != "" {
+		return nil, fmt.Errorf("%w: a %s the manifest does not list", ErrCorrupt, PostgresDumpName)
+	}
 	if len(got) != len(m.Files) {
 		return nil, fmt.Errorf("%w: %d files, the manifest lists %d", ErrCorrupt, len(got), len(m.Files))
 	}
@@ -96,6 +111,12 @@ func scan(r io.Reader, each func(h *tar.Header, rel string, body io.Reader) erro
 // agent's file list completed by meta (the host's facts: fleet, client,
 // versions). It returns the final manifest.
 func Relay(r io.Reader, w io.Writer, meta func(*Manifest)) (*Manifest, error) {
+	return RelayWith(r, w, meta, "")
+}
+
+// RelayWith is Relay that also archives the pg_dump file at pgDump (when
+// not "") as PostgresDumpName, recorded in the manifest.
+func RelayWith(r io.Reader, w io.Writer, meta func(*Manifest), pgDump string) (*Manifest, error) {
 	tw := tar.NewWriter(w)
 	m, err := scan(r, func(h *tar.Header, _ string, body io.Reader) error {
 		if err := tw.WriteHeader(h); err != nil {
@@ -113,6 +134,11 @@ func Relay(r io.Reader, w io.Writer, meta func(*Manifest)) (*Manifest, error) {
 	}
 	if meta != nil {
 		meta(m)
+	}
+	if pgDump != "" {
+		if m.Postgres, err = addDump(tw, pgDump); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeManifest(tw, m); err != nil {
 		return nil, err
@@ -202,4 +228,24 @@ func writeFile(p string, r io.Reader, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+func addDump(tw *tar.Writer, p string) (*PostgresDump, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: PostgresDumpName, Typeflag: tar.TypeReg, Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+		return nil, err
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tw, sum), io.LimitReader(f, fi.Size())); err != nil {
+		return nil, err
+	}
+	return &PostgresDump{File: PostgresDumpName, Size: fi.Size(), SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
 }
