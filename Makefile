@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup fuzz clean
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup fuzz clean bench-hosts
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,7 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	STANDIN=$(STANDIN) ./scripts/bench-compose.sh $(BIN)/fleetctl
 	./scripts/bench-watch.sh $(BIN)/fleetctl
 	STANDIN=$(STANDIN) ./scripts/bench-verify.sh $(BIN)/fleetctl
+	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-hosts.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
 
@@ -64,6 +65,9 @@ bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader
 
 bench-backup: build standin ## backup of a 320 MB client under writes: fleetctl vs tar czf, restic re-backup, restore (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
+
+bench-hosts: build standin ## no-op plan over 3 hosts x 30 clients (extra dockerd, root) vs each host alone (prints the docs/BENCHMARKS.md section)
+	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-hosts.sh $(BIN)/fleetctl
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl

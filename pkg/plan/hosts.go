@@ -96,19 +96,37 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState,
 	return out
 }
 
-// buildOnHost plans the clients placed on one host: every other client is
-// excluded, so its objects there are neither planned nor orphans.
+// buildOnHost plans the clients placed on one host with Build, given a
+// copy of the spec that holds only them (so a host's plan costs what its own
+// clients cost). Clients of the spec placed elsewhere whose objects are on
+// this host are excluded, so they are neither planned nor orphans here.
 func buildOnHost(s *fleet.Spec, secrets fleet.Secrets, hs *observe.HostState, opt Options, pl Placement) *Plan {
+	sub := *s
+	sub.Clients = make([]fleet.Client, 0, len(s.Clients)/max(len(s.Hosts), 1)+1)
+	inSpec := make(map[string]bool, len(s.Clients))
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		inSpec[c.Name] = true
+		if pl.Host[c.Name] == hs.Host {
+			sub.Clients = append(sub.Clients, *c)
+		}
+	}
 	hopt := opt
 	hopt.Exclude = append([]string(nil), opt.Exclude...)
-	for i := range s.Clients {
-		if c := s.Clients[i].Name; pl.Host[c] != hs.Host {
+	elsewhere := func(l map[string]string) {
+		if c := l[observe.LabelClient]; c != "" && inSpec[c] && pl.Host[c] != hs.Host && observe.Managed(l, s.Fleet) && !contains(hopt.Exclude, c) {
 			hopt.Exclude = append(hopt.Exclude, c)
 		}
 	}
+	for i := range hs.State.Containers {
+		elsewhere(hs.State.Containers[i].Labels)
+	}
+	for i := range hs.State.Volumes {
+		elsewhere(hs.State.Volumes[i].Labels)
+	}
 	st := *hs.State
 	st.Sites, st.SitesErr = nil, ""
-	p := Build(s, secrets, &st, hopt)
+	p := Build(&sub, secrets, &st, hopt)
 	for i := range p.Actions {
 		a := &p.Actions[i]
 		if a.Container != nil {

@@ -50,27 +50,30 @@ func emptyHosts(spec *fleet.Spec) []observe.HostState {
 // applyOn is the hosts' state after applying plan p.
 func applyOn(spec *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState, p *Plan) {
 	full := appliedState(spec, secrets)
+	ctrs := map[string]observe.Container{}
+	for _, c := range full.Containers {
+		ctrs[c.Labels[observe.LabelClient]] = c
+	}
+	vols := map[string]observe.Volume{}
+	for _, v := range full.Volumes {
+		vols[v.Labels[observe.LabelClient]] = v
+	}
+	byHost := map[string]*observe.State{}
 	for i := range hosts {
-		st := hosts[i].State
-		for _, a := range p.Actions {
-			if a.Host != hosts[i].Host || a.Kind != KindCreateContainer {
-				continue
-			}
-			for _, c := range full.Containers {
-				if c.Labels[observe.LabelClient] == a.Client {
-					c.Labels = withHost(c.Labels, a.Host)
-					st.Containers = append(st.Containers, c)
-				}
-			}
-			for _, v := range full.Volumes {
-				if v.Labels[observe.LabelClient] == a.Client {
-					st.Volumes = append(st.Volumes, v)
-				}
-			}
-		}
+		byHost[hosts[i].Host] = hosts[i].State
 		for k, v := range full.Images {
-			st.Images[k] = v
+			hosts[i].State.Images[k] = v
 		}
+	}
+	for _, a := range p.Actions {
+		st := byHost[a.Host]
+		if st == nil || a.Kind != KindCreateContainer {
+			continue
+		}
+		c := ctrs[a.Client]
+		c.Labels = withHost(c.Labels, a.Host)
+		st.Containers = append(st.Containers, c)
+		st.Volumes = append(st.Volumes, vols[a.Client])
 	}
 }
 
