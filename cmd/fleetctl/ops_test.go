@@ -169,3 +169,44 @@ func TestStopStartRestartList(t *testing.T) {
 		t.Fatalf("stop without clients: exit %d", r.code)
 	}
 }
+
+// runLogs runs fleetctl logs (whose -f is --follow) with --file.
+func (f *testFleet) logs(args ...string) result {
+	f.t.Helper()
+	cmd := exec.Command(fleetctlBin(f.t), append([]string{"logs", "--file", f.file}, args...)...)
+	cmd.Env = append(os.Environ(), "IT_OAUTH_SECRET="+testOAuthSecret)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	}
+	f.noSecrets("fleetctl logs", r.all())
+	return r
+}
+
+// Several clients' lines come out prefixed by name (no colour into a pipe),
+// and a secret value a client logs is masked.
+func TestLogsPrefixedAndMasked(t *testing.T) {
+	f := newTestFleet(t, 2)
+	cs := f.clients()
+	// The stand-in echoes a bad STANDIN_START_DELAY in its error and exits.
+	cs[1].extra = "    env:\n      STANDIN_START_DELAY: ${env:IT_OAUTH_SECRET}\n    healthCheck:\n      timeout: 3s\n"
+	f.write(cs, "")
+	if r := f.run("apply", "--auto-approve"); r.code != 1 {
+		t.Fatalf("apply of a client that exits: exit %d\n%s", r.code, r.all())
+	}
+	r := f.logs("c0", "c1", "--tail", "20")
+	if r.code != 0 || !strings.Contains(r.stdout, "c0 | webui-standin") ||
+		!strings.Contains(r.stdout, `c1 | webui-standin: configuration error: STANDIN_START_DELAY="(sensitive)"`) ||
+		strings.Contains(r.stdout, "\x1b[") {
+		t.Fatalf("logs: exit %d\n%s", r.code, r.all())
+	}
+	if r := f.logs("c0", "--since", "1h", "--tail", "1"); r.code != 0 || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("logs --tail 1: exit %d\n%s", r.code, r.all())
+	}
+	if r := f.logs("nope"); r.code != 1 || !strings.Contains(r.stderr, `no client "nope"`) {
+		t.Fatalf("logs of an unknown client: exit %d\n%s", r.code, r.all())
+	}
+}
