@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-startup fuzz clean
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-rollout bench-startup fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,12 +54,16 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/plan/
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
 	STANDIN=$(STANDIN) ./scripts/bench-compose.sh $(BIN)/fleetctl
+	STANDIN=$(STANDIN) ./scripts/bench-rollout.sh $(BIN)/fleetctl
 	./scripts/bench-watch.sh $(BIN)/fleetctl
 	STANDIN=$(STANDIN) ./scripts/bench-verify.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader, 1M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
+
+bench-rollout: build standin ## rollout of a new image to 20 clients: fleetctl (canary, maxParallel 2 and 4) vs Compose v5 up -d vs the old scripts' loop
+	STANDIN=$(STANDIN) ./scripts/bench-rollout.sh $(BIN)/fleetctl
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
