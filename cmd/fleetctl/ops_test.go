@@ -51,7 +51,8 @@ func TestRolloutStopsAfterBrokenCanary(t *testing.T) {
 	}
 	good := imageID(t, standinImage)
 
-	broken := variantImage(t, "broken", "ENV STANDIN_UNHEALTHY=1")
+	// Fails every probe the gate may use: /health 503 and /ready 503.
+	broken := variantImage(t, "broken", "ENV STANDIN_UNHEALTHY=1 STANDIN_DB_DOWN=1")
 	data, _ := os.ReadFile(f.file)
 	os.WriteFile(f.file, []byte(strings.Replace(string(data), "image: "+standinImage, "image: "+broken, 1)), 0o644)
 	r := f.run("plan")
