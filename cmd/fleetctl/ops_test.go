@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -209,5 +210,56 @@ func TestLogsPrefixedAndMasked(t *testing.T) {
 	}
 	if r := f.logs("nope"); r.code != 1 || !strings.Contains(r.stderr, `no client "nope"`) {
 		t.Fatalf("logs of an unknown client: exit %d\n%s", r.code, r.all())
+	}
+}
+
+// runStdin runs fleetctl -f FILE with stdin.
+func (f *testFleet) runStdin(stdin string, args ...string) result {
+	f.t.Helper()
+	cmd := f.cmd(context.Background(), args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	}
+	f.noSecrets("fleetctl "+strings.Join(args, " "), r.all())
+	return r
+}
+
+// destroy is refused without the client's name typed (or --yes) and with
+// --delete-data (no backup can be taken by this build); confirmed, it
+// removes the container and the fleet.yaml entry and keeps the volume.
+func TestDestroyNeedsConfirmationAndKeepsTheVolume(t *testing.T) {
+	f := newTestFleet(t, 2)
+	cs := f.clients()
+	f.write(cs, "")
+	f.mustApply()
+	before, _ := os.ReadFile(f.file)
+	for _, try := range []struct {
+		stdin string
+		args  []string
+	}{{"", []string{"destroy", "c0"}}, {"c1\n", []string{"destroy", "c0"}}, {"c0\n", []string{"destroy", "c0", "--delete-data", "--yes"}}} {
+		r := f.runStdin(try.stdin, try.args...)
+		after, _ := os.ReadFile(f.file)
+		if r.code != 1 || !strings.Contains(r.stderr, "refused") || string(after) != string(before) || containerID(t, f.ctr("c0")) == "" {
+			t.Fatalf("%v with stdin %q: exit %d, fleet.yaml or container changed\n%s", try.args, try.stdin, r.code, r.all())
+		}
+	}
+	r := f.runStdin("c0\n", "destroy", "c0")
+	if r.code != 0 || !strings.Contains(r.stdout, "client removed from fleet.yaml (prune); volume "+f.name+"-c0-data is kept") {
+		t.Fatalf("destroy: exit %d\n%s", r.code, r.all())
+	}
+	after, _ := os.ReadFile(f.file)
+	if strings.Contains(string(after), "name: c0") || containerID(t, f.ctr("c0")) != "" || containerID(t, f.ctr("c1")) == "" {
+		t.Fatalf("after destroy: fleet.yaml\n%s", after)
+	}
+	if vols := strings.Join(f.volumes(), " "); !strings.Contains(vols, f.name+"-c0-data") {
+		t.Fatalf("the volume went with destroy: %s", vols)
+	}
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after destroy: exit %d\n%s", r.code, r.all())
 	}
 }

@@ -31,6 +31,8 @@ type opsFlags struct {
 	asJSON   bool
 	lockWait time.Duration
 	par      int
+	// quietPlan: the verb has shown the plan already (destroy's preview).
+	quietPlan bool
 }
 
 func (f *opsFlags) register(c *cobra.Command, all bool) {
@@ -130,8 +132,10 @@ func applyClients(ctx context.Context, env *cliEnv, f *opsFlags, opt plan.Option
 	env.intr.enter(phaseCleanup)
 	defer env.intr.enter(phaseIdle)
 	outcome, err := r.Apply(ctx, s.spec, s.secrets, opt, func(p *plan.Plan) error {
-		if err := p.WriteText(out); err != nil {
-			return err
+		if !f.quietPlan {
+			if err := p.WriteText(out); err != nil {
+				return err
+			}
 		}
 		if approve != nil {
 			if err := approve(p); err != nil {
