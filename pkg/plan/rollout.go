@@ -61,7 +61,7 @@ func (b *builder) day2() {
 		if primary == nil {
 			continue
 		}
-		if !b.stampPrevious(c, a, primary) || strings.HasPrefix(a.Causes[0], "adopt ") {
+		if !b.stampPrevious(c, a, primary) || (len(a.Causes) > 0 && strings.HasPrefix(a.Causes[0], "adopt ")) {
 			continue
 		}
 		r := groups[c.Image]
