@@ -47,6 +47,8 @@ func (b *builder) day2() {
 	}
 	groups := map[string]*Rollout{}
 	var order []string
+	held := b.heldImages()
+	var drop map[string]bool
 	for ci := range b.spec.Clients {
 		c := &b.spec.Clients[ci]
 		i, ok := byID["container."+c.Name]
@@ -62,6 +64,16 @@ func (b *builder) day2() {
 			continue
 		}
 		if !b.stampPrevious(c, a, primary) || (len(a.Causes) > 0 && strings.HasPrefix(a.Causes[0], "adopt ")) {
+			continue
+		}
+		if who, ok := held[c.Image]; ok {
+			// A member failed this image and backs off (watch): another
+			// client must not become the next canary of the same image.
+			if drop == nil {
+				drop = map[string]bool{}
+			}
+			drop[a.ID] = true
+			b.plan.Warnings = append(b.plan.Warnings, "client "+c.Name+": rollout of "+c.Image+" held: client "+who+" failed it and is backing off")
 			continue
 		}
 		r := groups[c.Image]
@@ -91,7 +103,40 @@ func (b *builder) day2() {
 		}
 		b.plan.Rollouts = append(b.plan.Rollouts, *r)
 	}
+	if drop != nil {
+		kept := b.plan.Actions[:0]
+		for _, a := range b.plan.Actions {
+			if !drop[a.ID] {
+				kept = append(kept, a)
+			}
+		}
+		b.plan.Actions = kept
+		byID = make(map[string]int, len(kept))
+		for i := range kept {
+			byID[kept[i].ID] = i
+		}
+	}
 	b.restarts(byID)
+}
+
+// heldImages maps each image that an excluded client (backing off after a
+// failure) is still to receive to that client.
+func (b *builder) heldImages() map[string]string {
+	held := map[string]string{}
+	for i := range b.spec.Clients {
+		c := &b.spec.Clients[i]
+		if !b.excluded[c.Name] {
+			continue
+		}
+		ctr := b.containers[b.spec.ContainerName(c)]
+		if ctr == nil || !b.owns(ctr, c.Name) {
+			continue
+		}
+		if cfg := parseConfig(ctr.Labels); cfg != nil && cfg.Image != c.Image {
+			held[c.Image] = c.Name
+		}
+	}
+	return held
 }
 
 func (b *builder) canaries() int {

@@ -33,3 +33,27 @@ func TestRolloutRecordsTheReplacedImage(t *testing.T) {
 		t.Fatal("no record, no rollback")
 	}
 }
+
+// A client backing off after it failed an image (watch excludes it) holds
+// that image's rollout: no other client becomes the next canary.
+func TestRolloutHeldWhileAMemberBacksOff(t *testing.T) {
+	before, bs := loadGoldenSpec(t, "testdata/plan/rollout/before.yaml")
+	spec, secrets := loadGoldenSpec(t, "testdata/plan/rollout/fleet.yaml")
+	st := appliedState(before, bs)
+	for i := range st.Containers {
+		st.Containers[i].ImageID = "sha256:old"
+	}
+	st.Images["fleetctl/webui-standin:pinned"] = "sha256:pinned-rebuilt"
+	p := Build(spec, secrets, st, Options{Exclude: []string{"a"}})
+	for _, id := range []string{"container.b", "container.c"} {
+		if p.Action(id) != nil {
+			t.Fatalf("%s planned while the canary backs off", id)
+		}
+	}
+	if len(p.Rollouts) != 0 || len(p.Warnings) != 2 || !strings.Contains(p.Warnings[0], "held: client a failed it") {
+		t.Fatalf("rollouts %v warnings %v", p.Rollouts, p.Warnings)
+	}
+	if p.Action("container.d") == nil {
+		t.Fatal("another image's change was held too")
+	}
+}
