@@ -38,6 +38,7 @@ var roles = map[string]role{
 	"pkg/openwebui":         vocabulary,
 	"pkg/fleet":             spec,
 	"pkg/plan":              planner,
+	"pkg/legacy":            planner,
 	"pkg/apply":             executor,
 	"pkg/health":            probe,
 	"pkg/status":            view,

@@ -201,6 +201,8 @@ func verb(k plan.Kind) string {
 		return "starting, waiting for health"
 	case plan.KindStopContainer:
 		return "stopping"
+	case plan.KindRestartContainer:
+		return "restarting, waiting for health"
 	case plan.KindRemoveContainer:
 		return "removing container"
 	case plan.KindSyncSites:
@@ -257,6 +259,7 @@ func finishApply(env *cliEnv, asJSON bool, p *plan.Plan, res *apply.Result) int 
 			map[bool]string{true: "complete", false: "incomplete"}[rep.Success && res.Err() == nil],
 			len(rep.Done), len(p.Actions), s.Add, s.Change, s.Destroy)
 	}
+	reportRollouts(out, p, res) // opsapply.go
 	if len(p.Conflicts) > 0 {
 		fmt.Fprintf(out, "%d client(s) left unchanged because of conflicts (see above).\n", len(p.Conflicts))
 	}

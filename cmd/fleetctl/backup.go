@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -158,15 +156,6 @@ func backupProgress(env *cliEnv) func(backup.Progress) {
 			fmt.Fprintf(env.stderr, "%s in %s\n", line, p.Elapsed.Round(10*time.Millisecond))
 		}
 	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func humanBytes(n int64) string {

@@ -89,6 +89,7 @@ func newRoot(env *cliEnv) *cobra.Command {
 		oauthCmd(env), dbCmd(env), unlockCmd(env), versionCmd(env), completionCmd(env),
 		backupCmd(env), restoreCmd(env), agentCmd(env),
 	)
+	root.AddCommand(importCmd(env), listCmd(env), logsCmd(env), stopCmd(env), startCmd(env), restartCmd(env), rollbackCmd(env), destroyCmd(env)) // day-2 verbs
 	return root
 }
 

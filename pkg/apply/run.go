@@ -57,6 +57,9 @@ type Result struct {
 	Done    []string         `json:"done"`
 	Failed  map[string]error `json:"-"`
 	Skipped []string         `json:"skipped"`
+	// Stopped maps each rollout that stopped to its first failed action;
+	// its members in Skipped kept their old image (rollout.go).
+	Stopped map[string]string `json:"-"`
 }
 
 // Err aggregates every failure (nil when all actions succeeded).
@@ -99,7 +102,8 @@ func listErrors(es []error) string {
 func Run(ctx context.Context, eng Engine, p *plan.Plan, opt Options) *Result {
 	opt = withDefaults(opt)
 	r := &runner{eng: eng, opt: opt, done: map[string]chan struct{}{}, ok: map[string]bool{},
-		res: &Result{Failed: map[string]error{}}, sem: make(chan struct{}, opt.Parallelism)}
+		res: &Result{Failed: map[string]error{}}, sem: make(chan struct{}, opt.Parallelism),
+		gates: newRolloutGates(p)}
 	for i := range p.Actions {
 		r.done[p.Actions[i].ID] = make(chan struct{})
 	}
@@ -141,6 +145,8 @@ type runner struct {
 	mu   sync.Mutex // guards ok, res and Progress calls
 	ok   map[string]bool
 	res  *Result
+	// gates hold each rollout's slots and stop (rollout.go).
+	gates map[string]*rolloutGate
 }
 
 func (r *runner) run(ctx context.Context, a *plan.Action) {
@@ -155,6 +161,12 @@ func (r *runner) run(ctx context.Context, a *plan.Action) {
 			return
 		}
 	}
+	release, ok := r.enterRollout(ctx, a) // rollout.go
+	if !ok {
+		r.finish(a, PhaseSkipped, nil, 0)
+		return
+	}
+	defer release()
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -191,6 +203,7 @@ func (r *runner) finish(a *plan.Action, ph Phase, err error, d time.Duration) {
 		r.res.Done = append(r.res.Done, a.ID)
 	case PhaseFailed:
 		r.res.Failed[a.ID] = err
+		r.rolloutFailed(a)
 	case PhaseSkipped:
 		r.res.Skipped = append(r.res.Skipped, a.ID)
 	}
@@ -225,6 +238,8 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 		return r.healthy(ctx, a.Object, a.Container, a.ExistingID)
 	case plan.KindStopContainer:
 		return r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout)
+	case plan.KindRestartContainer:
+		return r.restart(ctx, a) // rollout.go
 	case plan.KindRemoveContainer:
 		if err := r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout); err != nil {
 			return err

@@ -12,6 +12,16 @@ import (
 // fresh copies per client: changing one client never changes another.
 func applyDefaults(s *Spec, ix nodeIndex) {
 	applyProxyDefaults(s.Proxy) // proxy.go
+	if s.Rollout == nil {
+		s.Rollout = &Rollout{}
+	}
+	if s.Rollout.Canary == nil {
+		n := DefaultCanary
+		s.Rollout.Canary = &n
+	}
+	if s.Rollout.MaxParallel == 0 {
+		s.Rollout.MaxParallel = DefaultMaxParallel
+	}
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		if n := ix.val(joinIndex("clients", i)); n != nil {

@@ -28,6 +28,8 @@ type Spec struct {
 	// LockHost names the host whose engine holds the fleet's lock (default:
 	// the first host).
 	LockHost string `yaml:"lockHost,omitempty" json:"lockHost,omitempty"`
+	// Rollout is how a changed image reaches several clients (defaulted by Load).
+	Rollout *Rollout `yaml:"rollout,omitempty" json:"rollout,omitempty"`
 
 	// Warnings are problems that do not stop the load (an env key that
 	// differs from a managed one only by case), positioned like errors.
@@ -117,6 +119,20 @@ type GoogleOAuth struct {
 	ClientID     string    `yaml:"clientID" json:"clientID"`
 	ClientSecret SecretRef `yaml:"clientSecret" json:"clientSecret"`
 }
+
+// Rollout is the policy of image rollouts: Canary clients are replaced
+// first and alone, the others only once they are healthy, at most
+// MaxParallel at a time, and the first failure stops the rollout.
+type Rollout struct {
+	Canary      *int `yaml:"canary,omitempty" json:"canary,omitempty"`
+	MaxParallel int  `yaml:"maxParallel,omitempty" json:"maxParallel,omitempty"`
+}
+
+// Rollout defaults.
+const (
+	DefaultCanary      = 1
+	DefaultMaxParallel = 2
+)
 
 // Resources are container limits.
 type Resources struct {

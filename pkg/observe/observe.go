@@ -145,3 +145,32 @@ func labelsString(l map[string]string) string {
 	}
 	return b.String()
 }
+
+// ContainerDetail is one container as inspected, for adopting a deployment
+// fleetctl did not create (fleetctl import). Env holds values in clear:
+// keep it off every output.
+type ContainerDetail struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Image   string `json:"image"` // the reference it was created from
+	ImageID string `json:"imageID"`
+	State   string `json:"state"`
+	// Env is the container's environment ("K=V"), without the entries its
+	// image sets to the same value.
+	Env []string `json:"-"`
+	// Ports are the host bindings of each container port ("8080/tcp").
+	Ports         map[string][]PortBinding `json:"ports"`
+	Mounts        []DetailMount            `json:"mounts"`
+	RestartPolicy string                   `json:"restartPolicy"`
+	MemoryBytes   int64                    `json:"memoryBytes,omitempty"`
+	NanoCPUs      int64                    `json:"nanoCPUs,omitempty"`
+	Labels        map[string]string        `json:"labels,omitempty"`
+}
+
+// DetailMount is one mount of an inspected container.
+type DetailMount struct {
+	Type        string `json:"type"` // volume, bind, tmpfs
+	Name        string `json:"name,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Destination string `json:"destination"`
+}

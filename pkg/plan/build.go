@@ -26,6 +26,9 @@ type Options struct {
 	// HoldMigrations leaves migrate-database actions out of the plan and
 	// lists them in Plan.Held: the daemon waits for an operator's apply.
 	HoldMigrations bool `json:"holdMigrations,omitempty"`
+	// Restart restarts these clients' running containers even when nothing
+	// changed (fleetctl restart; rollout.go).
+	Restart []string `json:"restart,omitempty"`
 }
 
 // Build computes the plan that takes the observed state to the spec. secrets
@@ -75,6 +78,7 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 			b.client(c)
 		}
 	}
+	b.day2() // rollout.go: rollouts, rollback labels, restarts
 	b.orphans()
 	b.sites(blocked)
 	b.plan.Fingerprint = b.relevant().Fingerprint()

@@ -30,7 +30,7 @@ func (k Kind) Symbol() string {
 		return "+"
 	case KindRecreateContainer, KindMigrateDatabase:
 		return "-/+"
-	case KindStartContainer, KindStopContainer:
+	case KindStartContainer, KindStopContainer, KindRestartContainer:
 		return "~"
 	case KindRemoveContainer:
 		return "-"
@@ -64,6 +64,8 @@ type Action struct {
 	Sites []resource.SiteChange `json:"sites,omitempty"`
 	// Migration describes a migrate-database action (migrate.go).
 	Migration *Migration `json:"migration,omitempty"`
+	// Rollout is the id of the image rollout the action belongs to (rollout.go).
+	Rollout string `json:"rollout,omitempty"`
 
 	// What the executor needs; not part of the JSON contract.
 	Container *resource.Container `json:"-"`
@@ -137,8 +139,10 @@ type Plan struct {
 	Warnings []string `json:"warnings"`
 	// RequeueAfterMS: the plan saw something transient (a container the
 	// engine is removing) and left it alone; look again after this many ms.
-	RequeueAfterMS int     `json:"requeueAfterMs,omitempty"`
-	Summary        Summary `json:"summary"`
+	RequeueAfterMS int `json:"requeueAfterMs,omitempty"`
+	// Rollouts group the replacements that change an image (rollout.go).
+	Rollouts []Rollout `json:"rollouts,omitempty"`
+	Summary  Summary   `json:"summary"`
 	// Fingerprint of the observed state the plan was built from; SpecDigest
 	// of the fleet.yaml bytes. A saved plan is refused when either differs.
 	Fingerprint string `json:"fingerprint"`
@@ -179,7 +183,7 @@ func (p *Plan) summarize() {
 			s.Pull++
 		case KindCreateVolume, KindCreateContainer:
 			s.Add++
-		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase:
+		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase, KindRestartContainer:
 			s.Change++
 		case KindRemoveContainer:
 			s.Destroy++

@@ -12,6 +12,7 @@ import (
 func (p *Plan) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
 	tw.actions(p) // hosts_text.go
+	tw.rollouts(p.Rollouts) // rollout.go
 	if len(p.Conflicts) > 0 {
 		tw.printf("Conflicts (the clients named are left unchanged):\n")
 		for _, c := range p.Conflicts {
