@@ -11,7 +11,7 @@ import (
 // WriteText renders the plan for people, Terraform-style.
 func (p *Plan) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
-	tw.actions(p) // hosts_text.go
+	tw.actions(p)           // hosts_text.go
 	tw.rollouts(p.Rollouts) // rollout.go
 	if len(p.Conflicts) > 0 {
 		tw.printf("Conflicts (the clients named are left unchanged):\n")
