@@ -128,6 +128,16 @@ func (s *Spec) refUses() map[SecretRef]bool {
 // A ${file:} secret must be a regular file (a FIFO would block, a device
 // flood) of at most MaxSecretSize bytes.
 func (r Resolver) Resolve(s *Spec) (Secrets, error) {
+	out, missing := r.resolve(s)
+	if missing != nil {
+		return nil, missing
+	}
+	return out, nil
+}
+
+// resolve reads every reference it can; the error lists the others (nil when
+// there are none).
+func (r Resolver) resolve(s *Spec) (Secrets, *SecretError) {
 	lookup := r.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -139,10 +149,11 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 	uses := s.refUses()
 	out := Secrets{}
 	var missing []string
+	var refs []SecretRef
 	for _, ref := range s.Refs() {
 		kind, target, ok := ref.Parse()
 		if !ok {
-			missing = append(missing, fmt.Sprintf("%s: not a secret reference", ref))
+			missing, refs = append(missing, fmt.Sprintf("%s: not a secret reference", ref)), append(refs, ref)
 			continue
 		}
 		var v string
@@ -150,7 +161,7 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 		case "env":
 			ev, ok := lookup(target)
 			if !ok || ev == "" {
-				missing = append(missing, fmt.Sprintf("%s: environment variable %s is not set", ref, target))
+				missing, refs = append(missing, fmt.Sprintf("%s: environment variable %s is not set", ref, target)), append(refs, ref)
 				continue
 			}
 			v = ev
@@ -161,23 +172,23 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 			}
 			b, err := read(p)
 			if err != nil {
-				missing = append(missing, fmt.Sprintf("%s: cannot read secret file: %v", ref, unwrapPathErr(err)))
+				missing, refs = append(missing, fmt.Sprintf("%s: cannot read secret file: %v", ref, unwrapPathErr(err))), append(refs, ref)
 				continue
 			}
 			v = strings.TrimRight(string(b), "\r\n")
 			if v == "" {
-				missing = append(missing, fmt.Sprintf("%s: secret file %s is empty", ref, p))
+				missing, refs = append(missing, fmt.Sprintf("%s: secret file %s is empty", ref, p)), append(refs, ref)
 				continue
 			}
 		}
 		if msg := checkValue(v, uses[ref]); msg != "" {
-			missing = append(missing, fmt.Sprintf("%s: %s", ref, msg))
+			missing, refs = append(missing, fmt.Sprintf("%s: %s", ref, msg)), append(refs, ref)
 			continue
 		}
 		out[ref] = v
 	}
 	if len(missing) > 0 {
-		return nil, &SecretError{Missing: missing}
+		return out, &SecretError{Missing: missing, Refs: refs}
 	}
 	return out, nil
 }
@@ -199,7 +210,10 @@ func checkValue(v string, leaves bool) string {
 }
 
 // SecretError lists every secret that could not be resolved.
-type SecretError struct{ Missing []string }
+type SecretError struct {
+	Missing []string    // one message per reference, naming it (never a value)
+	Refs    []SecretRef // the references, in the order of Missing
+}
 
 func (e *SecretError) Error() string {
 	return "unresolved secrets:\n  " + strings.Join(e.Missing, "\n  ")
