@@ -101,7 +101,7 @@ func runPlan(ctx context.Context, env *cliEnv, pf *planFlags, detailed bool, out
 			return exitError
 		}
 		if out != "" {
-			fmt.Fprintf(env.stdout, "\nSaved the plan to %s. Apply exactly it with: fleetctl apply -f %s %s\n", out, pf.file, out)
+			fmt.Fprintf(env.stdout, "\nSaved the plan to %s (fleetctl show %s prints it again). Apply exactly it with: fleetctl apply -f %s %s\n", out, out, pf.file, out)
 		}
 	}
 	switch {
