@@ -150,10 +150,13 @@ func (r Resolver) resolve(s *Spec) (Secrets, *SecretError) {
 	out := Secrets{}
 	var missing []string
 	var refs []SecretRef
+	miss := func(ref SecretRef, msg string) {
+		missing, refs = append(missing, string(ref)+": "+msg), append(refs, ref)
+	}
 	for _, ref := range s.Refs() {
 		kind, target, ok := ref.Parse()
 		if !ok {
-			missing, refs = append(missing, fmt.Sprintf("%s: not a secret reference", ref)), append(refs, ref)
+			miss(ref, "not a secret reference")
 			continue
 		}
 		var v string
@@ -161,7 +164,7 @@ func (r Resolver) resolve(s *Spec) (Secrets, *SecretError) {
 		case "env":
 			ev, ok := lookup(target)
 			if !ok || ev == "" {
-				missing, refs = append(missing, fmt.Sprintf("%s: environment variable %s is not set", ref, target)), append(refs, ref)
+				miss(ref, "environment variable "+target+" is not set")
 				continue
 			}
 			v = ev
@@ -172,17 +175,17 @@ func (r Resolver) resolve(s *Spec) (Secrets, *SecretError) {
 			}
 			b, err := read(p)
 			if err != nil {
-				missing, refs = append(missing, fmt.Sprintf("%s: cannot read secret file: %v", ref, unwrapPathErr(err))), append(refs, ref)
+				miss(ref, fmt.Sprintf("cannot read secret file: %v", unwrapPathErr(err)))
 				continue
 			}
 			v = strings.TrimRight(string(b), "\r\n")
 			if v == "" {
-				missing, refs = append(missing, fmt.Sprintf("%s: secret file %s is empty", ref, p)), append(refs, ref)
+				miss(ref, "secret file "+p+" is empty")
 				continue
 			}
 		}
 		if msg := checkValue(v, uses[ref]); msg != "" {
-			missing, refs = append(missing, fmt.Sprintf("%s: %s", ref, msg)), append(refs, ref)
+			miss(ref, msg)
 			continue
 		}
 		out[ref] = v
