@@ -98,6 +98,9 @@ var owners = map[string][]string{
 	// pkg/fleet normalizes image references itself (its regexps cost every
 	// start-up); only the Docker client brings this module in.
 	"github.com/distribution/reference": {"pkg/docker"},
+	// The workflow linter is a test dependency only (cmd/fleetctl's
+	// ci_lint_test.go): never in a binary.
+	"github.com/rhysd/actionlint": {},
 }
 
 type pkgInfo struct {

@@ -19,7 +19,8 @@ fi
 
 # The seed derives each client's stable WEBUI_SECRET_KEY: create it once, keep it.
 [ -s "$dir/demo.seed" ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/demo.seed"; chmod 600 "$dir/demo.seed"; }
-export DEMO_GOOGLE_CLIENT_SECRET=${DEMO_GOOGLE_CLIENT_SECRET:-demo-not-a-real-secret}
+demo_secret=demo-not-a-real-secret
+export DEMO_GOOGLE_CLIENT_SECRET=${DEMO_GOOGLE_CLIENT_SECRET:-$demo_secret}
 
 echo "== fleetctl plan"
 "$fleetctl" plan -f "$spec" || true
@@ -36,3 +37,10 @@ while read -r port; do
 done < <(awk '/port:/ {print $2}' "$spec")
 echo
 echo "Run 'make demo' again: the plan says 'No changes'. 'make demo-clean' removes the containers."
+echo
+echo "fleetctl status -f $spec needs Docker only. plan and apply also need the demo's OAuth secret; copy:"
+if [ "$DEMO_GOOGLE_CLIENT_SECRET" = "$demo_secret" ]; then
+  echo "  export DEMO_GOOGLE_CLIENT_SECRET=$demo_secret"
+else # a value of your own is never printed
+  echo "  export DEMO_GOOGLE_CLIENT_SECRET=...   # the value you gave make demo"
+fi

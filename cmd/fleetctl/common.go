@@ -95,6 +95,9 @@ type session struct {
 	// (nil while that host cannot be reached) and hosts holds them all.
 	cli   *docker.Client
 	hosts *reconcile.Hosts
+	// unresolved: clients whose secrets are missing (read-only sessions only).
+	unresolved map[string][]fleet.SecretRef
+	missing    *fleet.SecretError
 }
 
 func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*session, bool) {

@@ -82,6 +82,9 @@ type dbShow struct {
 	Vector    string           `json:"vector,omitempty"`
 	Migration *json.RawMessage `json:"lastMigration,omitempty"`
 	Source    string           `json:"lastMigrationSource,omitempty"`
+	// NeedsSecrets: the connection's references that are not set (then
+	// postgres is absent: without them nothing about it can be known).
+	NeedsSecrets []fleet.SecretRef `json:"needsSecrets,omitempty"`
 }
 
 func dbShowCmd(env *cliEnv) *cobra.Command {
@@ -103,7 +106,7 @@ func dbShowCmd(env *cliEnv) *cobra.Command {
 }
 
 func runDBShow(ctx context.Context, env *cliEnv, client, file, backupDir string, asJSON bool) int {
-	s, c, ok := openClient(ctx, env, file, client)
+	s, c, ok := openClient(ctx, env, file, client, true) // read only: a SQLite client needs no secret
 	if !ok {
 		return exitError
 	}
@@ -122,7 +125,12 @@ func runDBShow(ctx context.Context, env *cliEnv, client, file, backupDir string,
 	if ctr := findContainer(st, out.Container); ctr != nil {
 		out.Running = string(plan.ContainerBackend(ctr.Labels))
 	}
-	if u := c.Database.ConnURL(s.secrets); u != "" {
+	for _, r := range c.DatabaseRefs() {
+		if _, ok := s.secrets[r]; !ok {
+			out.NeedsSecrets = append(out.NeedsSecrets, r)
+		}
+	}
+	if u := c.Database.ConnURL(s.secrets); u != "" && len(out.NeedsSecrets) == 0 {
 		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		in := pg.Describe(tctx, u, pg.Options{AppName: "fleetctl-db-show"})
 		cancel()
@@ -155,6 +163,8 @@ func runDBShow(ctx context.Context, env *cliEnv, client, file, backupDir string,
 		if in.SimpleProtocol {
 			fmt.Fprintln(w, "protocol:   simple (transaction pooler)")
 		}
+	} else if len(out.NeedsSecrets) > 0 {
+		fmt.Fprintf(w, "url:        unknown: needs secrets (%s)\n", refList(out.NeedsSecrets))
 	} else {
 		fmt.Fprintf(w, "data:       %s/webui.db in volume %s\n", fleet.DataDir, s.spec.VolumeName(c))
 	}
@@ -198,8 +208,14 @@ func findContainer(st *observe.State, name string) *observe.Container {
 	return nil
 }
 
-func openClient(ctx context.Context, env *cliEnv, file, name string) (*session, *fleet.Client, bool) {
-	s, ok := openSession(ctx, env, file, false)
+// openClient opens a session for one client; readOnly: openReadOnly's
+// (secrets that are missing are left out, readonly.go).
+func openClient(ctx context.Context, env *cliEnv, file, name string, readOnly bool) (*session, *fleet.Client, bool) {
+	open := openSession
+	if readOnly {
+		open = openReadOnly
+	}
+	s, ok := open(ctx, env, file, false)
 	if !ok {
 		return nil, nil, false
 	}
@@ -270,7 +286,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 	// an interrupt cancels and the copy is removed on the way out.
 	env.intr.enter(phaseCleanup)
 	defer env.intr.enter(phaseIdle)
-	s, c, ok := openClient(ctx, env, file, client)
+	s, c, ok := openClient(ctx, env, file, client, false)
 	if !ok {
 		return exitError
 	}

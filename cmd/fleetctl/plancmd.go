@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -102,7 +101,7 @@ func runPlan(ctx context.Context, env *cliEnv, pf *planFlags, detailed bool, out
 			return exitError
 		}
 		if out != "" {
-			fmt.Fprintf(env.stdout, "\nSaved the plan to %s. Apply exactly it with: fleetctl apply -f %s %s\n", out, pf.file, out)
+			fmt.Fprintf(env.stdout, "\nSaved the plan to %s (fleetctl show %s prints it again). Apply exactly it with: fleetctl apply -f %s %s\n", out, out, pf.file, out)
 		}
 	}
 	switch {
@@ -115,11 +114,11 @@ func runPlan(ctx context.Context, env *cliEnv, pf *planFlags, detailed bool, out
 }
 
 func savePlan(path string, p *plan.Plan) error {
-	b, err := json.MarshalIndent(p, "", "  ")
+	b, err := plan.Encode(p)
 	if err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	return nil
@@ -130,12 +129,9 @@ func readPlan(path string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read saved plan: %w", err)
 	}
-	var p plan.Plan
-	if err := json.Unmarshal(b, &p); err != nil {
+	p, err := plan.Decode(b)
+	if err != nil {
 		return nil, fmt.Errorf("read saved plan %s: %w", path, err)
 	}
-	if p.FormatVersion != 1 {
-		return nil, fmt.Errorf("read saved plan %s: unsupported formatVersion %d", path, p.FormatVersion)
-	}
-	return &p, nil
+	return p, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quantabase/fleetctl/pkg/plan"
 	fleetstatus "github.com/quantabase/fleetctl/pkg/status"
 )
 
@@ -33,16 +32,22 @@ func statusCmd(env *cliEnv) *cobra.Command {
 }
 
 func runStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) int {
-	s, ok := openSession(ctx, env, file, asJSON)
+	s, ok := openReadOnly(ctx, env, file, asJSON) // readonly.go: works without secrets
 	if !ok {
 		return exitError
 	}
 	defer s.close()
-	p, st, ok := s.plan(ctx, env, plan.Options{})
+	s.warnMissing(env)
+	p, st, ok := s.plan(ctx, env, s.readOnlyOptions())
 	if !ok {
 		return exitError
 	}
 	rows := fleetstatus.Rows(s.spec, st, p)
+	for i := range rows {
+		if d, unknown := s.unknownDrift(rows[i].Client); unknown {
+			rows[i].Drift = d
+		}
+	}
 	if asJSON {
 		out := map[string]any{"fleet": s.spec.Fleet, "clients": rows, "orphans": p.Orphans, "problems": p.Down}
 		if len(p.Hosts) > 0 {

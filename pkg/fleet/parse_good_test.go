@@ -32,7 +32,7 @@ func exampleFleets(t testing.TB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) < 5 { // fleet.yaml and examples/{basic,demo,nginx,postgres}: fewer is a bug here
+	if len(paths) < 6 { // fleet.yaml and examples/{basic,ci,demo,nginx,postgres}: fewer is a bug here
 		t.Fatalf("found only %v", paths)
 	}
 	return paths

@@ -128,6 +128,16 @@ func (s *Spec) refUses() map[SecretRef]bool {
 // A ${file:} secret must be a regular file (a FIFO would block, a device
 // flood) of at most MaxSecretSize bytes.
 func (r Resolver) Resolve(s *Spec) (Secrets, error) {
+	out, missing := r.resolve(s)
+	if missing != nil {
+		return nil, missing
+	}
+	return out, nil
+}
+
+// resolve reads every reference it can; the error lists the others (nil when
+// there are none).
+func (r Resolver) resolve(s *Spec) (Secrets, *SecretError) {
 	lookup := r.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -139,10 +149,14 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 	uses := s.refUses()
 	out := Secrets{}
 	var missing []string
+	var refs []SecretRef
+	miss := func(ref SecretRef, msg string) {
+		missing, refs = append(missing, string(ref)+": "+msg), append(refs, ref)
+	}
 	for _, ref := range s.Refs() {
 		kind, target, ok := ref.Parse()
 		if !ok {
-			missing = append(missing, fmt.Sprintf("%s: not a secret reference", ref))
+			miss(ref, "not a secret reference")
 			continue
 		}
 		var v string
@@ -150,7 +164,7 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 		case "env":
 			ev, ok := lookup(target)
 			if !ok || ev == "" {
-				missing = append(missing, fmt.Sprintf("%s: environment variable %s is not set", ref, target))
+				miss(ref, "environment variable "+target+" is not set")
 				continue
 			}
 			v = ev
@@ -161,23 +175,23 @@ func (r Resolver) Resolve(s *Spec) (Secrets, error) {
 			}
 			b, err := read(p)
 			if err != nil {
-				missing = append(missing, fmt.Sprintf("%s: cannot read secret file: %v", ref, unwrapPathErr(err)))
+				miss(ref, fmt.Sprintf("cannot read secret file: %v", unwrapPathErr(err)))
 				continue
 			}
 			v = strings.TrimRight(string(b), "\r\n")
 			if v == "" {
-				missing = append(missing, fmt.Sprintf("%s: secret file %s is empty", ref, p))
+				miss(ref, "secret file "+p+" is empty")
 				continue
 			}
 		}
 		if msg := checkValue(v, uses[ref]); msg != "" {
-			missing = append(missing, fmt.Sprintf("%s: %s", ref, msg))
+			miss(ref, msg)
 			continue
 		}
 		out[ref] = v
 	}
 	if len(missing) > 0 {
-		return nil, &SecretError{Missing: missing}
+		return out, &SecretError{Missing: missing, Refs: refs}
 	}
 	return out, nil
 }
@@ -199,7 +213,10 @@ func checkValue(v string, leaves bool) string {
 }
 
 // SecretError lists every secret that could not be resolved.
-type SecretError struct{ Missing []string }
+type SecretError struct {
+	Missing []string    // one message per reference, naming it (never a value)
+	Refs    []SecretRef // the references, in the order of Missing
+}
 
 func (e *SecretError) Error() string {
 	return "unresolved secrets:\n  " + strings.Join(e.Missing, "\n  ")

@@ -37,7 +37,7 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 	b := &builder{
 		spec: s, secrets: secrets, st: st, opt: opt,
 		plan: &Plan{
-			FormatVersion: 1, Fleet: s.Fleet,
+			FormatVersion: FormatVersion, Fleet: s.Fleet,
 			SpecDigest: s.Digest, Options: opt,
 			Actions: []Action{}, Conflicts: []Problem{}, Orphans: []Orphan{}, Down: []Down{}, Warnings: []string{},
 		},

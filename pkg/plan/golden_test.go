@@ -125,6 +125,7 @@ func TestGolden(t *testing.T) {
 			}
 			golden(t, filepath.Join(dir, "want.txt"), text.Bytes())
 			golden(t, filepath.Join(dir, "want.json"), js.Bytes())
+			roundTrip(t, p, text.String(), js.String())
 		})
 	}
 }
@@ -227,4 +228,34 @@ func values(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// roundTrip checks that a plan saved to a file (plan --out) and read back
+// (fleetctl show, apply PLAN_FILE) renders exactly as the plan did.
+func roundTrip(t *testing.T, p *Plan, text, js string) {
+	t.Helper()
+	b, err := Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text2, js2 bytes.Buffer
+	if err := back.WriteText(&text2); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.WriteJSON(&js2); err != nil {
+		t.Fatal(err)
+	}
+	if text2.String() != text {
+		t.Errorf("the saved plan renders other text:\n--- read back\n%s\n--- made\n%s", text2.String(), text)
+	}
+	if js2.String() != js {
+		t.Errorf("the saved plan renders other JSON:\n--- read back\n%s\n--- made\n%s", js2.String(), js)
+	}
+	if msg := Stale(back, p); msg != "" {
+		t.Errorf("a saved plan read back is stale against itself: %s", msg)
+	}
 }

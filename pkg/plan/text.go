@@ -119,7 +119,7 @@ func (t *textWriter) action(a *Action) {
 	}
 	switch a.Kind {
 	case KindRecreateContainer:
-		if a.Start {
+		if a.endsRunning() {
 			head += ": replace stop-first; the old container is kept until the new one is healthy"
 		} else {
 			head += ": replace (stays stopped)"
@@ -151,6 +151,17 @@ func (t *textWriter) action(a *Action) {
 		t.migration(a.Migration) // migrate.go
 	}
 	t.printf("\n")
+}
+
+// endsRunning reports whether a container action leaves the container
+// running. Start is not part of the JSON, so a plan read back from a file
+// (fleetctl show, apply PLAN_FILE) answers from its After view instead.
+func (a *Action) endsRunning() bool {
+	if a.Start {
+		return true
+	}
+	state, _ := a.After["state"].(string)
+	return state == "running"
 }
 
 func (t *textWriter) change(ch Change) {
