@@ -446,7 +446,7 @@ func TestMigrateOrphansFoundBeforeDowntime(t *testing.T) {
 	r := f.run("db", "migrate", "c0", "--dry-run")
 	noPassword(t, "dry run", r.all())
 	if r.code != 1 || !strings.Contains(r.stdout, "orphan rows") || !strings.Contains(r.stdout, "chat_message(chat_id) → chat(id)") ||
-		!strings.Contains(r.stdout, "chat-plain-") {
+		!strings.Contains(r.stdout, "chat-plain-") || !regexp.MustCompile(`chat_message\s+2\n`).MatchString(r.stdout) {
 		t.Fatalf("dry run: exit %d\n%s", r.code, r.all())
 	}
 	backups := filepath.Join(f.dir, "b")

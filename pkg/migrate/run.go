@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 
 	"fmt"
 	"io"
@@ -140,7 +141,12 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		return nil, nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
 	r.SchemaFromApp = tgt["alembic_version"] != nil || tgt["migratehistory"] != nil
-	if err := versionSkew(ctx, src, conn, o.Schema, tgt); err != nil {
+	// Refusals are returned once the report lists the tables too (the dry
+	// run shows both); errors reading either side end the preflight at once.
+	var refuse []error
+	if err := versionSkew(ctx, src, conn, o.Schema, tgt); errors.Is(err, ErrVersionSkew) {
+		refuse = append(refuse, err)
+	} else if err != nil {
 		return nil, nil, err
 	}
 	skip := []string{"alembic_version", "migratehistory"}
@@ -155,8 +161,8 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	}
 	r.NonEmpty = append([]string{}, nonEmpty...)
 	if len(nonEmpty) > 0 && !o.Force {
-		return nil, nil, fmt.Errorf("%w: table(s) %s already hold rows (refusing to write into them; --force empties them first)",
-			ErrTargetNotEmpty, strings.Join(nonEmpty, ", "))
+		refuse = append(refuse, fmt.Errorf("%w: table(s) %s already hold rows (refusing to write into them; --force empties them first)",
+			ErrTargetNotEmpty, strings.Join(nonEmpty, ", ")))
 	}
 	hasRows := map[string]bool{}
 	for _, n := range nonEmpty {
@@ -193,7 +199,7 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	}
 	r.Orphans = sets
 	if len(sets) > 0 && o.Orphans != OrphansQuarantine {
-		return nil, nil, orphanError(sets)
+		refuse = append(refuse, orphanError(sets))
 	}
 	bad, notMigrated, err := src.unsupported(ctx, srcTables, tgt)
 	if err != nil {
@@ -204,7 +210,7 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		r.Warnings = append(r.Warnings, n+" is not migrated (the application does not create it; recreate it in PostgreSQL if you need it)")
 	}
 	if len(bad) > 0 {
-		return nil, nil, fmt.Errorf("%w: %s", ErrUnsupported, strings.Join(bad, "; "))
+		refuse = append(refuse, fmt.Errorf("%w: %s", ErrUnsupported, strings.Join(bad, "; ")))
 	}
 	dups, err := findDuplicates(ctx, src, srcTables)
 	if err != nil {
@@ -212,7 +218,7 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 	}
 	r.Duplicates = dups
 	if len(dups) > 0 {
-		return nil, nil, duplicateError(dups)
+		refuse = append(refuse, duplicateError(dups))
 	}
 	order, cyclic := fkOrder(names, parents)
 	if len(cyclic) > 0 {
@@ -268,6 +274,9 @@ func preflight(ctx context.Context, o Options, r *Report, src *source, conn *pgx
 		j.srcHash = newRowHasher(j.kinds)
 		r.Tables = append(r.Tables, rep)
 		jobs = append(jobs, j)
+	}
+	if len(refuse) > 0 {
+		return nil, nil, errors.Join(refuse...)
 	}
 	if len(mismatch) > 0 {
 		sort.Strings(mismatch)
