@@ -98,7 +98,7 @@ echo "volume filled: $size bytes" >&2
 writer=$!
 sleep 1
 
-timed() { # $1: output file for "wall rss"; rest: command
+timed() { # $1: output file for "wall rss" (GNU time's last line); rest: command
 	out=$1; shift
 	/usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }
 }
@@ -110,7 +110,7 @@ while [ "$r" -le "$rounds" ]; do
 	# GNU tar exits 1 for "file changed as we read it": the very problem, not a failure here.
 	/usr/bin/time -f '%e %M' -o "$work/t" tar czf "$work/old.tgz" -C "$data" . 2>"$work/err" || [ $? -eq 1 ] || { cat "$work/err" >&2; exit 1; }
 	tar_changed=$((tar_changed + $(grep -c 'file changed as we read it' "$work/err" || true)))
-	cut -d' ' -f1 "$work/t" >>"$work/tar.t"
+	tail -n 1 "$work/t" | cut -d' ' -f1 >>"$work/tar.t"
 	rm -rf "$work/x" && mkdir "$work/x" && tar xzf "$work/old.tgz" -C "$work/x"
 	chk=$(sqlite3 "$work/x/webui.db" 'PRAGMA integrity_check' 2>&1 | head -n 3 | tr '\n' ' ')
 	[ "$chk" = "ok " ] || { tar_bad=$((tar_bad + 1)); echo "round $r: tar copy of webui.db: $chk" >&2; }
@@ -134,6 +134,7 @@ timed "$work/t" "$bin" restore -f "$work/fleet.yaml" c0 latest --auto-approve
 restore_t=$(cut -d' ' -f1 "$work/t")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat <<MD
 ### Backup of a $((size / 1000000)) MB client volume while it serves writes ($rounds rounds, alternating, medians)
 
@@ -153,4 +154,6 @@ cat <<MD
 | third backup, nothing changed | ${restic2b} s | $(ratio "$restic2b" "$restic1")× |
 
 Restore (verify, new volume, extract, health-gated recreate): ${restore_t} s.
+
+Load average at the end of the run: $load ($(nproc) cores).
 MD

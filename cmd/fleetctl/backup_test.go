@@ -239,3 +239,29 @@ func replacePort(entry string, port int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// A database that fails integrity_check is never stored as a backup.
+func TestBackupRefusesDamagedDatabase(t *testing.T) {
+	f := newTestFleet(t, 1)
+	cs := f.clients()
+	cs[0].extra = "    state: stopped\n"
+	f.write(cs, "")
+	appendYAML(t, f.file, fmt.Sprintf("backups:\n  dir: %s\n", filepath.Join(f.dir, "backups")))
+	f.mustApply()
+	mp := dockerCLI(t, "volume", "inspect", "--format", "{{.Mountpoint}}", f.name+"-c0-data")
+	junk := append([]byte("SQLite format 3\x00"), bytes.Repeat([]byte{0xa5}, 8192)...)
+	if err := os.WriteFile(filepath.Join(mp, "webui.db"), junk, 0o644); err != nil {
+		t.Skipf("cannot write into the volume's directory (not root?): %v", err)
+	}
+	r := f.run("backup", "c0")
+	t.Log(r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "not a database") {
+		t.Fatalf("backup of a damaged database: exit %d\n%s", r.code, r.all())
+	}
+	if l := f.backupList("c0"); len(l.Backups) != 0 {
+		t.Fatalf("a failed backup was listed: %+v", l)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "backups", "c0", "*")); len(left) != 0 {
+		t.Fatalf("a failed backup left files: %v", left)
+	}
+}

@@ -154,11 +154,11 @@ func take(ctx context.Context, cli *docker.Client, spec *fleet.Spec, secrets fle
 	}, dump)
 	pr.CloseWithError(errors.New("backup stream closed"))
 	wg.Wait()
-	if helperErr != nil {
-		return nil, helperErr
-	}
-	if err != nil {
-		return nil, err
+	switch {
+	case helperErr != nil && (err == nil || errors.Is(err, helperErr)):
+		return nil, helperErr // the agent failed (its stderr says why)
+	case err != nil:
+		return nil, err // the stream was wrong; the helper was stopped
 	}
 	prog.done()
 	if _, err := pend.Close(); err != nil {

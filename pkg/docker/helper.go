@@ -91,6 +91,10 @@ func (c *Client) RunHelper(ctx context.Context, h HelperRun) error {
 	}
 	var stderr tailBuffer
 	_, copyErr := stdcopy.StdCopy(stdout, &stderr, att.Reader)
+	if copyErr != nil {
+		// Nobody reads the agent's output any more: it would block on it.
+		_ = c.api.ContainerKill(context.WithoutCancel(ctx), id, "KILL")
+	}
 	waitC, errC := c.api.ContainerWait(ctx, id, container.WaitConditionNotRunning)
 	var code int64
 	select {
