@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,43 @@ func TestHostsWatch(t *testing.T) {
 	})
 	if got := hostClients(t, ds[0], f.name); len(got) != 1 || got["c0"] != "running h1" {
 		t.Errorf("h1 while h2 is down: %v", got)
+	}
+}
+
+// TestHostsProxy: nginx on this machine fronts the lock host h1 (loopback)
+// and h2, whose clients are published on h2's address only.
+func TestHostsProxy(t *testing.T) {
+	ds := startHosts(t, 2)
+	f := newProxyFleet(t, 2)
+	f.cs[0].extra = "    host: h1\n"
+	f.cs[1].extra = "    host: h2\n"
+	f.writeProxy("  tls: none\n")
+	b, err := os.ReadFile(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b) + fmt.Sprintf("hosts:\n  - name: h1\n    endpoint: %s\n  - name: h2\n    endpoint: %s\n    address: %s\n",
+		ds[0].Host, ds[1].Host, ds[1].Address)
+	if err := os.WriteFile(f.file, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.mustApply()
+	for _, c := range f.cs {
+		if got := f.nameVia(domainOf(c)); got != uiName(c.display) {
+			t.Errorf("%s via nginx: %q", c.name, got)
+		}
+	}
+	if got := onHost(t, ds[0], "port", f.ctr("c0")); !strings.Contains(got, fmt.Sprintf("127.0.0.1:%d", f.cs[0].port)) {
+		t.Errorf("c0 on the proxy's host is published on %q, want loopback", got)
+	}
+	if got := onHost(t, ds[1], "port", f.ctr("c1")); got != fmt.Sprintf("8080/tcp -> %s:%d", ds[1].Address, f.cs[1].port) {
+		t.Errorf("c1 on h2 is published on %q, want only %s", got, ds[1].Address)
+	}
+	site, err := os.ReadFile(filepath.Join(f.ng.SitesDir, "c1.conf"))
+	if err != nil || !strings.Contains(string(site), fmt.Sprintf("%s:%d", ds[1].Address, f.cs[1].port)) {
+		t.Errorf("c1's site does not proxy to h2's address: %v\n%s", err, site)
+	}
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s", r.code, r.all())
 	}
 }

@@ -16,6 +16,10 @@ type Host struct {
 	Endpoint string `yaml:"endpoint" json:"endpoint"`
 	// TLS holds the client certificate of a tcp:// endpoint.
 	TLS *HostTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// Address is the IP address on which the proxy (on another host)
+	// reaches the ports this host publishes: its clients with a domain are
+	// published there instead of on loopback.
+	Address string `yaml:"address,omitempty" json:"address,omitempty"`
 	// Labels describe the host (region, size); informational.
 	Labels   map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
 	Capacity *Capacity         `yaml:"capacity,omitempty" json:"capacity,omitempty"`
@@ -71,6 +75,18 @@ func (s *Spec) LockHostName() string {
 	return ""
 }
 
+// ProxyHostName is the host nginx runs on ("" without hosts or proxy):
+// proxy.host, default the lock host.
+func (s *Spec) ProxyHostName() string {
+	if s.Proxy == nil || len(s.Hosts) == 0 {
+		return ""
+	}
+	if s.Proxy.Host != "" {
+		return s.Proxy.Host
+	}
+	return s.LockHostName()
+}
+
 // hosts checks what the schema cannot: unique names, endpoints that parse
 // and suit their TLS settings, pins and lockHost naming a host, capacities
 // the pinned clients fit.
@@ -106,6 +122,7 @@ func (v validator) hosts(s *Spec) {
 	if s.LockHost != "" && v.set("lockHost") && s.Host(s.LockHost) == nil {
 		v.errf("lockHost", "%s", unknownHost(s.LockHost, s.Hosts))
 	}
+	v.proxyHosts(s)
 	pinned := map[string]int{}
 	for i := range s.Clients {
 		c := &s.Clients[i]
@@ -183,6 +200,38 @@ func (s *Spec) hostRefs(add func(SecretRef, bool)) {
 			add(t.CA, false)
 			add(t.Cert, false)
 			add(t.Key, false)
+		}
+	}
+}
+
+// proxyHosts checks a proxy in a fleet with hosts: it runs on a host of
+// the fleet, and every other host says where the proxy reaches it.
+func (v validator) proxyHosts(s *Spec) {
+	for i := range s.Hosts {
+		v.bindAddress(joinIndex("hosts", i)+".address", s.Hosts[i].Address)
+	}
+	if s.Proxy == nil {
+		return
+	}
+	if len(s.Hosts) == 0 {
+		if s.Proxy.Host != "" && v.set("proxy.host") {
+			v.errf("proxy.host", "%s", unknownHost(s.Proxy.Host, s.Hosts))
+		}
+		return
+	}
+	if s.Proxy.Host != "" && v.set("proxy.host") && s.Host(s.Proxy.Host) == nil {
+		v.errf("proxy.host", "%s", unknownHost(s.Proxy.Host, s.Hosts))
+		return
+	}
+	if s.Proxy.UpstreamHost != "" && v.set("proxy.upstreamHost") {
+		v.errf("proxy.upstreamHost", "is not used with hosts: the proxy reaches each client on its host's address (hosts[].address)")
+	}
+	front := s.ProxyHostName()
+	for i := range s.Hosts {
+		h := &s.Hosts[i]
+		if h.Name != front && h.Address == "" && v.set(joinIndex("hosts", i)+".name") {
+			v.errAt(v.ix.val(joinIndex("hosts", i)), joinIndex("hosts", i)+".address",
+				"required: the proxy runs on host %s and reaches this host's clients on this address", front)
 		}
 	}
 }

@@ -224,6 +224,10 @@ type Proxy struct {
 	CertificateKey string `yaml:"certificateKey,omitempty" json:"certificateKey,omitempty"`
 	HTTPPort       int    `yaml:"httpPort,omitempty" json:"httpPort,omitempty"`
 	HTTPSPort      int    `yaml:"httpsPort,omitempty" json:"httpsPort,omitempty"`
+	// Host is the fleet host nginx runs on when fleet.yaml has hosts
+	// (default the lock host); clients elsewhere are reached on their
+	// host's address.
+	Host string `yaml:"host,omitempty" json:"host,omitempty"`
 	// UpstreamHost is where nginx reaches the published client ports
 	// (default: the client's bind address, 127.0.0.1 for a wildcard).
 	UpstreamHost      string   `yaml:"upstreamHost,omitempty" json:"upstreamHost,omitempty"`

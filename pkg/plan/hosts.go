@@ -35,8 +35,10 @@ const unobservedSites = "fleet.yaml has a proxy section but the nginx sites dire
 // Build and merges the results, every action and problem naming its host.
 // A client whose host was not observed gets no action but a conflict that
 // names the host, so the other hosts converge while apply still fails.
-// hosts must list every host of s.Hosts in order. BuildHosts is pure.
-func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState, opt Options) *Plan {
+// st.Hosts must list every host of s.Hosts in order; st.Sites is the
+// proxy's sites directory (proxy_hosts.go). BuildHosts is pure.
+func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options) *Plan {
+	hosts := st.Hosts
 	pl := Place(s, hosts)
 	out := &Plan{
 		FormatVersion: 1, Fleet: s.Fleet, SpecDigest: s.Digest, Options: opt,
@@ -53,6 +55,11 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState,
 		return !contains(opt.Exclude, client) && (len(opt.Targets) == 0 || contains(opt.Targets, client))
 	}
 	fp := sha256.New()
+	sites := newSitesPlanner(s, secrets, st, opt, pl) // proxy_hosts.go
+	for _, p := range sites.conflicts() {
+		out.Conflicts = append(out.Conflicts, p)
+		delete(pl.Host, p.Client) // no container for a client whose site is blocked
+	}
 	for i := range hosts {
 		hs := &hosts[i]
 		status := HostStatus{Name: hs.Host, Reachable: hs.Reachable(), Error: hs.Err,
@@ -87,8 +94,9 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState,
 			out.Conflicts = append(out.Conflicts, p)
 		}
 	}
-	if s.Proxy != nil {
-		out.Warnings = append(out.Warnings, "fleet.yaml has hosts and a proxy section: site files are not planned yet with hosts")
+	sites.plan(out)
+	if st.Sites != nil {
+		fmt.Fprintf(fp, "sites %s\n", (&observe.State{Sites: st.Sites}).Fingerprint())
 	}
 	out.Fingerprint = hex.EncodeToString(fp.Sum(nil))[:16]
 	sortHostActions(out.Actions, s.Hosts)
@@ -108,7 +116,7 @@ func buildOnHost(s *fleet.Spec, secrets fleet.Secrets, hs *observe.HostState, op
 		c := &s.Clients[i]
 		inSpec[c.Name] = true
 		if pl.Host[c.Name] == hs.Host {
-			sub.Clients = append(sub.Clients, *c)
+			sub.Clients = append(sub.Clients, proxied(s, *c, hs.Host))
 		}
 	}
 	hopt := opt

@@ -117,15 +117,15 @@ func TestPlaceRespectsCapacity(t *testing.T) {
 func TestPlacementIsReadBackAndNeverMovesImplicitly(t *testing.T) {
 	spec, secrets := hostsFleet(t, 2, "", 4, nil)
 	hosts := emptyHosts(spec)
-	p := BuildHosts(spec, secrets, hosts, Options{})
+	p := BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{})
 	applyOn(spec, secrets, hosts, p)
-	if again := BuildHosts(spec, secrets, hosts, Options{}); !again.Empty() || len(again.Conflicts) > 0 {
+	if again := BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{}); !again.Empty() || len(again.Conflicts) > 0 {
 		t.Fatalf("second plan not empty:\n%s", text(t, again))
 	}
 	// A third host arrives empty: least loaded now, yet nobody moves to it.
 	spec3, secrets3 := hostsFleet(t, 3, "", 5, nil)
 	hosts = append(hosts, emptyHosts(spec3)[2])
-	p3 := BuildHosts(spec3, secrets3, hosts, Options{})
+	p3 := BuildHosts(spec3, secrets3, &observe.State{Hosts: hosts}, Options{})
 	if len(p3.Actions) != 2 || p3.Actions[0].Host != "h2" || p3.Actions[0].Client != "c4" {
 		t.Fatalf("want only c4 created on h2:\n%s", text(t, p3))
 	}
@@ -134,7 +134,7 @@ func TestPlacementIsReadBackAndNeverMovesImplicitly(t *testing.T) {
 func TestUnreachableHostMakesItsClientsUnknown(t *testing.T) {
 	spec, secrets := hostsFleet(t, 2, "", 4, nil)
 	hosts := emptyHosts(spec)
-	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, hosts, Options{}))
+	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{}))
 	// c1 and c3 live on h1; h1 goes away, c0's container is removed on h0.
 	hosts[1] = observe.HostState{Host: "h1", Err: "connection refused"}
 	hosts[0].State.Containers = hosts[0].State.Containers[1:]
@@ -144,7 +144,7 @@ func TestUnreachableHostMakesItsClientsUnknown(t *testing.T) {
 		}
 		return ""
 	})
-	p := BuildHosts(spec5, secrets5, hosts, Options{})
+	p := BuildHosts(spec5, secrets5, &observe.State{Hosts: hosts}, Options{})
 	out := text(t, p)
 	var created []string
 	for _, a := range p.Actions {
@@ -174,7 +174,7 @@ func TestUnreachableHostMakesItsClientsUnknown(t *testing.T) {
 	}
 	// An unpinned new client is not placed while a host is unknown.
 	spec6, secrets6 := hostsFleet(t, 2, "", 6, nil)
-	p6 := BuildHosts(spec6, secrets6, hosts, Options{})
+	p6 := BuildHosts(spec6, secrets6, &observe.State{Hosts: hosts}, Options{})
 	if a := p6.Action("container.c5"); a != nil {
 		t.Errorf("c5 placed on %s while h1 is unreachable", a.Host)
 	}
@@ -183,14 +183,14 @@ func TestUnreachableHostMakesItsClientsUnknown(t *testing.T) {
 func TestPinnedElsewhereIsAConflictNotAMove(t *testing.T) {
 	spec, secrets := hostsFleet(t, 2, "", 2, nil)
 	hosts := emptyHosts(spec)
-	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, hosts, Options{}))
+	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{}))
 	moved, ms := hostsFleet(t, 2, "", 2, func(i int) string {
 		if i == 0 {
 			return "    host: h1\n"
 		}
 		return ""
 	})
-	p := BuildHosts(moved, ms, hosts, Options{})
+	p := BuildHosts(moved, ms, &observe.State{Hosts: hosts}, Options{})
 	if !p.Empty() || len(p.Conflicts) != 1 || p.Conflicts[0].Client != "c0" {
 		t.Fatalf("want one conflict for c0:\n%s", text(t, p))
 	}
@@ -202,7 +202,7 @@ func TestHostPlansPullPerHostAndLabelPlacement(t *testing.T) {
 	for i := range hosts {
 		hosts[i].State.Images = map[string]string{}
 	}
-	p := BuildHosts(spec, secrets, hosts, Options{})
+	p := BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{})
 	ids := map[string]*Action{}
 	for i := range p.Actions {
 		ids[p.Actions[i].ID] = &p.Actions[i]
@@ -258,17 +258,84 @@ func BenchmarkBuildHosts(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			BuildHosts(spec, secrets, cold, Options{})
+			BuildHosts(spec, secrets, &observe.State{Hosts: cold}, Options{})
 		}
 	})
 	warm := emptyHosts(spec)
-	applyOn(spec, secrets, warm, BuildHosts(spec, secrets, warm, Options{}))
+	applyOn(spec, secrets, warm, BuildHosts(spec, secrets, &observe.State{Hosts: warm}, Options{}))
 	b.Run("no-op", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if p := BuildHosts(spec, secrets, warm, Options{}); !p.Empty() {
+			if p := BuildHosts(spec, secrets, &observe.State{Hosts: warm}, Options{}); !p.Empty() {
 				b.Fatalf("not a no-op: %s", p.SummaryLine())
 			}
 		}
 	})
+}
+
+func TestHostsProxyUpstreamsFollowPlacement(t *testing.T) {
+	y := `apiVersion: fleetctl/v1
+fleet: hosts
+secretKeySeed: ${env:SEED}
+defaults:
+  image: fleetctl/webui-standin:dev
+proxy:
+  sitesDir: /etc/nginx/sites-enabled
+  tls: none
+hosts:
+  - name: front
+    endpoint: unix:///run/front.sock
+  - name: back
+    endpoint: tcp://10.9.9.2:2376
+    address: 10.9.9.2
+clients:
+  - {name: a, port: 2001, domain: a.example.com, host: front}
+  - {name: b, port: 2002, domain: b.example.com, host: back}
+  - {name: c, port: 2003, host: back}
+  - {name: d, port: 2004, domain: d.example.com, host: back, bindAddress: 0.0.0.0}
+`
+	spec, err := fleet.Parse([]byte(y), "proxy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := fleet.Resolver{LookupEnv: func(k string) (string, bool) { return "v-" + k, true }}.Resolve(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := emptyHosts(spec)
+	p := BuildHosts(spec, secrets, &observe.State{Hosts: hosts, Sites: &observe.SitesState{Dir: "/etc/nginx/sites-enabled"}}, Options{})
+	bind := map[string]string{}
+	for _, a := range p.Actions {
+		if a.Container != nil {
+			bind[a.Client] = a.Container.BindAddress
+		}
+	}
+	// Loopback on the proxy's host and for a client without a domain; the
+	// back host's address for a proxied client there; an explicit bind kept.
+	want := map[string]string{"a": "127.0.0.1", "b": "10.9.9.2", "c": "127.0.0.1", "d": "0.0.0.0"}
+	for c, w := range want {
+		if bind[c] != w {
+			t.Errorf("client %s published on %q, want %s", c, bind[c], w)
+		}
+	}
+	sites := p.Action(SitesActionID)
+	if sites == nil || sites.Host != "" {
+		t.Fatalf("no sync-sites action off the hosts:\n%s", text(t, p))
+	}
+	up := map[string]string{}
+	for _, ch := range sites.Sites {
+		up[ch.Client] = ch.Site.Upstream
+	}
+	if up["a"] != "127.0.0.1:2001" || up["b"] != "10.9.9.2:2002" || up["d"] != "10.9.9.2:2004" {
+		t.Errorf("upstreams %v", up)
+	}
+	if !contains(sites.DependsOn, "container.a") || !contains(sites.DependsOn, "container.b") {
+		t.Errorf("sites depend on %v", sites.DependsOn)
+	}
+	// With the back host down, b's and d's sites stay as they are.
+	hosts[1] = observe.HostState{Host: "back", Err: "down"}
+	p = BuildHosts(spec, secrets, &observe.State{Hosts: hosts, Sites: &observe.SitesState{Dir: "/etc/nginx/sites-enabled"}}, Options{})
+	if s := p.Action(SitesActionID); s == nil || len(s.Sites) != 1 || s.Sites[0].Client != "a" {
+		t.Errorf("sites with back down: %+v", s)
+	}
 }

@@ -136,7 +136,7 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 				return
 			}
 			// Each host's clients are probed on that host's address.
-			(&Runner{Docker: cli}).look(hctx, spec, st, trust)
+			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust)
 			hs.State = st
 		}(&out[i], cli)
 	}
@@ -174,6 +174,9 @@ func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *
 	}
 	var wg sync.WaitGroup
 	for host, acts := range byHost {
+		if host == "" {
+			continue // the proxy's sites, after every host (below)
+		}
 		sub := *p
 		sub.Actions = acts
 		cli, err := r.Hosts.Client(host)
@@ -203,7 +206,53 @@ func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *
 		}(host, cli, &sub)
 	}
 	wg.Wait()
+	if acts := byHost[""]; len(acts) > 0 {
+		r.runOffHosts(ctx, p, acts, ao, total)
+	}
 	return total
+}
+
+// runOffHosts runs the actions that belong to no engine (the sync-sites of
+// the proxy) once every host is done; an action whose dependency on some
+// host did not succeed is skipped, as within one run.
+func (r *Runner) runOffHosts(ctx context.Context, p *plan.Plan, acts []plan.Action, ao apply.Options, total *apply.Result) {
+	done := map[string]bool{}
+	for _, id := range total.Done {
+		done[id] = true
+	}
+	var run []plan.Action
+	for _, a := range acts {
+		ok := true
+		for _, d := range a.DependsOn {
+			if !done[d] && p.Action(d) != nil {
+				ok = false
+			}
+		}
+		if ok {
+			run = append(run, a)
+		} else {
+			total.Skipped = append(total.Skipped, a.ID)
+		}
+	}
+	if len(run) == 0 {
+		return
+	}
+	sub := *p
+	sub.Actions = run
+	// The engine is not used by these actions; the lock host's is at hand.
+	cli, err := r.Hosts.Client(r.Hosts.lock)
+	if err != nil {
+		for _, a := range run {
+			total.Failed[a.ID] = err
+		}
+		return
+	}
+	res := apply.Run(ctx, cli, &sub, ao)
+	total.Done = append(total.Done, res.Done...)
+	total.Skipped = append(total.Skipped, res.Skipped...)
+	for id, err := range res.Failed {
+		total.Failed[id] = err
+	}
 }
 
 // ErrLockHostUnreachable: no writer may run while the host that holds the
@@ -296,4 +345,17 @@ func (r *Runner) matchesHosts(spec *fleet.Spec) error {
 		return errors.New("the hosts section of fleet.yaml changed since this process connected to the hosts: restart it")
 	}
 	return nil
+}
+
+// probeBind is the address a client is probed on: fleet.yaml's bind
+// address, or with hosts the one its container is published on.
+func (r *Runner) probeBind(c *fleet.Client, ctr *observe.Container) string {
+	if r.probePublished {
+		for _, p := range ctr.Ports {
+			if p.HostPort == c.Port && p.HostIP != "" {
+				return p.HostIP
+			}
+		}
+	}
+	return c.BindAddress
 }

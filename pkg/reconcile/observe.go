@@ -64,7 +64,7 @@ func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, 
 			defer func() { <-sem }()
 			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 			defer cancel()
-			res := pr.Probe(pctx, j.c.BindAddress, j.c.Port, healthPath(j.c))
+			res := pr.Probe(pctx, r.probeBind(j.c, j.ctr), j.c.Port, healthPath(j.c))
 			j.ctr.Probe = &res
 		}()
 	}

@@ -36,6 +36,10 @@ type Runner struct {
 	LockWaiting func(docker.LockInfo)
 	// Exec tunes the executor; ProbeHost defaults to the engine's host.
 	Exec apply.Options
+
+	// probePublished: probe a client where its container is published
+	// (a host's runner: placement may publish it beyond loopback).
+	probePublished bool
 }
 
 // Observe takes one snapshot of what the fleet cares about, each client's
@@ -95,7 +99,7 @@ func (r *Runner) Plan(ctx context.Context, spec *fleet.Spec, secrets fleet.Secre
 		return nil, nil, err
 	}
 	if len(st.Hosts) > 0 {
-		return plan.BuildHosts(spec, secrets, st.Hosts, opt), st, nil
+		return plan.BuildHosts(spec, secrets, st, opt), st, nil
 	}
 	return plan.Build(spec, secrets, st, opt), st, nil
 }

@@ -28,8 +28,11 @@ type Daemon struct {
 	Name string
 	// Host is its endpoint, unix:///DIR/d.sock.
 	Host string
-	// Bridge is the bridge interface its containers use.
-	Bridge string
+	// Bridge is the bridge interface its containers use; Address is the
+	// bridge's own IP on this machine, where ports published on it answer
+	// (a "host address" a proxy on another host would use).
+	Bridge  string
+	Address string
 
 	t       testing.TB
 	dir     string
@@ -64,7 +67,7 @@ func Start(t testing.TB, name string) *Daemon {
 	if err := os.WriteFile(cfg, []byte(`{"storage-driver": "vfs"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.Bridge, err = makeBridge()
+	d.Bridge, d.Address, err = makeBridge()
 	if err != nil {
 		t.Fatalf("dockertest %s: %v", name, err)
 	}
@@ -217,8 +220,8 @@ func unmountUnder(dir string) {
 
 // makeBridge creates a bridge with a random name and a free 10.x.y.0/24
 // subnet, and brings it up.
-func makeBridge() (string, error) {
-	name := "br-fh" + randHex(3)
+func makeBridge() (name, addr string, err error) {
+	name = "br-fh" + randHex(3)
 	for try := 0; try < 20; try++ {
 		a, _ := rand.Int(rand.Reader, big.NewInt(40))
 		b, _ := rand.Int(rand.Reader, big.NewInt(250))
@@ -227,19 +230,19 @@ func makeBridge() (string, error) {
 			continue
 		}
 		if out, err := exec.Command("ip", "link", "add", name, "type", "bridge").CombinedOutput(); err != nil {
-			return "", fmt.Errorf("ip link add %s: %v: %s", name, err, out)
+			return "", "", fmt.Errorf("ip link add %s: %v: %s", name, err, out)
 		}
 		if out, err := exec.Command("ip", "addr", "add", cidr, "dev", name).CombinedOutput(); err != nil {
 			_ = exec.Command("ip", "link", "del", name).Run()
-			return "", fmt.Errorf("ip addr add %s: %v: %s", cidr, err, out)
+			return "", "", fmt.Errorf("ip addr add %s: %v: %s", cidr, err, out)
 		}
 		if out, err := exec.Command("ip", "link", "set", name, "up").CombinedOutput(); err != nil {
 			_ = exec.Command("ip", "link", "del", name).Run()
-			return "", fmt.Errorf("ip link set %s up: %v: %s", name, err, out)
+			return "", "", fmt.Errorf("ip link set %s up: %v: %s", name, err, out)
 		}
-		return name, nil
+		return name, strings.TrimSuffix(cidr, "/24"), nil
 	}
-	return "", errors.New("no free 10.x.y.0/24 subnet found")
+	return "", "", errors.New("no free 10.x.y.0/24 subnet found")
 }
 
 func subnetInUse(cidr string) bool {
