@@ -99,3 +99,6 @@ func (e *Encoder) AppendField(buf []byte, v any) []byte { return e.e.appendField
 
 // Alterations are the counts per alteration kind (Alt* constants) so far.
 func (e *Encoder) Alterations() map[string]int64 { return e.e.alter }
+
+// PGTypeFor is the PostgreSQL type for a SQLite declared type (pgTypeFor).
+func PGTypeFor(decl string) string { return pgTypeFor(decl) }
