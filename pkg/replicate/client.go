@@ -127,12 +127,10 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		n.m.resolved.WithLabelValues(string(n.strategyFor(sh.Table))).Add(float64(st.Resolved))
 	}
 	return fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-		col := "last_sync_at"
-		if full {
-			col = "last_full_at"
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO `+n.meta+`.clients (client, `+col+`) VALUES ($1, $2)
-			ON CONFLICT (client) DO UPDATE SET `+col+` = EXCLUDED.`+col+`, last_sync_at = $2`, c.Name, start.UTC())
+		_, err := tx.Exec(ctx, `INSERT INTO `+n.meta+`.clients (client, last_sync_at, last_full_at)
+			VALUES ($1, $2::timestamptz, CASE WHEN $3::bool THEN $2::timestamptz END) ON CONFLICT (client) DO UPDATE
+			SET last_sync_at = EXCLUDED.last_sync_at, last_full_at = coalesce(EXCLUDED.last_full_at, `+n.meta+`.clients.last_full_at)`,
+			c.Name, start.UTC(), full)
 		return err
 	})
 }

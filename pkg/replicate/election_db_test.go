@@ -92,7 +92,6 @@ func TestRestartKeepsIdentity(t *testing.T) {
 	n1 := newNode(t, tg, "node-a", []Client{{Name: "c", SQLitePath: app.path}})
 	tok := lead(t, n1)
 	ctx := context.Background()
-	n1.cfg.Logger.Info("x")
 	n1.mu.Lock()
 	n1.el.Released() // crash: no release in the database
 	n1.mu.Unlock()
