@@ -16,8 +16,8 @@ func TestLeaseElectionAndFencing(t *testing.T) {
 			tg := mk(t)
 			app := newApp(t)
 			clients := []Client{{Name: "acme-corp", SQLitePath: app.path}}
-			a := newNode(t, tg, "node-a", clients)
-			b := newNode(t, tg, "node-b", clients)
+			a := newNode(t, tg, "node-a", clients, short)
+			b := newNode(t, tg, "node-b", clients, short)
 			ctx := ctxT(t)
 
 			if ev := a.ElectOnce(ctx); ev != BecameLeader {

@@ -1,7 +1,6 @@
 package replicate
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,17 +17,15 @@ func TestReplication(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tg := mk(t)
 			app := newApp(t)
-			ctx := ctxT(t)
 			clients := []Client{{Name: "acme-corp", SQLitePath: app.path}}
 			n := newNode(t, tg, "node-a", clients)
-			tok := lead(t, n)
 
 			app.chat(t, "c1", "hello\x00world", 100)
 			app.chat(t, "c2", "second", 101)
 			app.exec(t, `INSERT INTO "user" VALUES ('u1', 'Ann', 'ann@x', 5)`)
 			app.exec(t, `INSERT INTO tag VALUES ('t1', 'u1', 'work'), ('t2', 'u1', 'home')`)
 			app.exec(t, `INSERT INTO nokey VALUES ('x', 'y')`)
-			if err := n.SyncOnce(ctx, tok, false); err != nil {
+			if err := pass(t, n, false); err != nil {
 				t.Fatal(err)
 			}
 			if got := tg.query(t, `SELECT id || '|' || title || '|' || archived || '|' || (chat->'m'->>1) FROM client_acme_corp.chat ORDER BY id`); got != "c1|helloworld|false|2\nc2|second|false|2" {
@@ -38,7 +35,7 @@ func TestReplication(t *testing.T) {
 				t.Errorf("a table without updated_at copied on the fast pass: %d", n)
 			}
 			// The full pass brings tables without updated_at.
-			if err := n.SyncOnce(ctx, tok, true); err != nil {
+			if err := pass(t, n, true); err != nil {
 				t.Fatal(err)
 			}
 			if got := tg.query(t, `SELECT string_agg(id || '/' || name, ',' ORDER BY id) FROM client_acme_corp.tag`); got != "t1/work,t2/home" {
@@ -53,13 +50,13 @@ func TestReplication(t *testing.T) {
 			app.exec(t, `DELETE FROM chat WHERE id = 'c1'`)
 			app.exec(t, `DELETE FROM tag WHERE id = 't2'`)
 			app.exec(t, `UPDATE tag SET name = 'office' WHERE id = 't1'`)
-			if err := n.SyncOnce(ctx, tok, false); err != nil {
+			if err := pass(t, n, false); err != nil {
 				t.Fatal(err)
 			}
 			if got := tg.query(t, `SELECT string_agg(id || '=' || title, ',' ORDER BY id) FROM client_acme_corp.chat`); got != "c1=helloworld,c2=second, edited,c3=third" {
 				t.Errorf("after the fast pass: %s", got)
 			}
-			if err := n.SyncOnce(ctx, tok, true); err != nil {
+			if err := pass(t, n, true); err != nil {
 				t.Fatal(err)
 			}
 			if got := tg.query(t, `SELECT string_agg(id || '=' || title, ',' ORDER BY id) FROM client_acme_corp.chat`); got != "c2=second, edited,c3=third" {
@@ -78,8 +75,7 @@ func TestReplication(t *testing.T) {
 			// A restarted node resumes from PostgreSQL's watermarks: no full resync.
 			n.Close()
 			n2 := newNode(t, tg, "node-a", clients)
-			tok2 := lead(t, n2)
-			if err := n2.SyncOnce(ctx, tok2, false); err != nil {
+			if err := pass(t, n2, false); err != nil {
 				t.Fatal(err)
 			}
 			if got := tg.query(t, `SELECT rows_written FROM sync_metadata.jobs ORDER BY id DESC LIMIT 1`); got != "0" {
@@ -101,9 +97,7 @@ func TestReplication(t *testing.T) {
 func TestSyncUnderWrites(t *testing.T) {
 	tg := targets(t)["direct"](t)
 	app := newApp(t)
-	ctx := ctxT(t)
 	n := newNode(t, tg, "node-a", []Client{{Name: "busy", SQLitePath: app.path}})
-	tok := lead(t, n)
 	var written atomic.Int64
 	var werr error
 	stop := make(chan struct{})
@@ -125,8 +119,7 @@ func TestSyncUnderWrites(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 15; i++ {
-		lead(t, n)
-		if err := n.SyncOnce(ctx, tok, i%5 == 4); err != nil {
+		if err := pass(t, n, i%5 == 4); err != nil {
 			close(stop)
 			wg.Wait()
 			t.Fatalf("pass %d: %v", i, err)
@@ -137,8 +130,7 @@ func TestSyncUnderWrites(t *testing.T) {
 	if werr != nil {
 		t.Fatalf("the application's writes failed: %v", werr)
 	}
-	lead(t, n)
-	if err := n.SyncOnce(ctx, tok, false); err != nil {
+	if err := pass(t, n, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := tg.count(t, `SELECT count(*) FROM client_busy.chat`); int64(got) != written.Load() || got == 0 {
@@ -150,7 +142,6 @@ func TestConflictStrategies(t *testing.T) {
 	for name, mk := range targets(t) {
 		t.Run(name, func(t *testing.T) {
 			tg := mk(t)
-			ctx := ctxT(t)
 			for _, s := range Strategies {
 				t.Run(string(s), func(t *testing.T) {
 					app := newApp(t)
@@ -158,18 +149,16 @@ func TestConflictStrategies(t *testing.T) {
 					n := newNode(t, tg, "node-"+client, []Client{{Name: client, SQLitePath: app.path}},
 						func(c *Config) { c.TableStrategies = map[string]Strategy{"chat": s} })
 					schema := ClientSchema(client)
-					tok := lead(t, n)
 					app.chat(t, "old", "v1", 100) // the source edit will be older than the target's
 					app.chat(t, "new", "v1", 100) // the source edit will be newer
-					if err := n.SyncOnce(ctx, tok, false); err != nil {
+					if err := pass(t, n, false); err != nil {
 						t.Fatal(err)
 					}
 					tg.query(t, `UPDATE `+schema+`.chat SET title = 'target', updated_at = 150 WHERE id = 'old'`)
 					tg.query(t, `UPDATE `+schema+`.chat SET title = 'target', updated_at = 150 WHERE id = 'new'`)
 					app.chat(t, "old", "source", 120)
 					app.chat(t, "new", "source", 200)
-					tok = lead(t, n)
-					if err := n.SyncOnce(ctx, tok, false); err != nil {
+					if err := pass(t, n, false); err != nil {
 						t.Fatal(err)
 					}
 					want := map[Strategy]string{
@@ -187,8 +176,7 @@ func TestConflictStrategies(t *testing.T) {
 						t.Errorf("conflicts %s, want %s", conf, wantC)
 					}
 					// A second pass finds nothing new (the decision stands).
-					tok = lead(t, n)
-					if err := n.SyncOnce(ctx, tok, true); err != nil {
+					if err := pass(t, n, true); err != nil {
 						t.Fatal(err)
 					}
 					if c := tg.count(t, `SELECT count(*) FROM sync_metadata.conflicts WHERE client = '`+client+`'`); c != 2 {
@@ -252,9 +240,8 @@ func TestHTTPRevealsNoSecret(t *testing.T) {
 	tg := targets(t)["direct"](t)
 	app := newApp(t)
 	n := newNode(t, tg, "node-a", []Client{{Name: "c", SQLitePath: app.path}})
-	tok := lead(t, n)
 	app.chat(t, "c1", "x", 1)
-	if err := n.SyncOnce(context.Background(), tok, false); err != nil {
+	if err := pass(t, n, false); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(n.Handler())
