@@ -99,4 +99,3 @@ func readAll(resp *http.Response) []byte {
 	b.ReadFrom(resp.Body)
 	return b.Bytes()
 }
-
