@@ -15,7 +15,6 @@ const DefaultMetaSchema = "sync_metadata"
 // metaDDL creates the metadata schema's objects (idempotent). @ is the
 // quoted schema name. Times are the database's (clock_timestamp()).
 const metaDDL = `
-CREATE SCHEMA IF NOT EXISTS @;
 CREATE TABLE IF NOT EXISTS @.lease (
   id int PRIMARY KEY CHECK (id = 1),
   holder text NOT NULL DEFAULT '',
@@ -113,6 +112,9 @@ func EnsureMeta(ctx context.Context, db *pgxpool.Pool, schema string) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('fleetctl-sync-ddl:' || $1))", schema); err != nil {
 			return err
 		}
+		if err := ensureSchema(ctx, tx, schema); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, q, pgx.QueryExecModeSimpleProtocol)
 		return err
 	})
@@ -126,4 +128,22 @@ func EnsureMeta(ctx context.Context, db *pgxpool.Pool, schema string) error {
 // name's hyphens as underscores (client names are [a-z0-9-]: no collision).
 func ClientSchema(client string) string {
 	return "client_" + strings.ReplaceAll(client, "-", "_")
+}
+
+// ensureSchema creates schema unless it exists. CREATE SCHEMA IF NOT
+// EXISTS would need the CREATE privilege on the database even when the
+// schema is there, and the nodes' restricted role has none: it only owns
+// the schemas provisioning created for it.
+func ensureSchema(ctx context.Context, tx pgx.Tx, schema string) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+		return fmt.Errorf("schema %s: %w", schema, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	return nil
 }

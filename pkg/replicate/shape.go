@@ -34,9 +34,8 @@ func ensureShapes(ctx context.Context, tx pgx.Tx, src *sql.DB, schema string) ([
 	if err != nil {
 		return nil, fmt.Errorf("describe SQLite: %w", err)
 	}
-	qs := pgx.Identifier{schema}.Sanitize()
-	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+qs); err != nil {
-		return nil, fmt.Errorf("create schema %s: %w", schema, err)
+	if err := ensureSchema(ctx, tx, schema); err != nil {
+		return nil, err
 	}
 	have, err := targetColumns(ctx, tx, schema)
 	if err != nil {
