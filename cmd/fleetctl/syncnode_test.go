@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,6 +78,28 @@ func TestSyncNodeVerb(t *testing.T) {
 	}
 	if got, err := srv.Psql(ctx, db, `SELECT title FROM client_acme.chat`); err != nil || got != "hi" {
 		t.Errorf("replicated %q %v", got, err)
+	}
+	// sync status reads the same state from PostgreSQL.
+	dir := t.TempDir()
+	fy := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(filepath.Join(dir, "seed"), []byte("s33d\n"), 0o600)
+	os.WriteFile(fy, []byte("apiVersion: fleetctl/v1\nfleet: synctest\nsecretKeySeed: ${file:./seed}\n"+
+		"sync:\n  target:\n    url: ${env:"+envSyncURL+"}\nclients:\n  - name: acme\n    port: 8081\n  - name: beta\n    port: 8082\n"), 0o644)
+	r := runCLI(t, "sync", "status", "-f", fy, "--json")
+	var st struct {
+		Leader  string
+		Term    int64
+		Clients []struct {
+			Name     string
+			LastSync *time.Time
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != exitOK || err != nil || st.Leader != "node-x" || st.Term != 1 ||
+		len(st.Clients) != 2 || st.Clients[0].LastSync == nil || st.Clients[1].LastSync != nil {
+		t.Errorf("sync status --json: %d %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "sync", "status", "-f", fy); r.code != exitOK || !strings.Contains(r.stdout, "Leader: node-x") || strings.Contains(r.stdout, pgtest.Password) {
+		t.Errorf("sync status: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	stop()
 	if code := <-done; code != exitOK {

@@ -55,3 +55,26 @@ func TestProvisionLeastPrivilege(t *testing.T) {
 		t.Error("a role name that is not an identifier was accepted")
 	}
 }
+
+func TestReadStatus(t *testing.T) {
+	tg := targets(t)["pgbouncer"](t)
+	app := newApp(t)
+	n := newNode(t, tg, "node-a", []Client{{Name: "acme", SQLitePath: app.path}})
+	app.chat(t, "c1", "x", 1)
+	if err := pass(t, n, false); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStatus(ctxT(t), tg.url, DefaultMetaSchema, []string{"acme", "later"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Leader != "node-a" || st.Term != 1 || len(st.Nodes) != 1 || !st.Nodes[0].Leader || len(st.Clients) != 2 {
+		t.Fatalf("status %+v", st)
+	}
+	if c := st.Clients[0]; c.Name != "acme" || c.LastSync == nil || c.LagSeconds == nil || c.LastJob != "ok" || c.OpenConflicts != 0 {
+		t.Errorf("acme %+v", c)
+	}
+	if c := st.Clients[1]; c.Name != "later" || c.LastSync != nil {
+		t.Errorf("later %+v", c)
+	}
+}
