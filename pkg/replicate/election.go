@@ -122,9 +122,11 @@ func (e *Election) Observe(a Attempt) Event {
 		if a.Term > e.term {
 			e.term = a.Term
 		}
-		// Try again when the holder's lease runs out (plus a little), but
-		// at least every Renew.
-		wait := e.Renew
+		// Try again when the holder's lease runs out (plus a little), and
+		// at least every Renew/4: a holder that stopped cleanly released
+		// its lease, and there is no LISTEN through a transaction pooler to
+		// say so, so a follower looks often (one cheap statement).
+		wait := e.Renew / 4
 		if a.Remaining >= 0 && a.Remaining+20*time.Millisecond < wait {
 			wait = a.Remaining + 20*time.Millisecond
 		}
