@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup fuzz clean bench-hosts bench-rollout
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-rollout
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,7 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-hosts.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
+	./scripts/bench-sync.sh $(BIN)/fleetctl
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader on the real v0.11.0 schema, 1M and 2M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
@@ -72,6 +73,9 @@ bench-hosts: build standin ## no-op plan over 3 hosts x 30 clients (extra docker
 
 bench-rollout: build standin ## rollout of a new image to 20 clients: fleetctl (canary, maxParallel 2 and 4) vs Compose v5 up -d vs the old scripts' loop
 	STANDIN=$(STANDIN) ./scripts/bench-rollout.sh $(BIN)/fleetctl
+
+bench-sync: build ## HA sync: failover after a leader crash, graceful hand-off (20 trials each), lag at 100 writes/s, node RSS (prints the docs/BENCHMARKS.md section)
+	./scripts/bench-sync.sh $(BIN)/fleetctl
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl

@@ -48,6 +48,7 @@ var roles = map[string]role{
 	"pkg/migrate":           adapter,
 	"pkg/backup/archive":    adapter,
 	"pkg/backup":            wiring,
+	"pkg/replicate":         adapter,
 	"pkg/reconcile":         wiring,
 	"pkg/watch":             wiring,
 	"cmd/fleetctl":          program,
@@ -80,6 +81,10 @@ var exceptions = map[string][]string{
 	// The migration engine streams COPY through connections pg opens: the
 	// one allowed arrow between adapters.
 	"pkg/migrate": {"pkg/pg"},
+	// The sync node replicates with the migration's SQLite reading, type
+	// mapping and coercion (one implementation: a row reaches PostgreSQL the
+	// same way migrated or replicated) over connections pg opens.
+	"pkg/replicate": {"pkg/pg", "pkg/migrate"},
 }
 
 // owners are the only packages whose code (tests aside) may import these
@@ -89,7 +94,7 @@ var owners = map[string][]string{
 	"github.com/docker/docker":                 {"pkg/docker"},
 	"github.com/docker/go-connections":         {"pkg/docker"},
 	"github.com/containerd/errdefs":            {"pkg/docker"},
-	"github.com/jackc/pgx":                     {"pkg/pg", "pkg/migrate", "cmd/webui-standin"},
+	"github.com/jackc/pgx":                     {"pkg/pg", "pkg/migrate", "pkg/replicate", "cmd/webui-standin"},
 	"modernc.org/sqlite":                       {"pkg/migrate", "pkg/migrate/fixture", "pkg/backup/archive", "cmd/webui-standin"},
 	"github.com/santhosh-tekuri/jsonschema/v6": {"pkg/fleet"},
 	// The command line library stays in the wiring layer.

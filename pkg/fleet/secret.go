@@ -99,6 +99,13 @@ func (s *Spec) refUses() map[SecretRef]bool {
 		add(s.Backups.Restic.Password, true)
 	}
 	s.hostRefs(add) // hosts.go
+	if y := s.Sync; y != nil {
+		add(y.Target.URL, true)
+		add(y.AdminToken, true)
+		if y.Target.Supabase != nil {
+			add(y.Target.Supabase.Password, true)
+		}
+	}
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		add(c.SecretKey, true)

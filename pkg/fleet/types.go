@@ -30,6 +30,9 @@ type Spec struct {
 	LockHost string `yaml:"lockHost,omitempty" json:"lockHost,omitempty"`
 	// Rollout is how a changed image reaches several clients (defaulted by Load).
 	Rollout *Rollout `yaml:"rollout,omitempty" json:"rollout,omitempty"`
+	// Sync runs the HA sync nodes that mirror SQLite clients into
+	// PostgreSQL (sync.go).
+	Sync *Sync `yaml:"sync,omitempty" json:"sync,omitempty"`
 
 	// Warnings are problems that do not stop the load (an env key that
 	// differs from a managed one only by case), positioned like errors.

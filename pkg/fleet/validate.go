@@ -59,6 +59,7 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 	}
 	v.proxy("proxy", s.Proxy)       // proxy.go
 	v.backups("backups", s.Backups) // backups.go
+	v.sync("sync", s.Sync, s)       // sync.go
 	v.unique(s.Clients)
 	v.hosts(s) // hosts.go
 	for i := range s.Clients {

@@ -40,7 +40,8 @@ type srcColumn struct {
 
 // openSource opens path read-only: mode=ro makes SQLite refuse every write,
 // query_only makes the connection refuse them too. The file is never modified.
-func openSource(ctx context.Context, path string) (*source, error) {
+// pragmas are added to every connection (e.g. "busy_timeout(5000)").
+func openSource(ctx context.Context, path string, pragmas ...string) (*source, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -50,6 +51,9 @@ func openSource(ctx context.Context, path string) (*source, error) {
 	q.Add("_pragma", "query_only(1)")
 	q.Add("_pragma", "temp_store(memory)")
 	q.Add("_pragma", "cache_size(-16000)") // 16 MB page cache, whatever the file size
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
@@ -67,22 +71,8 @@ func (s *source) Close() error { return s.db.Close() }
 
 // tables lists the user tables with columns, FK parents and row counts.
 func (s *source) tables(ctx context.Context) ([]*srcTable, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sqlite_master
-		WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	names, err := s.tableNames(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var out []*srcTable
@@ -97,6 +87,24 @@ func (s *source) tables(ctx context.Context) ([]*srcTable, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+func (s *source) tableNames(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sqlite_master
+		WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }
 
 func (s *source) describe(ctx context.Context, t *srcTable) error {

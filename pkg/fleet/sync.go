@@ -1,0 +1,238 @@
+package fleet
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sync configures the HA sync service (pkg/replicate): two or more node
+// containers of fleetctl's own image that mirror the SQLite clients'
+// databases into one PostgreSQL target, one schema per client
+// (client_<name>), with one leader elected through PostgreSQL.
+type Sync struct {
+	// Target is the PostgreSQL database, as a URL reference or a Supabase
+	// project. Its user must be able to create a role and schemas: plan/apply
+	// creates the metadata schema and the nodes' restricted role with it.
+	Target SyncTarget `yaml:"target" json:"target"`
+	// Clients to replicate (default: every client on SQLite).
+	Clients []string `yaml:"clients,omitempty" json:"clients,omitempty"`
+	// Interval between incremental passes (default 1s); FullInterval between
+	// key comparisons (deletes, tables without updated_at; default 30s).
+	Interval     Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	FullInterval Duration `yaml:"fullInterval,omitempty" json:"fullInterval,omitempty"`
+	// Lease and Renew time the election (defaults 8s and 2s).
+	Lease Duration `yaml:"lease,omitempty" json:"lease,omitempty"`
+	Renew Duration `yaml:"renew,omitempty" json:"renew,omitempty"`
+	// Conflicts: the fleet's strategy and per-table overrides.
+	Conflicts *SyncConflicts `yaml:"conflicts,omitempty" json:"conflicts,omitempty"`
+	// AdminToken is the bearer token of the nodes' /api/v1/ (a secret
+	// reference); without it the admin API is off.
+	AdminToken SecretRef `yaml:"adminToken,omitempty" json:"adminToken,omitempty"`
+	// Nodes are the node containers (default openwebui-sync-node-a on 9443
+	// and openwebui-sync-node-b on 9444).
+	Nodes []SyncNode `yaml:"nodes,omitempty" json:"nodes,omitempty"`
+	// BindAddress is where node ports are published (default 127.0.0.1).
+	BindAddress string `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+}
+
+// SyncTarget is the replication target: url or supabase.
+type SyncTarget struct {
+	URL      SecretRef `yaml:"url,omitempty" json:"url,omitempty"`
+	Supabase *Supabase `yaml:"supabase,omitempty" json:"supabase,omitempty"`
+}
+
+// SyncConflicts chooses who wins a conflict.
+type SyncConflicts struct {
+	Strategy string            `yaml:"strategy,omitempty" json:"strategy,omitempty"`
+	Tables   map[string]string `yaml:"tables,omitempty" json:"tables,omitempty"`
+}
+
+// SyncNode is one node container.
+type SyncNode struct {
+	Name string `yaml:"name" json:"name"`
+	Port int    `yaml:"port" json:"port"`
+}
+
+// Sync defaults.
+const (
+	DefaultSyncInterval     = time.Second
+	DefaultSyncFullInterval = 30 * time.Second
+	DefaultSyncLease        = 8 * time.Second
+	DefaultSyncRenew        = 2 * time.Second
+	DefaultSyncStrategy     = "source_wins"
+)
+
+// SyncStrategies are the conflict strategies (pkg/replicate implements them).
+var SyncStrategies = []string{"source_wins", "target_wins", "newest_wins", "oldest_wins", "manual"}
+
+// DefaultSyncNodes are the old system's two containers and ports.
+func DefaultSyncNodes() []SyncNode {
+	return []SyncNode{{Name: "openwebui-sync-node-a", Port: 9443}, {Name: "openwebui-sync-node-b", Port: 9444}}
+}
+
+// NodeList is the nodes with the default filled in.
+func (s *Sync) NodeList() []SyncNode {
+	if len(s.Nodes) == 0 {
+		return DefaultSyncNodes()
+	}
+	return s.Nodes
+}
+
+// Timings returns interval, full interval, lease and renew with defaults.
+func (s *Sync) Timings() (interval, full, lease, renew time.Duration) {
+	pick := func(d Duration, def time.Duration) time.Duration {
+		if d > 0 {
+			return d.Std()
+		}
+		return def
+	}
+	return pick(s.Interval, DefaultSyncInterval), pick(s.FullInterval, DefaultSyncFullInterval),
+		pick(s.Lease, DefaultSyncLease), pick(s.Renew, DefaultSyncRenew)
+}
+
+// Strategy is the fleet's strategy (default source_wins) and the per-table ones.
+func (s *Sync) Strategy() (string, map[string]string) {
+	if s.Conflicts == nil {
+		return DefaultSyncStrategy, nil
+	}
+	def := s.Conflicts.Strategy
+	if def == "" {
+		def = DefaultSyncStrategy
+	}
+	return def, s.Conflicts.Tables
+}
+
+// SyncBindAddress is where node ports are published.
+func (s *Sync) SyncBindAddress() string {
+	if s.BindAddress == "" {
+		return DefaultBindAddress
+	}
+	return s.BindAddress
+}
+
+// SyncedClients are the clients the sync replicates: those listed, or every
+// client on SQLite.
+func (s *Spec) SyncedClients() []*Client {
+	if s.Sync == nil {
+		return nil
+	}
+	var out []*Client
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		if len(s.Sync.Clients) == 0 {
+			if c.Database == nil || c.Database.Backend == "" || c.Database.Backend == BackendSQLite {
+				out = append(out, c)
+			}
+			continue
+		}
+		for _, n := range s.Sync.Clients {
+			if n == c.Name {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// TargetURL is the target's URL with secrets resolved.
+func (t SyncTarget) TargetURL(secrets Secrets) string {
+	if s := t.Supabase; s != nil {
+		return SupabaseURL(s.ProjectRef, s.Region, secrets.Value(s.Password), s.Mode)
+	}
+	return secrets.Value(t.URL)
+}
+
+// SyncRoleName is the nodes' restricted PostgreSQL role of a fleet.
+func SyncRoleName(fleet string) string {
+	return "fleetctl_sync_" + strings.ReplaceAll(fleet, "-", "_")
+}
+
+// SyncMetaSchema is the fleet's metadata schema: sync_metadata for the fleet
+// alone on its target. Several fleets on one database set it apart by name.
+const SyncMetaSchema = "sync_metadata"
+
+var tableName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`) })
+
+func (v validator) sync(path string, s *Sync, spec *Spec) {
+	if s == nil {
+		return
+	}
+	hasURL, hasSupa := !s.Target.URL.IsZero(), s.Target.Supabase != nil
+	switch {
+	case hasURL && hasSupa:
+		v.errf(path+".target.supabase", "set either url or supabase, not both")
+	case !hasURL && !hasSupa && v.set(path+".target"):
+		v.errf(path+".target", "set url (a secret reference) or supabase")
+	}
+	byName := map[string]*Client{}
+	ports := map[int]string{}
+	for i := range spec.Clients {
+		byName[spec.Clients[i].Name] = &spec.Clients[i]
+		ports[spec.Clients[i].Port] = spec.Clients[i].Name
+	}
+	for i, n := range s.Clients {
+		p := joinIndex(path+".clients", i)
+		c, ok := byName[n]
+		switch {
+		case !ok:
+			v.errf(p, "no client named %s in clients", quote(n))
+		case c.Database != nil && c.Database.Backend == BackendPostgres:
+			v.errf(p, "client %s is on PostgreSQL already: only SQLite clients are replicated", quote(n))
+		}
+	}
+	if s.Conflicts != nil {
+		if st := s.Conflicts.Strategy; st != "" && !strategyOK(st) {
+			v.errf(path+".conflicts.strategy", "unknown strategy %s (want one of %s)", quote(st), strings.Join(SyncStrategies, ", "))
+		}
+		for t, st := range s.Conflicts.Tables {
+			tp := path + ".conflicts.tables." + t
+			if !tableName().MatchString(t) {
+				v.errf(tp, "not a table name (lower-case letters, digits and '_')")
+			}
+			if !strategyOK(st) {
+				v.errf(tp, "unknown strategy %s (want one of %s)", quote(st), strings.Join(SyncStrategies, ", "))
+			}
+		}
+	}
+	interval, full, lease, renew := s.Timings()
+	if interval < 100*time.Millisecond || interval > time.Hour {
+		v.errf(path+".interval", "must be between 100ms and 1h")
+	}
+	if full < interval {
+		v.errf(path+".fullInterval", "must not be shorter than interval (%s)", shortDuration(interval))
+	}
+	if lease < time.Second || lease > 10*time.Minute {
+		v.errf(path+".lease", "must be between 1s and 10m")
+	} else if renew*2 > lease {
+		v.errf(path+".renew", "must be at most half the lease (%s): a leader renews at least twice per lease", shortDuration(lease))
+	}
+	names := map[string]bool{}
+	for i, n := range s.Nodes {
+		p := joinIndex(path+".nodes", i)
+		if names[n.Name] {
+			v.errf(p+".name", "duplicate node name %s", quote(n.Name))
+		}
+		names[n.Name] = true
+		if n.Name != "" && !dockerName().MatchString(n.Name) {
+			v.errf(p+".name", "not a container name")
+		}
+		if c, dup := ports[n.Port]; dup && n.Port != 0 {
+			v.errf(p+".port", "port %d is already used by %s", n.Port, quote(c))
+		}
+		ports[n.Port] = n.Name
+	}
+	if s.BindAddress != "" {
+		v.bindAddress(path+".bindAddress", s.BindAddress)
+	}
+}
+
+func strategyOK(s string) bool {
+	for _, x := range SyncStrategies {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

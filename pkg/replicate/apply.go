@@ -1,0 +1,196 @@
+package replicate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// conflictRow is a target row changed outside the sync since the node last
+// wrote it (its hash is not the one row_hashes holds), met by a source change.
+type conflictRow struct {
+	PK             string
+	Source, Target *string // row_to_json; Source nil for a delete
+	TargetHash     string
+	SrcUpd, TgtUpd *int64
+}
+
+// apply writes the staged rows _s into the table: rows held by an open
+// manual conflict are taken out (the conflict keeps the newest source
+// version), new conflicts are decided by the strategy and recorded, and the
+// rest is upserted where it differs; each written row's hash goes to
+// row_hashes with the term that wrote it.
+func (p *tablePass) apply(ctx context.Context, st *tableStats) error {
+	sh, m := p.sh, p.meta
+	if _, err := p.tx.Exec(ctx, `WITH h AS (UPDATE `+m+`.conflicts c SET source_row = row_to_json(s)
+		FROM _s s WHERE c.client = $1 AND c.tbl = $2 AND c.resolved_at IS NULL AND c.pk = `+sh.pkExpr("s")+`
+		RETURNING c.pk)
+		DELETE FROM _s s USING h WHERE `+sh.pkExpr("s")+` = h.pk`, p.client, sh.Table); err != nil {
+		return fmt.Errorf("held rows %s: %w", sh.Table, err)
+	}
+	upd := "NULL::bigint, NULL::bigint"
+	if sh.hasUpdatedAt() {
+		upd = `s."updated_at"::bigint, t."updated_at"::bigint`
+	}
+	rows, err := p.tx.Query(ctx, `SELECT `+sh.pkExpr("t")+`, row_to_json(s)::text, row_to_json(t)::text, md5(t::text), `+upd+`
+		FROM _s s JOIN `+sh.quotedName+` t ON `+sh.pkMatch("s", "t")+`
+		JOIN `+m+`.row_hashes h ON h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
+		WHERE h.hash <> md5(t::text) AND `+sh.textRow("s")+` IS DISTINCT FROM `+sh.textRow("t"), p.client, sh.Table)
+	if err != nil {
+		return fmt.Errorf("conflicts %s: %w", sh.Table, err)
+	}
+	var found []conflictRow
+	for rows.Next() {
+		var c conflictRow
+		if err := rows.Scan(&c.PK, &c.Source, &c.Target, &c.TargetHash, &c.SrcUpd, &c.TgtUpd); err != nil {
+			rows.Close()
+			return err
+		}
+		found = append(found, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("conflicts %s: %w", sh.Table, err)
+	}
+	skip, err := p.decide(ctx, found, st)
+	if err != nil {
+		return err
+	}
+	if len(skip) > 0 {
+		if _, err := p.tx.Exec(ctx, `DELETE FROM _s s WHERE `+sh.pkExpr("s")+` = ANY($1::text[])`, skip); err != nil {
+			return fmt.Errorf("skip rows %s: %w", sh.Table, err)
+		}
+	}
+	set := "DO NOTHING"
+	if np := sh.nonPK(); len(np) > 0 {
+		parts := make([]string, len(np))
+		for i, c := range np {
+			q := pgx.Identifier{c}.Sanitize()
+			parts[i] = q + " = EXCLUDED." + q
+		}
+		set = "DO UPDATE SET " + strings.Join(parts, ", ")
+	}
+	tag, err := p.tx.Exec(ctx, `WITH w AS (
+		INSERT INTO `+sh.quotedName+` AS t (`+qcols(sh.Cols, "")+`)
+		SELECT `+qcols(sh.Cols, "s")+` FROM _s s
+		WHERE NOT EXISTS (SELECT 1 FROM `+sh.quotedName+` x WHERE `+sh.pkMatch("x", "s")+`
+		  AND `+sh.textRow("x")+` IS NOT DISTINCT FROM `+sh.textRow("s")+`)
+		ON CONFLICT (`+qcols(sh.PK, "")+`) `+set+`
+		RETURNING `+sh.pkExpr("t")+` AS pk, md5(t::text) AS h)
+		INSERT INTO `+m+`.row_hashes (client, tbl, pk, hash, term, written_at)
+		SELECT $1, $2, pk, h, $3, clock_timestamp() FROM w
+		ON CONFLICT (client, tbl, pk) DO UPDATE SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at`,
+		p.client, sh.Table, p.tok.Term)
+	if err != nil {
+		return fmt.Errorf("upsert %s: %w", sh.Table, err)
+	}
+	st.Written += tag.RowsAffected()
+	return nil
+}
+
+// decide applies the strategy to each conflict, records it with both
+// versions, and returns the keys to leave alone this pass.
+func (p *tablePass) decide(ctx context.Context, found []conflictRow, st *tableStats) ([]string, error) {
+	var skip []string
+	for _, c := range found {
+		out := Decide(p.strategy, Versions{SourceUpdated: c.SrcUpd, TargetUpdated: c.TgtUpd, SourceDeleted: c.Source == nil})
+		st.Conflicts++
+		q := `INSERT INTO ` + p.meta + `.conflicts (client, tbl, pk, strategy, outcome, source_row, target_row, node_id, term, detected_at, resolved_at, resolution, resolved_by)
+			VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9, clock_timestamp(), clock_timestamp(), $5, 'strategy')`
+		if out == Hold {
+			q = `INSERT INTO ` + p.meta + `.conflicts (client, tbl, pk, strategy, outcome, source_row, target_row, node_id, term, detected_at)
+			VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9, clock_timestamp())`
+		}
+		if _, err := p.tx.Exec(ctx, q, p.client, p.sh.Table, c.PK, string(p.strategy), string(out), c.Source, c.Target, p.tok.Holder, p.tok.Term); err != nil {
+			return nil, fmt.Errorf("record conflict %s: %w", p.sh.Table, err)
+		}
+		if out != Hold {
+			st.Resolved++
+		}
+		switch out {
+		case KeepTarget:
+			// The target's version is accepted as if the sync had written
+			// it: the next source change of the row overwrites it again.
+			if err := p.setHash(ctx, c.PK, c.TargetHash); err != nil {
+				return nil, err
+			}
+			skip = append(skip, c.PK)
+		case Hold:
+			skip = append(skip, c.PK)
+		}
+	}
+	return skip, nil
+}
+
+func (p *tablePass) setHash(ctx context.Context, pk, hash string) error {
+	_, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, term, written_at)
+		VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (client, tbl, pk) DO UPDATE
+		SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at`,
+		p.client, p.sh.Table, pk, hash, p.tok.Term)
+	if err != nil {
+		return fmt.Errorf("row hash %s: %w", p.sh.Table, err)
+	}
+	return nil
+}
+
+// deletes removes the target rows whose keys the staged full key set _s
+// lacks. A row the sync never wrote, or that changed since, is a conflict
+// (the source deleted it): the strategy decides.
+func (p *tablePass) deletes(ctx context.Context, st *tableStats) error {
+	sh, m := p.sh, p.meta
+	rows, err := p.tx.Query(ctx, `SELECT `+sh.pkExpr("t")+`, row_to_json(t)::text, md5(t::text), coalesce(h.hash = md5(t::text), false)
+		FROM `+sh.quotedName+` t
+		LEFT JOIN `+m+`.row_hashes h ON h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
+		WHERE NOT EXISTS (SELECT 1 FROM _s s WHERE `+sh.pkMatch("s", "t")+`)
+		  AND NOT EXISTS (SELECT 1 FROM `+m+`.conflicts c WHERE c.client = $1 AND c.tbl = $2
+		    AND c.resolved_at IS NULL AND c.pk = `+sh.pkExpr("t")+`)`, p.client, sh.Table)
+	if err != nil {
+		return fmt.Errorf("deletes %s: %w", sh.Table, err)
+	}
+	var gone []string
+	var found []conflictRow
+	for rows.Next() {
+		var c conflictRow
+		var clean bool
+		if err := rows.Scan(&c.PK, &c.Target, &c.TargetHash, &clean); err != nil {
+			rows.Close()
+			return err
+		}
+		if clean {
+			gone = append(gone, c.PK)
+		} else {
+			found = append(found, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("deletes %s: %w", sh.Table, err)
+	}
+	skip, err := p.decide(ctx, found, st)
+	if err != nil {
+		return err
+	}
+	kept := map[string]bool{}
+	for _, k := range skip {
+		kept[k] = true
+	}
+	for _, c := range found {
+		if !kept[c.PK] {
+			gone = append(gone, c.PK)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	tag, err := p.tx.Exec(ctx, `DELETE FROM `+sh.quotedName+` t WHERE `+sh.pkExpr("t")+` = ANY($1::text[])`, gone)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", sh.Table, err)
+	}
+	st.Deleted += tag.RowsAffected()
+	if _, err := p.tx.Exec(ctx, `DELETE FROM `+m+`.row_hashes WHERE client = $1 AND tbl = $2 AND pk = ANY($3::text[])`, p.client, sh.Table, gone); err != nil {
+		return fmt.Errorf("delete row hashes %s: %w", sh.Table, err)
+	}
+	return nil
+}

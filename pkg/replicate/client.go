@@ -1,0 +1,136 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/quantabase/fleetctl/pkg/migrate"
+)
+
+// idleInTx is how long the server keeps a write transaction whose node went
+// silent (paused, partitioned) before rolling it back: shorter than any
+// lease, so a paused leader never holds the lease row or its temp tables.
+const idleInTx = 2 * time.Second
+
+// syncClient runs one pass for a client: the shapes (created in the target
+// when missing), then each table in its own fenced transaction, recorded as
+// one job.
+func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full bool) (err error) {
+	start := time.Now()
+	timer := n.m.opDuration
+	kind := "incremental"
+	if full {
+		kind = "full"
+	}
+	var jobID int64
+	if err := n.db.QueryRow(ctx, `INSERT INTO `+n.meta+`.jobs (node_id, term, client, kind, status, started_at)
+		VALUES ($1, $2, $3, $4, 'running', clock_timestamp()) RETURNING id`, tok.Holder, tok.Term, c.Name, kind).Scan(&jobID); err != nil {
+		return fmt.Errorf("record job: %w", err)
+	}
+	var total tableStats
+	defer func() {
+		status, msg := "ok", ""
+		if err != nil {
+			status, msg = "failed", n.masker.String(err.Error())
+			if errors.Is(err, ErrFenced) {
+				status = "fenced"
+			}
+		}
+		n.m.ops.WithLabelValues(status).Inc()
+		timer.Observe(time.Since(start).Seconds())
+		// The history is written even by a fenced node: it records what
+		// happened (nothing), not replicated data.
+		_, jerr := n.db.Exec(context.WithoutCancel(ctx), `UPDATE `+n.meta+`.jobs SET status = $2, finished_at = clock_timestamp(),
+			rows_written = $3, rows_deleted = $4, conflicts = $5, error = nullif($6, '') WHERE id = $1`,
+			jobID, status, total.Written, total.Deleted, total.Conflicts, msg)
+		if jerr != nil {
+			n.cfg.Logger.Warn("record job", "err", n.masker.String(jerr.Error()))
+		}
+		n.mu.Lock()
+		c.lastErr = msg
+		if err == nil {
+			c.lastSync = start
+		}
+		c.written += total.Written
+		n.mu.Unlock()
+	}()
+	if c.db == nil {
+		db, err := migrate.OpenSQLite(ctx, c.SQLitePath, n.cfg.BusyTimeout)
+		if err != nil {
+			return fmt.Errorf("open SQLite: %w", err)
+		}
+		c.db = db
+	}
+	n.mu.Lock()
+	stale := c.shapes == nil || time.Since(c.shapesAt) > CacheTTL
+	n.mu.Unlock()
+	if stale {
+		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
+			sh, err := ensureShapes(ctx, tx, c.db, ClientSchema(c.Name))
+			if err == nil {
+				n.mu.Lock()
+				c.shapes = sh
+				n.mu.Unlock()
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		c.shapesAt = time.Now()
+	}
+	n.mu.Lock()
+	shapes := c.shapes
+	n.mu.Unlock()
+	for _, sh := range shapes {
+		if sh.Skip != "" || (!full && !sh.hasUpdatedAt()) {
+			continue
+		}
+		var st tableStats
+		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
+			p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(sh.Table)}
+			var err error
+			if sh.hasUpdatedAt() {
+				var inc tableStats
+				if inc, err = p.incremental(ctx); err != nil {
+					return err
+				}
+				st = inc
+			}
+			if full {
+				if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS _s"); err != nil {
+					return err
+				}
+				f, err := p.full(ctx)
+				st.Written += f.Written
+				st.Deleted += f.Deleted
+				st.Conflicts += f.Conflicts
+				st.Resolved += f.Resolved
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			n.mu.Lock()
+			c.shapes = nil // re-describe next time (the app may have changed its schema)
+			n.mu.Unlock()
+			return fmt.Errorf("table %s: %w", sh.Table, err)
+		}
+		total.Written += st.Written
+		total.Deleted += st.Deleted
+		total.Conflicts += st.Conflicts
+		n.m.rows.Add(float64(st.Written + st.Deleted))
+		n.m.conflicts.Add(float64(st.Conflicts))
+		n.m.resolved.WithLabelValues(string(n.strategyFor(sh.Table))).Add(float64(st.Resolved))
+	}
+	return fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO `+n.meta+`.clients (client, last_sync_at, last_full_at)
+			VALUES ($1, $2::timestamptz, CASE WHEN $3::bool THEN $2::timestamptz END) ON CONFLICT (client) DO UPDATE
+			SET last_sync_at = EXCLUDED.last_sync_at, last_full_at = coalesce(EXCLUDED.last_full_at, `+n.meta+`.clients.last_full_at)`,
+			c.Name, start.UTC(), full)
+		return err
+	})
+}

@@ -1,0 +1,28 @@
+// Package replicate is the HA sync node: it mirrors each client's SQLite
+// database into its own schema (client_<name>) of one PostgreSQL target,
+// continuously, with one leader among the nodes at a time.
+//
+// It owns: the lease election through PostgreSQL alone (election.go is the
+// pure state machine, lease.go the SQL; a fencing token, the term, is checked
+// inside every replication write transaction so an old leader that lost its
+// lease writes nothing), the metadata schema (schema.go: lease, nodes, jobs,
+// watermarks, row hashes, conflicts and their views), the incremental and
+// full copy of a table (table.go), the five conflict strategies (conflict.go,
+// pure rules), the node's loops (node.go) and its HTTP API (http.go, with the
+// old system's metric names in metrics.go).
+//
+// Everything works through a transaction pooler (Supabase's port 6543,
+// pgbouncer pool_mode=transaction): no session advisory locks, no LISTEN,
+// no prepared statements (pgx's simple protocol), temp tables only ON COMMIT
+// DROP. PostgreSQL is the authority for watermarks, job history and row
+// hashes; a node keeps only a table-shape cache (at most CacheTTL) and
+// restarts without a full resync.
+//
+// replicate shares the SQLite reading, type mapping and coercion with
+// pkg/migrate (one implementation) and opens connections through pkg/pg: the
+// two documented exceptions to "adapters never import each other". It
+// imports pgx for transactions and COPY. It must not import the planner,
+// the executor, pkg/docker or pkg/fleet: the CLI hands it a Config. Secrets
+// (the target URL's password, the admin token) never reach health, metrics,
+// logs or errors: errors pass pg.Masker.
+package replicate

@@ -1,0 +1,108 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestLeaseElectionAndFencing(t *testing.T) {
+	for name, mk := range targets(t) {
+		t.Run(name, func(t *testing.T) {
+			tg := mk(t)
+			app := newApp(t)
+			clients := []Client{{Name: "acme-corp", SQLitePath: app.path}}
+			a := newNode(t, tg, "node-a", clients, short)
+			b := newNode(t, tg, "node-b", clients, short)
+			ctx := ctxT(t)
+
+			if ev := a.ElectOnce(ctx); ev != BecameLeader {
+				t.Fatalf("a: %v", ev)
+			}
+			if ev := b.ElectOnce(ctx); ev != NoChange || b.Health().Leader != "node-a" {
+				t.Fatalf("b: %v %+v", ev, b.Health())
+			}
+			tokA, _ := a.Token()
+			app.chat(t, "c1", "one", 10)
+			if err := a.SyncOnce(ctx, tokA, true); err != nil {
+				t.Fatal(err)
+			}
+			// a's renew loop is suspended (it is never called again) past its
+			// lease: b takes over with a higher term.
+			tokB := lead(t, b)
+			if tokB.Term <= tokA.Term {
+				t.Fatalf("term did not grow: %d then %d", tokA.Term, tokB.Term)
+			}
+			// a wakes up with its old token: it writes nothing.
+			app.chat(t, "c2", "two", 11)
+			err := a.SyncOnce(ctx, tokA, true)
+			if !errors.Is(err, ErrFenced) {
+				t.Fatalf("old leader's pass: %v", err)
+			}
+			if n := tg.count(t, `SELECT count(*) FROM client_acme_corp.chat`); n != 1 {
+				t.Errorf("old term wrote: %d rows", n)
+			}
+			// A write transaction that began under the lease and commits after
+			// losing it is rolled back by the check at its end.
+			err = fencedTx(ctx, b.db, b.meta, tokB, time.Minute, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `INSERT INTO client_acme_corp.chat (id, user_id) VALUES ('late', 'u')`); err != nil {
+					return err
+				}
+				lead(t, a) // b's lease runs out while it is paused here
+				return nil
+			})
+			if !errors.Is(err, ErrFenced) {
+				t.Fatalf("paused transaction: %v", err)
+			}
+			if n := tg.count(t, `SELECT count(*) FROM client_acme_corp.chat WHERE id = 'late'`); n != 0 {
+				t.Error("a write committed after its lease ended")
+			}
+			tokA2, _ := a.Token()
+			if tokA2.Term <= tokB.Term {
+				t.Fatalf("term did not grow: %d then %d", tokB.Term, tokA2.Term)
+			}
+			if n := tg.count(t, fmt.Sprintf(`SELECT count(*) FROM sync_metadata.row_hashes WHERE term = %d`, tokB.Term)); n != 0 {
+				t.Errorf("%d rows written by the fenced term", n)
+			}
+			if got := tg.query(t, `SELECT string_agg(term || ':' || holder, ',' ORDER BY term) FROM sync_metadata.terms`); got != fmt.Sprintf("%d:node-a,%d:node-b,%d:node-a", tokA.Term, tokB.Term, tokA2.Term) {
+				t.Errorf("terms %s", got)
+			}
+
+			// A clean stop releases the lease: b leads at its next attempt.
+			a.Close()
+			if ev := b.ElectOnce(ctx); ev != BecameLeader {
+				t.Fatalf("after release: %v", ev)
+			}
+			if got := tg.query(t, `SELECT node_id || '=' || is_leader FROM sync_metadata.v_cluster_health ORDER BY node_id`); got != "node-a=false\nnode-b=true" {
+				t.Errorf("cluster health:\n%s", got)
+			}
+		})
+	}
+}
+
+// A stable node id across restarts: the same row, the lease renewed without
+// a new term.
+func TestRestartKeepsIdentity(t *testing.T) {
+	tg := targets(t)["direct"](t)
+	app := newApp(t)
+	n1 := newNode(t, tg, "node-a", []Client{{Name: "c", SQLitePath: app.path}})
+	tok := lead(t, n1)
+	ctx := context.Background()
+	n1.mu.Lock()
+	n1.el.Released() // crash: no release in the database
+	n1.mu.Unlock()
+	n2 := newNode(t, tg, "node-a", []Client{{Name: "c", SQLitePath: app.path}})
+	if ev := n2.ElectOnce(ctx); ev != BecameLeader {
+		t.Fatalf("restart: %v", ev)
+	}
+	if tok2, _ := n2.Token(); tok2.Term != tok.Term {
+		t.Errorf("term %d after restart, was %d", tok2.Term, tok.Term)
+	}
+	if n := tg.count(t, `SELECT count(*) FROM sync_metadata.nodes`); n != 1 {
+		t.Errorf("%d node rows", n)
+	}
+}
