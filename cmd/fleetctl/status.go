@@ -20,7 +20,9 @@ func statusCmd(env *cliEnv) *cobra.Command {
 		Long: "One row per client, from the running containers (inspect) rather than their labels:\n" +
 			"STATE is running, absent, blocked, 'crash-looping (N restarts)' or 'exited (code N)'; HEALTH is the\n" +
 			"answer of the endpoint in GATE (/ready, or /health where the image answers 404 on /ready);\n" +
-			"DRIFT is what 'fleetctl plan' would do. Exits 0 even when a client is down (see plan --detailed-exitcode).",
+			"DRIFT is what 'fleetctl plan' would do. Exits 0 even when a client is down (see plan --detailed-exitcode).\n" +
+			"Needs Docker access only: a client whose config needs a secret that is not set shows DRIFT\n" +
+			"'unknown: needs secrets (REF)', and a warning names what to export.",
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return status(runStatus(c.Context(), env, file, asJSON))
