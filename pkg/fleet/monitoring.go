@@ -45,7 +45,9 @@ type MonitorThresholds struct {
 	// crash-looping (default 3).
 	ClientRestarts int `yaml:"clientRestarts,omitempty" json:"clientRestarts,omitempty"`
 	// BackupAge: a client whose last successful backup is older alerts
-	// (default 26h: a daily schedule plus slack).
+	// (default: the longest gap of backups.schedule plus BackupGrace; 26h
+	// without a schedule). Left zero by the loader when unset, so the
+	// renderer can tell a chosen age from a default one.
 	BackupAge Duration `yaml:"backupAge,omitempty" json:"backupAge,omitempty"`
 	// ReconcileFailing: how long reconcile passes may keep failing (default 10m).
 	ReconcileFailing Duration `yaml:"reconcileFailing,omitempty" json:"reconcileFailing,omitempty"`
@@ -76,6 +78,7 @@ const (
 	DefaultHeartbeatFailures  = 3
 	DefaultClientRestarts     = 3
 	DefaultBackupAge          = 26 * time.Hour
+	BackupGrace               = time.Hour // a backup's own run time, on top of its schedule's gap
 	DefaultReconcileFailing   = 10 * time.Minute
 	DefaultPrometheusImage    = "prom/prometheus:v2.53.0"
 	DefaultPrometheusPort     = 9090
@@ -146,7 +149,6 @@ func applyMonitoringDefaults(m *Monitoring) {
 	t := &m.Thresholds
 	setDur(&t.ReplicationLag, DefaultReplicationLag)
 	setDur(&t.LeaseMargin, DefaultLeaseMargin)
-	setDur(&t.BackupAge, DefaultBackupAge)
 	setDur(&t.ReconcileFailing, DefaultReconcileFailing)
 	if t.HeartbeatFailures == 0 {
 		t.HeartbeatFailures = DefaultHeartbeatFailures

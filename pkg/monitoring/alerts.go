@@ -97,8 +97,8 @@ func (r renderer) clientAlerts() ruleGroup {
 			"Client {{ $labels.client }} runs but fails its health check",
 			"`fleetctl status` shows the failing probe; the client's logs say why."),
 		alert("FleetBackupTooOld",
-			`time() - fleet_backup_last_success_timestamp_seconds > `+seconds(t.BackupAge), "", "warning",
-			"The last successful backup of {{ $labels.client }} is older than "+t.BackupAge.String(),
+			`time() - fleet_backup_last_success_timestamp_seconds > `+seconds(fleet.Duration(r.backupAge)), "", "warning",
+			"The last successful backup of {{ $labels.client }} is older than "+fleet.Duration(r.backupAge).String(),
 			"`fleetctl backup list {{ $labels.client }}` shows its backups; `fleetctl backup {{ $labels.client }}` takes one now."),
 	}}
 }

@@ -83,8 +83,8 @@ func (r renderer) overviewDashboard() ([]byte, error) {
 			LineInterpolation(common.LineInterpolationStepAfter)).
 		WithPanel(series("Container exits", "Exits of each client's container per interval: a steady rate is a crash loop.", "none",
 			query(`sum by (client) (increase(fleet_client_container_exits_total{`+cl+`}`+rate+`))`, "{{client}}"))).
-		WithPanel(thresholdLine(series("Backup age", "Time since each client's last successful backup; the dashed line is thresholds.backupAge.", "s",
-			query(`time() - fleet_backup_last_success_timestamp_seconds{`+cl+`}`, "{{client}}")), r.mon.Thresholds.BackupAge.Std().Seconds())).
+		WithPanel(thresholdLine(series("Backup age", "Time since each client's last successful backup; the dashed line is the age the backup alert fires at.", "s",
+			query(`time() - fleet_backup_last_success_timestamp_seconds{`+cl+`}`, "{{client}}")), r.backupAge.Seconds())).
 		WithRow(dashboard.NewRowBuilder("Reconcile")).
 		WithPanel(series("Reconcile results", "Reconcile passes per second by result.", "ops",
 			query(`sum by (result) (rate(fleet_reconciles_total`+rate+`))`, "{{result}}"))).

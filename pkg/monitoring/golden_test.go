@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 )
@@ -106,5 +107,27 @@ func TestAddingChangesOutput(t *testing.T) {
 	}
 	if !bytes.Contains(more[PrometheusConfig], []byte("cluster: eu")) {
 		t.Errorf("prometheus.yml does not scrape the added cluster eu")
+	}
+}
+
+func TestBackupMaxAge(t *testing.T) {
+	for _, c := range []struct {
+		section string
+		want    time.Duration
+	}{
+		{"", fleet.DefaultBackupAge},
+		{"backups: {schedule: \"0 3 * * *\"}\n", 25 * time.Hour},
+		{"backups: {schedule: \"@every 6h\"}\n", 7 * time.Hour},
+		{"backups: {schedule: \"0 3 * * 1,4\"}\n", 4*24*time.Hour + time.Hour},                             // Thu -> Mon
+		{"backups: {schedule: \"0 3 1 * *\"}\n", 31*24*time.Hour + time.Hour},                              // the longest month
+		{"backups: {schedule: \"0 3 * * *\"}\nmonitoring: {thresholds: {backupAge: 2h}}\n", 2 * time.Hour}, // chosen
+	} {
+		spec, err := fleet.Parse([]byte("apiVersion: fleetctl/v1\nfleet: b\nsecretKeySeed: ${env:S}\nclients: []\n"+c.section), "fleet.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", c.section, err)
+		}
+		if got := BackupMaxAge(spec); got != c.want {
+			t.Errorf("%q: BackupMaxAge = %s, want %s", c.section, got, c.want)
+		}
 	}
 }

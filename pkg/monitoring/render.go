@@ -3,6 +3,7 @@ package monitoring
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 )
@@ -90,7 +91,7 @@ func Render(in Input) ([]File, error) {
 			return nil, err
 		}
 	}
-	r := renderer{spec: s, mon: m, sync: in.Sync}
+	r := renderer{spec: s, mon: m, sync: in.Sync, backupAge: BackupMaxAge(s)}
 	var files []File
 	for _, f := range []struct {
 		path string
@@ -126,6 +127,8 @@ type renderer struct {
 	spec *fleet.Spec
 	mon  *fleet.Monitoring
 	sync []SyncCluster
+	// backupAge is BackupMaxAge of the spec.
+	backupAge time.Duration
 }
 
 // header starts every rendered YAML file.
