@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -209,5 +210,27 @@ func TestEveryReferencedMetricExists(t *testing.T) {
 	// The probe itself must tell apart a name that exists from one that does not.
 	if !registered(reg, "fleet_reconciles_total") || registered(reg, "fleet_no_such_metric") {
 		t.Fatal("the registry probe does not work")
+	}
+}
+
+// TestREADMEDescribesEveryPanel: each panel's title has a row in the
+// README's table of its dashboard.
+func TestREADMEDescribesEveryPanel(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := renderFull(t)
+	for _, name := range []string{monitoring.SyncDashboard, monitoring.OverviewDashboard} {
+		for title := range panelExprs(t, loadDashboard(t, name, files[name])) {
+			if !bytes.Contains(readme, []byte("\n| "+title+" | ")) {
+				t.Errorf("README.md does not describe the panel %q of %s", title, name)
+			}
+		}
+	}
+	for _, a := range monitoring.Alerts() {
+		if !bytes.Contains(readme, []byte("`"+a+"`")) {
+			t.Errorf("README.md does not list the alert %s", a)
+		}
 	}
 }
