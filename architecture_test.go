@@ -46,6 +46,7 @@ var roles = map[string]role{
 	"pkg/docker":            adapter,
 	"pkg/pg":                adapter,
 	"pkg/nginx":             adapter,
+	"pkg/promapi":           adapter,
 	"pkg/migrate":           adapter,
 	"pkg/backup/archive":    adapter,
 	"pkg/backup":            wiring,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -40,9 +41,18 @@ func TestMonitoringRender(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Rendered 6 files for fleet clitest, 0 changed.") {
 		t.Fatalf("second render: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if r := runCLI(t, "monitoring", "render", "-f", spec, "--out", out, "--check"); r.code != 0 {
+		t.Errorf("--check with nothing to change: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	data, _ := os.ReadFile(spec)
 	if err := os.WriteFile(spec, append(data, "  - name: gamma\n    port: 8090\n"...), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "prometheus", "alerts.yml"))
+	r = runCLI(t, "monitoring", "render", "-f", spec, "--out", out, "--check")
+	after, _ := os.ReadFile(filepath.Join(out, "prometheus", "alerts.yml"))
+	if r.code != 2 || !strings.Contains(r.stdout, "+           client: gamma") || !bytes.Equal(before, after) {
+		t.Errorf("--check after adding a client: exit %d, want 2, the new lines shown and nothing written\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, "monitoring", "render", "-f", spec, "--out", out)
 	for _, p := range []string{"prometheus/alerts.yml", "grafana/dashboards/fleet-overview.json"} {
@@ -216,6 +226,27 @@ func TestPrometheusScrapesWatch(t *testing.T) {
 			}
 		}
 		return true
+	})
+	// A new client in fleet.yaml: render --reload, and Prometheus evaluates
+	// the new desired-state rule without a restart.
+	grown := withMon + "" // clients end the file before the monitoring section: insert there
+	grown = strings.Replace(grown, "monitoring:\n", "  - name: late\n    port: 1024\nmonitoring:\n", 1)
+	if err := os.WriteFile(monFile, []byte(grown), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.run("monitoring", "render", "-f", monFile, "--out", out, "--check"); r.code != 2 {
+		t.Fatalf("--check after adding a client: exit %d\n%s", r.code, r.all())
+	}
+	r := f.run("monitoring", "render", "-f", monFile, "--out", out, "--reload", fmt.Sprintf("http://127.0.0.1:%d", p.port))
+	if r.code != 0 || !strings.Contains(r.stdout, "reloaded") {
+		t.Fatalf("render --reload: exit %d\n%s", r.code, r.all())
+	}
+	waitUntil(t, "the new client's desired state after the reload", 30*time.Second, func() bool {
+		return p.query(`fleet:client_desired_running`)["late"] == "1"
+	})
+	// Its container does not exist: the down alert goes pending at once.
+	waitUntil(t, "FleetClientDown pending for the new client", 30*time.Second, func() bool {
+		return p.ruleStates()["FleetClientDown"] == "ok/pending"
 	})
 	f.noSecrets("prometheus logs", p.logs.String())
 }

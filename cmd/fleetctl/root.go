@@ -77,7 +77,7 @@ func newRoot(env *cliEnv) *cobra.Command {
 		Long: "fleetctl runs one isolated Open WebUI instance per client on a Docker host, from one\n" +
 			"declarative file: 'fleetctl plan' shows what would change, 'fleetctl apply' makes it so.\n\n" +
 			"Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, 2 changes\n" +
-			"(plan --detailed-exitcode only), 130 interrupted.",
+			"(plan --detailed-exitcode and monitoring render --check only), 130 interrupted.",
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
