@@ -88,7 +88,9 @@ func (r renderer) clientAlerts() ruleGroup {
 			"Client {{ $labels.client }} should be running but its container is not",
 			"`fleetctl status` shows its state; `fleetctl plan` what apply would do about it."),
 		alert("FleetClientCrashLooping",
-			`increase(fleet_client_container_exits_total[15m]) >= `+strconv.Itoa(t.ClientRestarts), "", "critical",
+			// Exits seen as events, or restarts the engine made itself (restart policy).
+			`increase(fleet_client_container_exits_total[15m]) >= `+strconv.Itoa(t.ClientRestarts)+
+				` or delta(fleet_client_restarts[15m]) >= `+strconv.Itoa(t.ClientRestarts), "", "critical",
 			"Client {{ $labels.client }} exited at least "+strconv.Itoa(t.ClientRestarts)+" times in 15 minutes (crash-looping)",
 			"`fleetctl status` shows its restarts and `fleetctl plan` its last log lines under Problems."),
 		alert("FleetClientUnhealthy",

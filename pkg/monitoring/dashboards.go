@@ -81,8 +81,9 @@ func (r renderer) overviewDashboard() ([]byte, error) {
 			query(`fleet_client_up{`+cl+`}`, "up {{client}}"),
 			query(`fleet_client_healthy{`+cl+`}`, "healthy {{client}}")).
 			LineInterpolation(common.LineInterpolationStepAfter)).
-		WithPanel(series("Container exits", "Exits of each client's container per interval: a steady rate is a crash loop.", "none",
-			query(`sum by (client) (increase(fleet_client_container_exits_total{`+cl+`}`+rate+`))`, "{{client}}"))).
+		WithPanel(series("Container exits", "Exits of each client's container per interval, and the engine's restart count: a steady rise is a crash loop.", "none",
+			query(`sum by (client) (increase(fleet_client_container_exits_total{`+cl+`}`+rate+`))`, "exits {{client}}"),
+			query(`fleet_client_restarts{`+cl+`}`, "restart count {{client}}"))).
 		WithPanel(thresholdLine(series("Backup age", "Time since each client's last successful backup; the dashed line is the age the backup alert fires at.", "s",
 			query(`time() - fleet_backup_last_success_timestamp_seconds{`+cl+`}`, "{{client}}")), r.backupAge.Seconds())).
 		WithRow(dashboard.NewRowBuilder("Reconcile")).

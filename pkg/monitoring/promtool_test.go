@@ -129,6 +129,11 @@ var ruleCases = []ruleCase{
 	{name: "crash loop", alert: "FleetClientCrashLooping", evalTime: "10m", series: map[string]string{
 		"fleet_client_container_exits_total{" + watch + `,client="beta-client"}`: "0+1x60"},
 		want: []map[string]string{with(wLabels, "client", "beta-client")}},
+	{name: "engine restarts", alert: "FleetClientCrashLooping", evalTime: "10m", series: map[string]string{
+		"fleet_client_restarts{" + watch + `,client="acme-corp"}`: "0 0 1 1 2 2 3 3 4 4 5 5 6 6 7 7"},
+		want: []map[string]string{with(wLabels, "client", "acme-corp")}},
+	{name: "restarted once long ago", alert: "FleetClientCrashLooping", evalTime: "10m", series: map[string]string{
+		"fleet_client_restarts{" + watch + `,client="acme-corp"}`: "1x60"}},
 	{name: "one exit", alert: "FleetClientCrashLooping", evalTime: "10m", series: map[string]string{
 		"fleet_client_container_exits_total{" + watch + `,client="beta-client"}`: "0x20 1x40"}},
 	{name: "unhealthy", alert: "FleetClientUnhealthy", evalTime: "6m", series: map[string]string{

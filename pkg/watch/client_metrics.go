@@ -6,9 +6,10 @@ import "github.com/prometheus/client_golang/prometheus"
 // dashboards read (pkg/monitoring): one series per client of the fleet, so
 // their number is bounded by fleet.yaml, never by free text.
 type clientMetrics struct {
-	up      *prometheus.GaugeVec
-	healthy *prometheus.GaugeVec
-	exits   *prometheus.CounterVec
+	up       *prometheus.GaugeVec
+	healthy  *prometheus.GaugeVec
+	restarts *prometheus.GaugeVec
+	exits    *prometheus.CounterVec
 }
 
 func newClientMetrics(reg *prometheus.Registry) clientMetrics {
@@ -21,12 +22,16 @@ func newClientMetrics(reg *prometheus.Registry) clientMetrics {
 			Name: "fleet_client_healthy",
 			Help: "1 when the client's health probe passed in the last observation, else 0.",
 		}, []string{"client"}),
+		restarts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fleet_client_restarts",
+			Help: "The engine's restart count of the client's current container, as last observed.",
+		}, []string{"client"}),
 		exits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fleet_client_container_exits_total",
 			Help: "Exits (die and oom events) of the client's container seen by the daemon.",
 		}, []string{"client"}),
 	}
-	reg.MustRegister(cm.up, cm.healthy, cm.exits)
+	reg.MustRegister(cm.up, cm.healthy, cm.restarts, cm.exits)
 	return cm
 }
 
@@ -34,6 +39,7 @@ func newClientMetrics(reg *prometheus.Registry) clientMetrics {
 func (cm clientMetrics) set(cs []ClientStatus) {
 	cm.up.Reset()
 	cm.healthy.Reset()
+	cm.restarts.Reset()
 	for _, c := range cs {
 		up, healthy := 0.0, 0.0
 		if c.State == "running" || c.State == "restarting" {
@@ -44,6 +50,7 @@ func (cm clientMetrics) set(cs []ClientStatus) {
 		}
 		cm.up.WithLabelValues(c.Name).Set(up)
 		cm.healthy.WithLabelValues(c.Name).Set(healthy)
+		cm.restarts.WithLabelValues(c.Name).Set(float64(c.Restarts))
 	}
 }
 

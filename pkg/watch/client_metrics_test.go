@@ -12,7 +12,7 @@ func TestClientMetrics(t *testing.T) {
 	m.setClients([]ClientStatus{
 		{Name: "a", State: "running", Health: "healthy"},
 		{Name: "b", State: "running", Health: "unhealthy (status 500)"},
-		{Name: "c", State: "exited", Health: "-"},
+		{Name: "c", State: "exited", Health: "-", Restarts: 4},
 	})
 	m.perClient.event("c", "die")
 	m.perClient.event("c", "oom")
@@ -29,12 +29,17 @@ fleet_client_healthy{client="c"} 0
 fleet_client_up{client="a"} 1
 fleet_client_up{client="b"} 1
 fleet_client_up{client="c"} 0
+# HELP fleet_client_restarts The engine's restart count of the client's current container, as last observed.
+# TYPE fleet_client_restarts gauge
+fleet_client_restarts{client="a"} 0
+fleet_client_restarts{client="b"} 0
+fleet_client_restarts{client="c"} 4
 # HELP fleet_client_container_exits_total Exits (die and oom events) of the client's container seen by the daemon.
 # TYPE fleet_client_container_exits_total counter
 fleet_client_container_exits_total{client="c"} 2
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
-		"fleet_client_up", "fleet_client_healthy", "fleet_client_container_exits_total"); err != nil {
+		"fleet_client_up", "fleet_client_healthy", "fleet_client_restarts", "fleet_client_container_exits_total"); err != nil {
 		t.Fatal(err)
 	}
 	// A client removed from fleet.yaml loses its gauges.
