@@ -41,7 +41,7 @@ func (r renderer) syncDashboard() ([]byte, error) {
 			query(`sum by (cluster, node) (rate(sync_leader_election_attempts_total{`+c+`}`+rate+`))`, "election attempts {{node}}"),
 			query(`sum by (cluster, node) (rate(sync_leader_election_successes_total{`+c+`}`+rate+`))`, "elections won {{node}}"))).
 		WithRow(dashboard.NewRowBuilder("Replication")).
-		WithPanel(series("Sync operations by status", "Sync operations per second, by result.", "ops",
+		WithPanel(series("Sync operations by status", "Sync passes per second, by status (ok, failed, fenced: an old leader's writes refused).", "ops",
 			query(`sum by (cluster, status) (rate(sync_operations_total{`+c+`}`+rate+`))`, "{{cluster}} {{status}}"))).
 		WithPanel(series("Rows synced", "Rows written to the target per second.", "rowsps",
 			query(`sum by (cluster) (rate(sync_rows_synced_total{`+c+`}`+rate+`))`, "{{cluster}}"))).

@@ -4,7 +4,9 @@ package monitoring
 // old dashboards keep working), and BackupMetrics the backup scheduler's.
 // They are listed here, in one place, until the packages that export them
 // (pkg/replicate, pkg/backup) land on main: then the test that checks every
-// name a panel or rule uses gathers from their registries instead.
+// name a panel or rule uses probes their registries instead. The sync names
+// (the term gauge is sync_leader_term; sync_operations_total's status is ok,
+// failed or fenced) were checked against pkg/replicate on its branch.
 var (
 	SyncMetrics = []string{
 		"sync_is_leader",

@@ -181,10 +181,11 @@ var ruleCases = []ruleCase{
 	{name: "no lag", alert: "SyncReplicationLag", evalTime: "3m", series: map[string]string{
 		"sync_replication_lag_seconds{" + nodeA + `,client="acme-corp"}`: "1x20"}},
 	{name: "operations failing", alert: "SyncOperationsFailing", evalTime: "12m", series: map[string]string{
-		"sync_operations_total{" + nodeA + `,status="failure"}`: "0+1x60"},
+		"sync_operations_total{" + nodeA + `,status="failed"}`: "0+1x60", "sync_operations_total{" + nodeA + `,status="ok"}`: "0+1x60"},
 		want: []map[string]string{cluster}},
 	{name: "operations succeeding", alert: "SyncOperationsFailing", evalTime: "12m", series: map[string]string{
-		"sync_operations_total{" + nodeA + `,status="failure"}`: "3x60", "sync_operations_total{" + nodeA + `,status="success"}`: "0+1x60"}},
+		"sync_operations_total{" + nodeA + `,status="failed"}`: "3x60", "sync_operations_total{" + nodeA + `,status="ok"}`: "0+1x60",
+		"sync_operations_total{" + nodeA + `,status="fenced"}`: "0x20 1x40"}},
 	{name: "node down", alert: "SyncNodeDown", evalTime: "2m", series: map[string]string{"up{" + nodeA + "}": "0x20", "up{" + nodeB + "}": "1x20"},
 		want: []map[string]string{aLabels}},
 	{name: "nodes up", alert: "SyncNodeDown", evalTime: "2m", series: map[string]string{"up{" + nodeA + "}": "1x20", "up{" + nodeB + "}": "1x20"}},
