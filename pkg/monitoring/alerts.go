@@ -101,6 +101,9 @@ func (r renderer) clientAlerts() ruleGroup {
 			`time() - fleet_backup_last_success_timestamp_seconds > `+seconds(fleet.Duration(r.backupAge)), "", "warning",
 			"The last successful backup of {{ $labels.client }} is older than "+fleet.Duration(r.backupAge).String(),
 			"`fleetctl backup list {{ $labels.client }}` shows its backups; `fleetctl backup {{ $labels.client }}` takes one now."),
+		alert("FleetBackupFailing", `increase(fleet_backup_failures_total[1h]) > 0`, "", "warning",
+			"A scheduled backup of {{ $labels.client }} failed within the last hour (nothing was stored or pruned)",
+			"The daemon's log has the error; `fleetctl backup {{ $labels.client }}` runs one by hand and says why."),
 	}}
 }
 

@@ -86,6 +86,11 @@ func (r renderer) overviewDashboard() ([]byte, error) {
 			query(`fleet_client_restarts{`+cl+`}`, "restart count {{client}}"))).
 		WithPanel(thresholdLine(series("Backup age", "Time since each client's last successful backup; the dashed line is the age the backup alert fires at.", "s",
 			query(`time() - fleet_backup_last_success_timestamp_seconds{`+cl+`}`, "{{client}}")), r.backupAge.Seconds())).
+		WithPanel(series("Backup size and duration", "Bytes in each client's last verified scheduled backup, and how long it took.", "bytes",
+			query(`fleet_backup_size_bytes{`+cl+`}`, "size {{client}}"),
+			query(`fleet_backup_duration_seconds{`+cl+`}`, "seconds {{client}}"))).
+		WithPanel(series("Backup failures", "Failed scheduled backups per interval.", "none",
+			query(`sum by (client) (increase(fleet_backup_failures_total{`+cl+`}`+rate+`))`, "{{client}}"))).
 		WithRow(dashboard.NewRowBuilder("Reconcile")).
 		WithPanel(series("Reconcile results", "Reconcile passes per second by result.", "ops",
 			query(`sum by (result) (rate(fleet_reconciles_total`+rate+`))`, "{{result}}"))).

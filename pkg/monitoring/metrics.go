@@ -1,30 +1,25 @@
 package monitoring
 
 // SyncMetrics are the sync node's metric names (issue 11 fixes them so the
-// old dashboards keep working), and BackupMetrics the backup scheduler's.
-// They are listed here, in one place, until the packages that export them
-// (pkg/replicate, pkg/backup) land on main: then the test that checks every
-// name a panel or rule uses probes their registries instead. The sync names
-// (the term gauge is sync_leader_term; sync_operations_total's status is ok,
+// old dashboards keep working). They are listed here, in one place, until
+// pkg/replicate lands on main: then the test that checks every name a panel
+// or rule uses probes its registry instead, as it does the watch daemon's
+// (which also exports the backup scheduler's fleet_backup_* series). The
+// sync names (the term gauge is sync_leader_term; sync_operations_total's status is ok,
 // failed or fenced) were checked against pkg/replicate on its branch.
-var (
-	SyncMetrics = []string{
-		"sync_is_leader",
-		"sync_leader_term",
-		"sync_leader_election_attempts_total",
-		"sync_leader_election_successes_total",
-		"sync_leader_lease_expires_timestamp",
-		"sync_heartbeat_failures_total",
-		"sync_container_uptime_seconds",
-		"sync_operations_total",
-		"sync_operation_duration_seconds",
-		"sync_rows_synced_total",
-		"sync_conflicts_detected_total",
-		"sync_conflicts_resolved_total",
-		"sync_failover_events_total",
-		"sync_replication_lag_seconds",
-	}
-	BackupMetrics = []string{
-		"fleet_backup_last_success_timestamp_seconds",
-	}
-)
+var SyncMetrics = []string{
+	"sync_is_leader",
+	"sync_leader_term",
+	"sync_leader_election_attempts_total",
+	"sync_leader_election_successes_total",
+	"sync_leader_lease_expires_timestamp",
+	"sync_heartbeat_failures_total",
+	"sync_container_uptime_seconds",
+	"sync_operations_total",
+	"sync_operation_duration_seconds",
+	"sync_rows_synced_total",
+	"sync_conflicts_detected_total",
+	"sync_conflicts_resolved_total",
+	"sync_failover_events_total",
+	"sync_replication_lag_seconds",
+}

@@ -148,6 +148,12 @@ var ruleCases = []ruleCase{
 	{name: "backup fresh", alert: "FleetBackupTooOld", interval: "1m", evalTime: "3h", series: map[string]string{
 		"fleet_backup_last_success_timestamp_seconds{" + watch + `,client="acme-corp"}`: "0+60x200"}},
 
+	{name: "backup failed", alert: "FleetBackupFailing", evalTime: "10m", series: map[string]string{
+		"fleet_backup_failures_total{" + watch + `,client="acme-corp"}`: "0x20 1x40"},
+		want: []map[string]string{with(wLabels, "client", "acme-corp")}},
+	{name: "backups succeed", alert: "FleetBackupFailing", evalTime: "10m", series: map[string]string{
+		"fleet_backup_failures_total{" + watch + `,client="acme-corp"}`: "2x60"}},
+
 	{name: "no leader", alert: "SyncNoLeader", evalTime: "2m", series: map[string]string{
 		"sync_is_leader{" + nodeA + "}": "0x20", "sync_is_leader{" + nodeB + "}": "0x20", "up{" + nodeA + "}": "1x20", "up{" + nodeB + "}": "1x20"},
 		want: []map[string]string{cluster}},

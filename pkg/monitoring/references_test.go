@@ -147,8 +147,8 @@ func registered(reg *prometheus.Registry, name string) bool {
 }
 
 // TestEveryReferencedMetricExists: every metric a panel or a rule uses is
-// exported by the watch daemon's registry, or is one of the sync node's or
-// the backup scheduler's names (metrics.go), or a recording rule of
+// exported by the watch daemon's registry (backups included), or is one of
+// the sync node's names (metrics.go), or a recording rule of
 // alerts.yml; so a rename cannot silently empty a panel.
 func TestEveryReferencedMetricExists(t *testing.T) {
 	files := renderFull(t)
@@ -188,7 +188,7 @@ func TestEveryReferencedMetricExists(t *testing.T) {
 	known := func(m string) bool {
 		switch {
 		case m == "up", recorded[m], registered(reg, m),
-			slices.Contains(monitoring.SyncMetrics, m), slices.Contains(monitoring.BackupMetrics, m):
+			slices.Contains(monitoring.SyncMetrics, m):
 			return true
 		}
 		return false
