@@ -1,12 +1,13 @@
 package monitoring
 
 // SyncMetrics are the sync node's metric names (issue 11 fixes them so the
-// old dashboards keep working). They are listed here, in one place, until
-// pkg/replicate lands on main: then the test that checks every name a panel
-// or rule uses probes its registry instead, as it does the watch daemon's
-// (which also exports the backup scheduler's fleet_backup_* series). The
-// sync names (the term gauge is sync_leader_term; sync_operations_total's status is ok,
-// failed or fenced) were checked against pkg/replicate on its branch.
+// old dashboards keep working), in one place. pkg/replicate's registry
+// belongs to a running node (NewNode needs its database), so the test that
+// checks every name a panel or rule uses reads this list for them, and
+// pkg/replicate's own metrics test is where the list must be kept equal to
+// what a node exports (the term gauge is sync_leader_term;
+// sync_operations_total's status is ok, failed or fenced). The watch
+// daemon's names, backups included, are probed in its registry.
 var SyncMetrics = []string{
 	"sync_is_leader",
 	"sync_leader_term",

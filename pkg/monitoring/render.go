@@ -2,6 +2,8 @@ package monitoring
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,17 +55,31 @@ type Input struct {
 	Sync []SyncCluster
 }
 
-// SyncClusters are the clusters the spec's monitoring section names:
-// targets.syncNodes form one cluster named after the fleet, nodes named
-// openwebui-sync-node-a, -b, … in order.
+// SyncClusters are the sync clusters of the spec: the nodes of its sync
+// section (default openwebui-sync-node-a on 9443 and -b on 9444), reached on
+// the section's bind address (127.0.0.1 for a wildcard), as one cluster
+// named after the fleet. monitoring.targets.syncNodes, when set, replaces
+// those addresses (nodes named openwebui-sync-node-a, -b, … in order).
 func SyncClusters(s *fleet.Spec) []SyncCluster {
-	m := s.Monitoring
-	if m == nil || len(m.Targets.SyncNodes) == 0 {
+	c := SyncCluster{Name: s.Fleet}
+	if m := s.Monitoring; m != nil && len(m.Targets.SyncNodes) > 0 {
+		for i, a := range m.Targets.SyncNodes {
+			c.Nodes = append(c.Nodes, SyncNode{Name: NodeName(i), Address: a})
+		}
+		return []SyncCluster{c}
+	}
+	if s.Sync == nil {
 		return nil
 	}
-	c := SyncCluster{Name: s.Fleet}
-	for i, a := range m.Targets.SyncNodes {
-		c.Nodes = append(c.Nodes, SyncNode{Name: NodeName(i), Address: a})
+	host := s.Sync.SyncBindAddress()
+	switch host {
+	case "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	for _, n := range s.Sync.NodeList() {
+		c.Nodes = append(c.Nodes, SyncNode{Name: n.Name, Address: net.JoinHostPort(host, strconv.Itoa(n.Port))})
 	}
 	return []SyncCluster{c}
 }
