@@ -4,8 +4,8 @@ package monitoring
 // old dashboards keep working), in one place. pkg/replicate's registry
 // belongs to a running node (NewNode needs its database), so the test that
 // checks every name a panel or rule uses reads this list for them, and
-// pkg/replicate's own metrics test is where the list must be kept equal to
-// what a node exports (the term gauge is sync_leader_term;
+// TestSyncMetricsMatchReplicate keeps the list equal to the names
+// pkg/replicate's source registers (the term gauge is sync_leader_term;
 // sync_operations_total's status is ok, failed or fenced). The watch
 // daemon's names, backups included, are probed in its registry.
 var SyncMetrics = []string{

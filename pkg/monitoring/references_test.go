@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -232,5 +233,41 @@ func TestREADMEDescribesEveryPanel(t *testing.T) {
 		if !bytes.Contains(readme, []byte("`"+a+"`")) {
 			t.Errorf("README.md does not list the alert %s", a)
 		}
+	}
+}
+
+// TestSyncMetricsMatchReplicate: the sync names the rules and panels are
+// checked against are exactly those pkg/replicate registers (its registry
+// needs a running node, so its source is read instead).
+func TestSyncMetricsMatchReplicate(t *testing.T) {
+	files, err := filepath.Glob("../replicate/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("pkg/replicate sources: %v", err)
+	}
+	name := regexp.MustCompile(`"(sync_[a-z_]+)"`)
+	found := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range name.FindAllSubmatch(src, -1) {
+			found[string(m[1])] = true
+		}
+	}
+	for _, n := range monitoring.SyncMetrics {
+		if !found[n] {
+			t.Errorf("%s is in SyncMetrics but pkg/replicate does not register it", n)
+		}
+		delete(found, n)
+	}
+	for n := range found {
+		if strings.HasPrefix(n, "sync_metadata") {
+			continue // the schema's name, not a metric
+		}
+		t.Errorf("pkg/replicate registers %s, missing from SyncMetrics", n)
 	}
 }
