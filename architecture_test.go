@@ -39,12 +39,14 @@ var roles = map[string]role{
 	"pkg/fleet":             spec,
 	"pkg/plan":              planner,
 	"pkg/legacy":            planner,
+	"pkg/monitoring":        planner, // pure rendering from the spec, like the planner
 	"pkg/apply":             executor,
 	"pkg/health":            probe,
 	"pkg/status":            view,
 	"pkg/docker":            adapter,
 	"pkg/pg":                adapter,
 	"pkg/nginx":             adapter,
+	"pkg/promapi":           adapter,
 	"pkg/migrate":           adapter,
 	"pkg/backup/archive":    adapter,
 	"pkg/backup":            wiring,
@@ -106,6 +108,8 @@ var owners = map[string][]string{
 	// The workflow linter is a test dependency only (cmd/fleetctl's
 	// ci_lint_test.go): never in a binary.
 	"github.com/rhysd/actionlint": {},
+	// Dashboards are built with Grafana's typed builders in one place.
+	"github.com/grafana/grafana-foundation-sdk/go": {"pkg/monitoring"},
 }
 
 type pkgInfo struct {

@@ -77,7 +77,7 @@ func newRoot(env *cliEnv) *cobra.Command {
 		Long: "fleetctl runs one isolated Open WebUI instance per client on a Docker host, from one\n" +
 			"declarative file: 'fleetctl plan' shows what would change, 'fleetctl apply' makes it so.\n\n" +
 			"Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, 2 changes\n" +
-			"(plan --detailed-exitcode only), 130 interrupted.",
+			"(plan --detailed-exitcode and monitoring render --check only), 130 interrupted.",
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -86,7 +86,7 @@ func newRoot(env *cliEnv) *cobra.Command {
 	root.SetHelpCommand(helpCmd())
 	root.AddCommand(
 		validateCmd(env), planCmd(env), applyCmd(env), watchCmd(env), statusCmd(env),
-		showCmd(env), oauthCmd(env), dbCmd(env), unlockCmd(env), versionCmd(env), completionCmd(env),
+		showCmd(env), oauthCmd(env), dbCmd(env), monitoringCmd(env), unlockCmd(env), versionCmd(env), completionCmd(env),
 		backupCmd(env), restoreCmd(env), agentCmd(env), syncNodeCmd(env), syncCmd(env),
 	)
 	root.AddCommand(importCmd(env), listCmd(env), logsCmd(env), stopCmd(env), startCmd(env), restartCmd(env), rollbackCmd(env), destroyCmd(env)) // day-2 verbs

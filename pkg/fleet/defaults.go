@@ -11,7 +11,8 @@ import (
 // defaults), so the planner reads only Client fields. Pointers and maps are
 // fresh copies per client: changing one client never changes another.
 func applyDefaults(s *Spec, ix nodeIndex) {
-	applyProxyDefaults(s.Proxy) // proxy.go
+	applyProxyDefaults(s.Proxy)           // proxy.go
+	applyMonitoringDefaults(s.Monitoring) // monitoring.go
 	if s.Rollout == nil {
 		s.Rollout = &Rollout{}
 	}

@@ -106,6 +106,10 @@ func (s *Spec) refUses() map[SecretRef]bool {
 			add(y.Target.Supabase.Password, true)
 		}
 	}
+	if m := s.Monitoring; m != nil && m.Deploy {
+		// Only a deployed Grafana needs its password resolved.
+		add(m.Grafana.AdminPassword, true)
+	}
 	for i := range s.Clients {
 		c := &s.Clients[i]
 		add(c.SecretKey, true)

@@ -33,6 +33,9 @@ type Spec struct {
 	// Sync runs the HA sync nodes that mirror SQLite clients into
 	// PostgreSQL (sync.go).
 	Sync *Sync `yaml:"sync,omitempty" json:"sync,omitempty"`
+	// Monitoring, when set, configures the rendered Prometheus and Grafana
+	// files and whether they are deployed (monitoring.go).
+	Monitoring *Monitoring `yaml:"monitoring,omitempty" json:"monitoring,omitempty"`
 
 	// Warnings are problems that do not stop the load (an env key that
 	// differs from a managed one only by case), positioned like errors.

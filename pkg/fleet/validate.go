@@ -57,9 +57,10 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 		v.nameTemplate("defaults.naming.container", d.Naming.Container)
 		v.nameTemplate("defaults.naming.volume", d.Naming.Volume)
 	}
-	v.proxy("proxy", s.Proxy)       // proxy.go
-	v.backups("backups", s.Backups) // backups.go
-	v.sync("sync", s.Sync, s)       // sync.go
+	v.proxy("proxy", s.Proxy)                // proxy.go
+	v.backups("backups", s.Backups)          // backups.go
+	v.sync("sync", s.Sync, s)                // sync.go
+	v.monitoring("monitoring", s.Monitoring) // monitoring.go
 	v.unique(s.Clients)
 	v.hosts(s) // hosts.go
 	for i := range s.Clients {

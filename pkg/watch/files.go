@@ -183,6 +183,7 @@ func (d *Daemon) forwardEvents(evs <-chan dockerEvent, errs <-chan error) error 
 				return <-errs
 			}
 			d.m.dockerEvents.WithLabelValues(ev.Action).Inc()
+			d.m.perClient.event(ev.Client, ev.Action)
 			d.log.Info("docker event", "client", ev.Client, "container", ev.Name, "event", ev.Action,
 				"event_time", ev.Time)
 			d.push(trigDocker, ev.Time)

@@ -36,6 +36,7 @@ type Metrics struct {
 	backupDuration  *prometheus.GaugeVec
 	backupSize      *prometheus.GaugeVec
 	backupFailures  *prometheus.CounterVec
+	perClient       clientMetrics // client_metrics.go
 }
 
 // NewMetrics registers the daemon's metrics (and the Go and process
@@ -118,6 +119,7 @@ func NewMetrics() *Metrics {
 		m.specValid, m.lockWait, m.triggers, m.dockerEvents, m.backoffClients, m.detectionLag, m.dockerReachable,
 		m.newHostReachable(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.perClient = newClientMetrics(m.reg)
 	// Known label values start at zero, so rate() works from the first pass.
 	for _, r := range []string{resultSuccess, resultFailure, resultInvalidSpec, resultLocked, resultError} {
 		m.reconciles.WithLabelValues(r)
@@ -161,6 +163,7 @@ func (m *Metrics) setClients(cs []ClientStatus) {
 	for _, c := range cs {
 		m.clients.WithLabelValues(c.State, healthLabel(c.Health)).Inc()
 	}
+	m.perClient.set(cs)
 }
 
 func healthLabel(h string) string {

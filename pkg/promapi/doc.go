@@ -1,0 +1,4 @@
+// Package promapi is the adapter for a running Prometheus server's HTTP API:
+// asking it to reload its configuration after fleetctl rendered new files.
+// It imports no other package of fleetctl; what to render is pkg/monitoring's.
+package promapi
