@@ -12,6 +12,7 @@ import (
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
 // hostObserveTimeout bounds one host's snapshot, so a host that stops
@@ -31,8 +32,8 @@ type Hosts struct {
 }
 
 // ConnectHosts dials every host of spec in parallel. It never fails as a
-// whole: a host that cannot be reached is recorded (HostErr) and planned as
-// unreachable.
+// whole: a host that cannot be reached is recorded (Client says why) and
+// planned as unreachable.
 func ConnectHosts(ctx context.Context, spec *fleet.Spec, secrets fleet.Secrets) *Hosts {
 	h := &Hosts{lock: spec.LockHostName(), eps: map[string]docker.Endpoint{}, conns: map[string]*docker.Client{}, errs: map[string]error{}}
 	for i := range spec.Hosts {
@@ -117,12 +118,14 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 	}
 	names := r.Hosts.Names()
 	out := make([]observe.HostState, len(names))
+	// Engines' errors become plan text: masked like every adapter's output.
+	mask := redact.FromContext(ctx)
 	var wg sync.WaitGroup
 	for i, n := range names {
 		out[i].Host = n
 		cli, err := r.Hosts.Client(n)
 		if err != nil {
-			out[i].Err = err.Error()
+			out[i].Err = mask.String(err.Error())
 			continue
 		}
 		wg.Add(1)
@@ -132,7 +135,7 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 			defer cancel()
 			st, err := cli.Observe(hctx, spec.Fleet, vols)
 			if err != nil {
-				hs.Err = err.Error()
+				hs.Err = mask.String(err.Error())
 				return
 			}
 			// Each host's clients are probed on that host's address.
