@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quantabase/fleetctl/pkg/backup"
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/plan"
 )
@@ -17,6 +18,7 @@ type destroyFlags struct {
 	opsFlags
 	yes        bool
 	deleteData bool
+	noBackup   bool
 }
 
 func destroyCmd(env *cliEnv) *cobra.Command {
@@ -27,8 +29,8 @@ func destroyCmd(env *cliEnv) *cobra.Command {
 		Long: "Show what goes (the client's container, a parked .previous one, its nginx site file) and, once\n" +
 			"the client's name is typed to confirm (or with --yes), remove its entry from fleet.yaml\n" +
 			"(comments and layout of the rest kept, the diff printed) and apply that under the fleet's lock.\n" +
-			"The data volume is kept. --delete-data would also remove it after a fresh verified backup;\n" +
-			"this build refuses it: it has no backup command yet.",
+			"The data volume is kept unless --delete-data: then a fresh backup is taken and verified first\n" +
+			"(as 'fleetctl backup' does; --no-backup skips it), and the plan says DATA WILL BE DELETED.",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("%s takes exactly one CLIENT", c.CommandPath())
@@ -42,7 +44,8 @@ func destroyCmd(env *cliEnv) *cobra.Command {
 	}
 	f.register(c, false)
 	c.Flags().BoolVar(&f.yes, "yes", false, "do not ask for the client's name to confirm")
-	c.Flags().BoolVar(&f.deleteData, "delete-data", false, "also remove the data volume (refused by this build: no fresh verified backup can be taken yet)")
+	c.Flags().BoolVar(&f.deleteData, "delete-data", false, "also remove the data volume, after a fresh verified backup")
+	c.Flags().BoolVar(&f.noBackup, "no-backup", false, "with --delete-data: delete without taking a backup first")
 	return c
 }
 
@@ -56,11 +59,8 @@ func runDestroy(ctx context.Context, env *cliEnv, f *destroyFlags, name string) 
 		fmt.Fprintf(env.stderr, "Error: no client %q in %s\n", name, f.file)
 		return exitError
 	}
-	if f.deleteData {
-		fmt.Fprintf(env.stderr, "Error: --delete-data refused: it may only remove volume %s after a fresh verified backup, "+
-			"and this build cannot take one yet (no 'fleetctl backup'). Nothing was changed. "+
-			"Destroy without --delete-data (the volume is kept), back the volume up yourself, then remove it with docker volume rm.\n",
-			spec.VolumeName(c))
+	if f.noBackup && !f.deleteData {
+		fmt.Fprintln(env.stderr, "Error: --no-backup only goes with --delete-data")
 		return exitError
 	}
 	before, err := os.ReadFile(f.file)
@@ -74,11 +74,17 @@ func runDestroy(ctx context.Context, env *cliEnv, f *destroyFlags, name string) 
 		return exitError
 	}
 	opt := plan.Options{Targets: []string{name}, Prune: true}
+	if f.deleteData {
+		opt.DeleteData = []string{name}
+	}
 	if !previewDestroy(ctx, env, f, after, opt) {
 		return exitError
 	}
 	if !f.yes && !typedName(ctx, env, name) {
 		fmt.Fprintf(env.stderr, "Error: destroy of %s refused: not confirmed (type the client's name, or pass --yes). Nothing was changed.\n", name)
+		return exitError
+	}
+	if f.deleteData && !f.noBackup && !backupBeforeDelete(ctx, env, f, name) {
 		return exitError
 	}
 	if _, err := editFleetFile(env, f.file, func([]byte) ([]byte, error) { return after, nil }); err != nil {
@@ -139,4 +145,32 @@ func typedName(ctx context.Context, env *cliEnv, name string) bool {
 		fmt.Fprintln(env.stdout)
 		return false
 	}
+}
+
+// backupBeforeDelete takes a fresh backup of the client (verified by reading
+// it back, as fleetctl backup does) while fleet.yaml still has it.
+func backupBeforeDelete(ctx context.Context, env *cliEnv, f *destroyFlags, name string) bool {
+	s, ok := openSession(ctx, env, f.file, f.asJSON)
+	if !ok {
+		return false
+	}
+	defer s.close()
+	if s.cli == nil {
+		fmt.Fprintln(env.stderr, "Error: the fleet's lock host cannot be reached: no backup, nothing deleted")
+		return false
+	}
+	s.cli.SetVersion(version)
+	dest := backup.NewDestination(s.spec, s.secrets)
+	res, err := backup.Backup(ctx, s.cli, s.spec, s.secrets, dest, name, backup.Options{Version: version, Progress: backupProgress(env)})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "Error: %v\nNo fresh verified backup of %s: nothing was deleted (--no-backup deletes without one).\n", s.secrets.Masker().Error(err), name)
+		return false
+	}
+	out := env.stdout
+	if f.asJSON {
+		out = env.stderr
+	}
+	fmt.Fprintf(out, "%s: backup %s verified: %d files, %s (%s); now deleting.\n\n", name, res.Entry.ID,
+		len(res.Manifest.Files), humanBytes(res.Manifest.TotalBytes), dest)
+	return true
 }

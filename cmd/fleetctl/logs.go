@@ -56,6 +56,10 @@ func runLogs(ctx context.Context, env *cliEnv, file string, args []string, opt d
 	if !ok {
 		return exitError
 	}
+	engines, ok := clientEngines(ctx, env, s, names)
+	if !ok {
+		return exitError
+	}
 	ctx = redact.NewContext(ctx, s.secrets.Masker(plan.SensitiveValues(s.spec, s.secrets)...))
 	colour := isTerminal(env.stdout) && os.Getenv("NO_COLOR") == ""
 	width := 0
@@ -70,11 +74,11 @@ func runLogs(ctx context.Context, env *cliEnv, file string, args []string, opt d
 		if colour {
 			prefix = "\x1b[" + logColours[i%len(logColours)] + "m" + prefix + "\x1b[0m"
 		}
-		ctr := s.spec.ContainerName(s.spec.Client(n))
+		ctr, eng := s.spec.ContainerName(s.spec.Client(n)), engines[n]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.cli.StreamLogs(ctx, ctr, opt, func(line string) {
+			err := eng.StreamLogs(ctx, ctr, opt, func(line string) {
 				mu.Lock()
 				defer mu.Unlock()
 				fmt.Fprintln(env.stdout, prefix+line)
@@ -102,4 +106,34 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// clientEngines is the engine of each client: the one engine, or with hosts
+// the host the plan places it on.
+func clientEngines(ctx context.Context, env *cliEnv, s *session, names []string) (map[string]*docker.Client, bool) {
+	out := make(map[string]*docker.Client, len(names))
+	if s.hosts == nil {
+		for _, n := range names {
+			out[n] = s.cli
+		}
+		return out, true
+	}
+	p, _, ok := s.plan(ctx, env, plan.Options{Targets: names})
+	if !ok {
+		return nil, false
+	}
+	for _, h := range p.Hosts {
+		for _, c := range h.Clients {
+			if cli, err := s.hosts.Client(h.Name); err == nil {
+				out[c] = cli
+			}
+		}
+	}
+	for _, n := range names {
+		if out[n] == nil {
+			fmt.Fprintf(env.stderr, "Error: client %s is on no reachable host\n", n)
+			return nil, false
+		}
+	}
+	return out, true
 }

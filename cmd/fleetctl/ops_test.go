@@ -229,9 +229,9 @@ func (f *testFleet) runStdin(stdin string, args ...string) result {
 	return r
 }
 
-// destroy is refused without the client's name typed (or --yes) and with
-// --delete-data (no backup can be taken by this build); confirmed, it
-// removes the container and the fleet.yaml entry and keeps the volume.
+// destroy is refused without the client's name typed (or --yes), with or
+// without --delete-data; confirmed, it removes the container and the
+// fleet.yaml entry and keeps the volume.
 func TestDestroyNeedsConfirmationAndKeepsTheVolume(t *testing.T) {
 	f := newTestFleet(t, 2)
 	cs := f.clients()
@@ -241,7 +241,7 @@ func TestDestroyNeedsConfirmationAndKeepsTheVolume(t *testing.T) {
 	for _, try := range []struct {
 		stdin string
 		args  []string
-	}{{"", []string{"destroy", "c0"}}, {"c1\n", []string{"destroy", "c0"}}, {"c0\n", []string{"destroy", "c0", "--delete-data", "--yes"}}} {
+	}{{"", []string{"destroy", "c0"}}, {"c1\n", []string{"destroy", "c0"}}, {"", []string{"destroy", "c0", "--delete-data"}}} {
 		r := f.runStdin(try.stdin, try.args...)
 		after, _ := os.ReadFile(f.file)
 		if r.code != 1 || !strings.Contains(r.stderr, "refused") || string(after) != string(before) || containerID(t, f.ctr("c0")) == "" {
@@ -258,6 +258,35 @@ func TestDestroyNeedsConfirmationAndKeepsTheVolume(t *testing.T) {
 	}
 	if vols := strings.Join(f.volumes(), " "); !strings.Contains(vols, f.name+"-c0-data") {
 		t.Fatalf("the volume went with destroy: %s", vols)
+	}
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after destroy: exit %d\n%s", r.code, r.all())
+	}
+}
+
+// destroy --delete-data takes a fresh verified backup, says DATA WILL BE
+// DELETED, and removes the volume too.
+func TestDestroyDeleteDataAfterBackup(t *testing.T) {
+	f := newTestFleet(t, 2)
+	cs := f.clients()
+	f.write(cs, "")
+	f.mustApply()
+	postJSON(t, cs[0].port, "/_standin/chats", map[string]string{"id": "chat-1", "user_id": "u1", "title": "backed up", "chat": `{"messages":[]}`})
+	if r := f.runStdin("", "destroy", "c0", "--no-backup"); r.code != 1 {
+		t.Fatalf("--no-backup without --delete-data: exit %d", r.code)
+	}
+	r := f.runStdin("", "destroy", "c0", "--delete-data", "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "remove volume: DATA WILL BE DELETED") || !strings.Contains(r.stdout, "c0: backup ") ||
+		!strings.Contains(r.stdout, " verified: ") {
+		t.Fatalf("destroy --delete-data: exit %d\n%s", r.code, r.all())
+	}
+	vols := strings.Join(f.volumes(), " ")
+	if strings.Contains(vols, f.name+"-c0-data") || !strings.Contains(vols, f.name+"-c1-data") {
+		t.Fatalf("volumes after destroy --delete-data: %s", vols)
+	}
+	entries, err := os.ReadDir(f.dir + "/backups")
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no backup kept beside fleet.yaml: %v", err)
 	}
 	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("plan after destroy: exit %d\n%s", r.code, r.all())

@@ -158,8 +158,23 @@ func applyClients(ctx context.Context, env *cliEnv, f *opsFlags, opt plan.Option
 	return finishApply(env, f.asJSON, outcome.Plan, outcome.Result)
 }
 
-// observeOnly takes a snapshot of the fleet without resolving its secrets.
+// observeOnly takes a snapshot of the fleet, without resolving its secrets
+// when it has one engine (with hosts, connecting to them may need them).
 func observeOnly(ctx context.Context, env *cliEnv, spec *fleet.Spec) (*observe.State, bool) {
+	if len(spec.Hosts) > 0 {
+		secrets, ok := resolveSecrets(env, spec)
+		if !ok {
+			return nil, false
+		}
+		s := openHosts(ctx, spec, secrets) // hosts.go
+		defer s.close()
+		st, err := s.runner("list", 0).Observe(ctx, spec)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "Error: %v\n", err)
+			return nil, false
+		}
+		return st, true
+	}
 	cli, ok := connect(ctx, env)
 	if !ok {
 		return nil, false

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/quantabase/fleetctl/pkg/plan"
 )
@@ -67,4 +68,19 @@ func (r *runner) restart(ctx context.Context, a *plan.Action) error {
 		return err
 	}
 	return r.healthy(ctx, a.Object, a.Container, a.ExistingID)
+}
+
+// volumeRemover is implemented by engines that can remove a volume.
+type volumeRemover interface {
+	RemoveVolume(ctx context.Context, name string) error
+}
+
+// removeVolume deletes a client's data volume (destroy --delete-data; the
+// planner emitted it after the client's containers are gone).
+func (r *runner) removeVolume(ctx context.Context, a *plan.Action) error {
+	vr, ok := r.eng.(volumeRemover)
+	if !ok {
+		return fmt.Errorf("remove volume %s: this engine cannot remove volumes", a.Object)
+	}
+	return vr.RemoveVolume(ctx, a.Object)
 }

@@ -240,6 +240,8 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 		return r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout)
 	case plan.KindRestartContainer:
 		return r.restart(ctx, a) // rollout.go
+	case plan.KindRemoveVolume:
+		return r.removeVolume(ctx, a) // rollout.go
 	case plan.KindRemoveContainer:
 		if err := r.eng.StopContainer(ctx, a.ExistingID, r.opt.StopTimeout); err != nil {
 			return err

@@ -29,6 +29,9 @@ type Options struct {
 	// Restart restarts these clients' running containers even when nothing
 	// changed (fleetctl restart; rollout.go).
 	Restart []string `json:"restart,omitempty"`
+	// DeleteData removes the volumes of these clients once they have left
+	// fleet.yaml (fleetctl destroy --delete-data; destroy.go).
+	DeleteData []string `json:"deleteData,omitempty"`
 }
 
 // Build computes the plan that takes the observed state to the spec. secrets
@@ -80,6 +83,7 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 	}
 	b.day2() // rollout.go: rollouts, rollback labels, restarts
 	b.orphans()
+	b.deleteData() // destroy.go
 	b.sites(blocked)
 	b.plan.Fingerprint = b.relevant().Fingerprint()
 	sortActions(b.plan.Actions)

@@ -32,7 +32,7 @@ func (k Kind) Symbol() string {
 		return "-/+"
 	case KindStartContainer, KindStopContainer, KindRestartContainer:
 		return "~"
-	case KindRemoveContainer:
+	case KindRemoveContainer, KindRemoveVolume:
 		return "-"
 	case KindSyncSites:
 		return "~"
@@ -185,7 +185,7 @@ func (p *Plan) summarize() {
 			s.Add++
 		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase, KindRestartContainer:
 			s.Change++
-		case KindRemoveContainer:
+		case KindRemoveContainer, KindRemoveVolume:
 			s.Destroy++
 		case KindSyncSites:
 			countSites(&s, a.Sites)

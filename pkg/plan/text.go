@@ -110,7 +110,7 @@ func (t *textWriter) action(a *Action) {
 	switch a.Kind {
 	case KindPullImage:
 		noun = "image"
-	case KindCreateVolume:
+	case KindCreateVolume, KindRemoveVolume:
 		noun = "volume"
 	}
 	head := fmt.Sprintf("  %s %s %s", a.Kind.Symbol(), noun, a.Object)
@@ -131,7 +131,9 @@ func (t *textWriter) action(a *Action) {
 	case KindStopContainer:
 		head += ": stop"
 	case KindRemoveContainer:
-		head += ": remove container (volume kept)"
+		head += ": remove container" + volumeFate(a) // destroy.go
+	case KindRemoveVolume:
+		head += " (client " + a.Client + "): remove volume: " + DataWillBeDeleted
 	case KindPullImage:
 		head += ": pull"
 	}

@@ -160,8 +160,25 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 // hosts in parallel; a failure on one host does not stop the others. Every
 // failure names its host.
 func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *apply.Result {
+	// Actions that wait for one on another host (a rollout's members wait
+	// for its canary) run once the first phase is over (rollout_hosts.go).
+	first, later := hostPhases(p.Actions)
+	total := r.runPhase(ctx, p, first, ao)
+	if len(later) > 0 && ctx.Err() == nil {
+		more := r.runPhase(ctx, p, notFailedDeps(later, total), ao)
+		mergeResult(total, more)
+	} else {
+		for _, a := range later {
+			total.Skipped = append(total.Skipped, a.ID)
+		}
+	}
+	return total
+}
+
+// runPhase runs acts, each on its host, the hosts in parallel.
+func (r *Runner) runPhase(ctx context.Context, p *plan.Plan, acts []plan.Action, ao apply.Options) *apply.Result {
 	byHost := map[string][]plan.Action{}
-	for _, a := range p.Actions {
+	for _, a := range acts {
 		byHost[a.Host] = append(byHost[a.Host], a)
 	}
 	total := &apply.Result{Failed: map[string]error{}}
@@ -205,6 +222,12 @@ func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *
 			total.Skipped = append(total.Skipped, res.Skipped...)
 			for id, err := range res.Failed {
 				total.Failed[id] = fmt.Errorf("host %s: %w", host, err)
+			}
+			for id, failed := range res.Stopped {
+				if total.Stopped == nil {
+					total.Stopped = map[string]string{}
+				}
+				total.Stopped[id] = failed
 			}
 		}(host, cli, &sub)
 	}
