@@ -162,7 +162,16 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *apply.Result {
 	// Actions that wait for one on another host (a rollout's members wait
 	// for its canary) run once the first phase is over (rollout_hosts.go).
-	first, later := hostPhases(p.Actions)
+	// The proxy's sites (no host) run last, against the whole outcome.
+	var onHosts, offHosts []plan.Action
+	for _, a := range p.Actions {
+		if a.Host == "" {
+			offHosts = append(offHosts, a)
+		} else {
+			onHosts = append(onHosts, a)
+		}
+	}
+	first, later := hostPhases(onHosts)
 	total := r.runPhase(ctx, p, first, ao)
 	if len(later) > 0 && ctx.Err() == nil {
 		more := r.runPhase(ctx, p, notFailedDeps(later, total), ao)
@@ -171,6 +180,9 @@ func (r *Runner) runHosts(ctx context.Context, p *plan.Plan, ao apply.Options) *
 		for _, a := range later {
 			total.Skipped = append(total.Skipped, a.ID)
 		}
+	}
+	if len(offHosts) > 0 {
+		r.runOffHosts(ctx, p, offHosts, ao, total)
 	}
 	return total
 }
@@ -194,9 +206,6 @@ func (r *Runner) runPhase(ctx context.Context, p *plan.Plan, acts []plan.Action,
 	}
 	var wg sync.WaitGroup
 	for host, acts := range byHost {
-		if host == "" {
-			continue // the proxy's sites, after every host (below)
-		}
 		sub := *p
 		sub.Actions = acts
 		cli, err := r.Hosts.Client(host)
@@ -232,9 +241,6 @@ func (r *Runner) runPhase(ctx context.Context, p *plan.Plan, acts []plan.Action,
 		}(host, cli, &sub)
 	}
 	wg.Wait()
-	if acts := byHost[""]; len(acts) > 0 {
-		r.runOffHosts(ctx, p, acts, ao, total)
-	}
 	return total
 }
 
