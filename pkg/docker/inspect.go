@@ -14,7 +14,7 @@ import (
 )
 
 // inspectParallelism bounds the concurrent inspect calls of one snapshot.
-const inspectParallelism = 8
+const inspectParallelism = 16
 
 // logLinesDown is how many log lines a snapshot keeps of a container that is down.
 const logLinesDown = 5
@@ -34,16 +34,28 @@ func (c *Client) InspectRuntime(ctx context.Context, id string) (*observe.Runtim
 
 // InspectInto inspects each container and fills its Runtime (and, with
 // verify, the configuration it runs with). A container that is down also
-// gets its last log lines, masked. At most eight calls run at once; a
-// container whose inspect fails or does not answer before ctx ends keeps a
-// nil Runtime, and its name is returned.
+// gets its last log lines, masked. At most inspectParallelism calls run at
+// once; a container whose inspect fails or does not answer before ctx ends
+// keeps a nil Runtime, and its name is returned.
+//
+// With verify, each distinct image the containers run (known from the
+// container list) is inspected once, at the same time as the containers,
+// not once per container after its own inspect.
 func (c *Client) InspectInto(ctx context.Context, cs []*observe.Container, verify bool) (missed []string) {
 	var (
 		mu     sync.Mutex
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, inspectParallelism)
-		images = map[string]map[string]string{} // image ID → its env
+		images = imageEnvs{c: c, m: map[string]*imageEnv{}}
 	)
+	if verify {
+		for _, ctr := range cs {
+			if ctr.ImageID != "" {
+				wg.Add(1)
+				go func() { defer wg.Done(); images.get(ctx, ctr.ImageID) }()
+			}
+		}
+	}
 	for _, ctr := range cs {
 		wg.Add(1)
 		go func() {
@@ -72,22 +84,37 @@ func (c *Client) InspectInto(ctx context.Context, cs []*observe.Container, verif
 			}
 			if verify {
 				rt.Config = runConfigOf(info)
-				mu.Lock()
-				env, ok := images[info.Image]
-				mu.Unlock()
-				if !ok {
-					env = c.imageEnv(ctx, info.Image)
-					mu.Lock()
-					images[info.Image] = env
-					mu.Unlock()
-				}
-				rt.Config.ImageEnv = env
+				rt.Config.ImageEnv = images.get(ctx, info.Image)
 			}
 			ctr.Runtime = rt
 		}()
 	}
 	wg.Wait()
 	return missed
+}
+
+// imageEnvs inspects each image once, however many containers ask for it.
+type imageEnvs struct {
+	c  *Client
+	mu sync.Mutex
+	m  map[string]*imageEnv
+}
+
+type imageEnv struct {
+	once sync.Once
+	env  map[string]string
+}
+
+func (ie *imageEnvs) get(ctx context.Context, id string) map[string]string {
+	ie.mu.Lock()
+	e := ie.m[id]
+	if e == nil {
+		e = &imageEnv{}
+		ie.m[id] = e
+	}
+	ie.mu.Unlock()
+	e.once.Do(func() { e.env = ie.c.imageEnv(ctx, id) })
+	return e.env
 }
 
 func (c *Client) imageEnv(ctx context.Context, id string) map[string]string {
