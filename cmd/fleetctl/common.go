@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -99,6 +100,15 @@ type session struct {
 	// unresolved: clients whose secrets are missing (read-only sessions only).
 	unresolved map[string][]fleet.SecretRef
 	missing    *fleet.SecretError
+}
+
+// lessGC lets a read-only one-shot command (plan, status) collect garbage
+// less often: it allocates a few MB and exits, and a default GC cycle or two
+// cost it about a tenth of its CPU time. GOGC, when set, is left as it is.
+func lessGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
 
 func openSession(ctx context.Context, env *cliEnv, path string, asJSON bool) (*session, bool) {

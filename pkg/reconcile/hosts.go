@@ -133,7 +133,7 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 			defer wg.Done()
 			hctx, cancel := context.WithTimeout(ctx, hostObserveTimeout)
 			defer cancel()
-			st, err := cli.Observe(hctx, spec.Fleet, vols)
+			st, err := cli.Observe(hctx, spec.Fleet, vols, specImages(spec))
 			if err != nil {
 				hs.Err = mask.String(err.Error())
 				return

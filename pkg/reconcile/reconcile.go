@@ -53,6 +53,7 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	for i := range spec.Clients {
 		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
 	}
+	imgs := specImages(spec)
 	if err := r.matchesHosts(spec); err != nil { // hosts.go
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	var err error
 	if r.Hosts != nil {
 		st = r.observeHosts(ctx, spec, trustLabels) // hosts.go: looks at each host's clients
-	} else if st, err = r.Docker.Observe(ctx, spec.Fleet, vols); err != nil {
+	} else if st, err = r.Docker.Observe(ctx, spec.Fleet, vols, imgs); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
 	if sites := Sites(spec); sites != nil {
@@ -74,6 +75,20 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		r.look(ctx, spec, st, trustLabels) // observe.go
 	}
 	return st, nil
+}
+
+// specImages lists the image references the planner looks up: each client's
+// image, once.
+func specImages(spec *fleet.Spec) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for i := range spec.Clients {
+		if img := spec.Clients[i].Image; !seen[img] {
+			seen[img] = true
+			out = append(out, img)
+		}
+	}
+	return out
 }
 
 // certPaths lists the certificate and key files the fleet's sites will name.
