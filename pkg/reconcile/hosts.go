@@ -139,7 +139,7 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 				return
 			}
 			// Each host's clients are probed on that host's address.
-			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust)
+			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust, nil)
 			hs.State = st
 		}(&out[i], cli)
 	}

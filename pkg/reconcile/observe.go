@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -35,7 +36,11 @@ var probeClient = &http.Client{}
 // the inspect calls are independent and run at the same time: the look
 // costs the slower of the two, not their sum. With trust set, only what
 // the probes found down is inspected, so the probes come first.
-func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, trust bool) {
+//
+// early, when not nil, holds the inspect calls already started by name
+// (verify mode): their answers are used where the container is the listed
+// one.
+func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, trust bool, early *docker.Inspection) {
 	ctx, cancel := context.WithTimeout(ctx, lookBudget)
 	defer cancel()
 	byName := make(map[string]*observe.Container, len(st.Containers))
@@ -74,7 +79,11 @@ func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, 
 		// inspect calls Runtime.
 		done := make(chan struct{})
 		go func() { defer close(done); r.probeAll(ctx, pr, probes) }()
-		st.Unverified = r.Docker.InspectInto(ctx, inspect, true)
+		if early != nil {
+			st.Unverified = early.Into(ctx, inspect)
+		} else {
+			st.Unverified = r.Docker.InspectInto(ctx, inspect, true)
+		}
 		<-done
 	}
 	if r.Docker.Local() {

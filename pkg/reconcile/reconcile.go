@@ -59,6 +59,14 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	}
 	var st *observe.State
 	var err error
+	var early *docker.Inspection
+	lctx, cancel := context.WithTimeout(ctx, lookBudget)
+	defer cancel()
+	if r.Hosts == nil && !trustLabels {
+		// Every client container is inspected anyway: start by name now,
+		// so the calls overlap the lists (look uses what still matches).
+		early = r.Docker.InspectEarly(lctx, spec.Fleet, containerNames(spec), true)
+	}
 	if r.Hosts != nil {
 		st = r.observeHosts(ctx, spec, trustLabels) // hosts.go: looks at each host's clients
 	} else if st, err = r.Docker.Observe(ctx, spec.Fleet, vols, imgs); err != nil {
@@ -72,9 +80,18 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		}
 	}
 	if r.Hosts == nil {
-		r.look(ctx, spec, st, trustLabels) // observe.go
+		r.look(lctx, spec, st, trustLabels, early) // observe.go
 	}
 	return st, nil
+}
+
+// containerNames lists each client's container name.
+func containerNames(spec *fleet.Spec) []string {
+	out := make([]string, 0, len(spec.Clients))
+	for i := range spec.Clients {
+		out = append(out, spec.ContainerName(&spec.Clients[i]))
+	}
+	return out
 }
 
 // specImages lists the image references the planner looks up: each client's
