@@ -19,7 +19,23 @@ compose_v5=${COMPOSE_V5:-$(cd "$(dirname "$0")/../.." && pwd)/shared/tools/compo
 work=$(mktemp -d) out=.bench/compose.md
 mkdir -p .bench
 fleet=bench-$$ project=benchcompose$$
-base=$((20000 + RANDOM % 20000))
+# Ports below the ephemeral range (32768+, where other processes' outgoing
+# connections land), and none of them listened on now: the machine is shared.
+pick_base() {
+  local b p busy
+  for _ in $(seq 1 50); do
+    b=$((20000 + RANDOM % (32768 - 20000 - 1000 - n - 1)))
+    busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+    for p in $(seq $((b + 1)) $((b + n))) $(seq $((b + 1001)) $((b + 1000 + n))); do
+      if grep -qx "$p" <<<"$busy"; then continue 2; fi
+    done
+    echo "$b"
+    return
+  done
+  echo "no free port range found" >&2
+  exit 1
+}
+base=$(pick_base)
 
 # cleanup [fleet|all]: remove the fleet's containers and volumes (and, with
 # all, the compose project's).
