@@ -117,7 +117,7 @@ func runDBShow(ctx context.Context, env *cliEnv, client, file, backupDir string,
 		out.Backend = string(c.Database.Backend)
 		out.Vector = c.Database.Vector
 	}
-	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)})
+	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)}, nil)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "Error: %v\n", err)
 		return exitError
@@ -302,7 +302,7 @@ func runDBMigrate(ctx context.Context, env *cliEnv, client, file string, asJSON,
 			"opened read-only: an estimate (the client keeps writing); apply stops the client before its copy"}
 	code := exitOK
 	name := s.spec.ContainerName(c)
-	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)})
+	st, err := s.cli.Observe(ctx, s.spec.Fleet, []string{s.spec.VolumeName(c)}, nil)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "Error: %v\n", err)
 		return exitError

@@ -74,6 +74,7 @@ func planCmd(env *cliEnv) *cobra.Command {
 }
 
 func runPlan(ctx context.Context, env *cliEnv, pf *planFlags, detailed bool, out string) int {
+	lessGC()
 	s, opt, ok := pf.open(ctx, env)
 	if !ok {
 		return exitError

@@ -34,6 +34,7 @@ func statusCmd(env *cliEnv) *cobra.Command {
 }
 
 func runStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) int {
+	lessGC()
 	s, ok := openReadOnly(ctx, env, file, asJSON) // readonly.go: works without secrets
 	if !ok {
 		return exitError

@@ -365,3 +365,122 @@ func TestApplyWaitsForWatchLock(t *testing.T) {
 		t.Fatal("apply returned before the daemon's recreate finished")
 	}
 }
+
+// A client whose database is unreachable crash-loops. The daemon must back
+// it off (never recreate it pass after pass), count it as unhealthy on
+// /metrics, show it on the status page, stay ready (/readyz 200: the daemon
+// itself is fine, and the healthy client is kept) and never print the
+// database password.
+func TestWatchBacksOffCrashLoopingClient(t *testing.T) {
+	f := newTestFleet(t, 2)
+	url := "postgres://u:" + crashDBPassword + "@127.0.0.1:1/db"
+	if err := os.WriteFile(filepath.Join(f.dir, "dburl"), []byte(url), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cs := f.clients()
+	cs[1].extra = "    restartPolicy: unless-stopped\n    database:\n      backend: postgres\n      url: ${file:./dburl}\n"
+	f.write(cs, watchNaming)
+	w := startWatch(t, f, "--backoff-max", "10s")
+	t.Cleanup(func() {
+		if strings.Contains(w.logs.String(), crashDBPassword) {
+			t.Error("fleetctl watch printed the database password")
+		}
+	})
+	waitUntil(t, "c0 healthy", 90*time.Second, func() bool { return healthy(cs[0].port) })
+
+	type clientRow struct {
+		Name, State, Health, LastError string
+		Down                           bool
+		Failures                       int
+		BackoffUntil                   time.Time
+	}
+	row := func() (clientRow, string) {
+		_, body := w.getBody("/status.json")
+		var s struct{ Clients []clientRow }
+		_ = json.Unmarshal([]byte(body), &s)
+		for _, c := range s.Clients {
+			if c.Name == "c1" {
+				return c, body
+			}
+		}
+		return clientRow{}, body
+	}
+	// Backed off: it failed twice (one try per backoff window, not one per
+	// pass), and its container was made once and is never recreated.
+	waitUntil(t, "c1 backed off after two failures", 3*time.Minute, func() bool {
+		c, _ := row()
+		return c.Failures >= 2
+	})
+	id := containerID(t, f.ctr("c1"))
+	if id == "" {
+		t.Fatal("c1 has no container")
+	}
+	waitUntil(t, "c1 failing a third time", 3*time.Minute, func() bool {
+		c, _ := row()
+		return c.Failures >= 3
+	})
+	if got := containerID(t, f.ctr("c1")); got != id {
+		t.Errorf("the crash-looping container was recreated (%s -> %s): it matches fleet.yaml", id, got)
+	}
+	c, body := row()
+	if !c.Down || !strings.HasPrefix(c.Health, "unhealthy") || c.LastError == "" || c.BackoffUntil.IsZero() {
+		t.Errorf("status.json row of c1: want down, unhealthy, its last error and a backoff; got %+v", c)
+	}
+	backingOff := 0
+	for _, l := range w.logs.lines("client backing off") {
+		if l["client"] == "c1" {
+			backingOff++
+		}
+		if l["client"] == "c0" {
+			t.Errorf("the healthy client c0 was backed off: %v", l)
+		}
+	}
+	if backingOff < 3 {
+		t.Errorf("want a 'client backing off' log line per failure of c1, got %d", backingOff)
+	}
+
+	// /metrics counts it unhealthy (whatever its state label says), and
+	// the clients in backoff.
+	waitUntil(t, `fleet_clients{health="unhealthy"} >= 1`, 60*time.Second, func() bool {
+		_, m := w.getBody("/metrics")
+		return unhealthyClients(m) >= 1
+	})
+	if v := w.metric("fleet_clients_in_backoff"); v == "" {
+		t.Error("no fleet_clients_in_backoff on /metrics")
+	}
+
+	// The status page shows it: down, with its error and the retry.
+	code, page := w.getBody("/")
+	if code != 200 || !strings.Contains(page, f.ctr("c1")) || !strings.Contains(page, "unhealthy") ||
+		!strings.Contains(page, "failures)") || !strings.Contains(page, "degraded") {
+		t.Errorf("status page: want c1 shown unhealthy with its failures and the fleet degraded; got %d:\n%s", code, page)
+	}
+
+	// The daemon is doing its job: ready, and the healthy client kept.
+	waitUntil(t, "/readyz 200 while c1 crash-loops", 60*time.Second, func() bool { return w.get("/readyz") == 200 })
+	if !healthy(cs[0].port) {
+		t.Error("c0 is no longer healthy")
+	}
+
+	_, metrics := w.getBody("/metrics")
+	for what, text := range map[string]string{"status.json": body, "status page": page, "/metrics": metrics, "logs": w.logs.String()} {
+		if strings.Contains(text, crashDBPassword) {
+			t.Errorf("%s shows the database password", what)
+		}
+	}
+}
+
+// unhealthyClients sums the fleet_clients samples labelled health="unhealthy".
+func unhealthyClients(metrics string) float64 {
+	var n float64
+	for _, l := range strings.Split(metrics, "\n") {
+		if !strings.HasPrefix(l, "fleet_clients{") || !strings.Contains(l, `health="unhealthy"`) {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscanf(l[strings.LastIndexByte(l, ' ')+1:], "%g", &v); err == nil {
+			n += v
+		}
+	}
+	return n
+}

@@ -73,7 +73,7 @@ func Backup(ctx context.Context, cli *docker.Client, spec *fleet.Spec, secrets f
 	}
 	start := opt.now()
 	vol := spec.VolumeName(c)
-	st, err := cli.Observe(ctx, spec.Fleet, []string{vol})
+	st, err := cli.Observe(ctx, spec.Fleet, []string{vol}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", client, err)
 	}

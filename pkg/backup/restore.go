@@ -100,7 +100,7 @@ func Restore(ctx context.Context, cli *docker.Client, spec *fleet.Spec, secrets 
 			fmt.Sprintf("  keep volume %s (the previous data; fleetctl never removes it)", res.PreviousVolume),
 		}
 	}
-	st, err := cli.Observe(ctx, spec.Fleet, []string{res.Volume})
+	st, err := cli.Observe(ctx, spec.Fleet, []string{res.Volume}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}

@@ -20,6 +20,10 @@ import (
 	"github.com/docker/docker/client"
 )
 
+// idleConns is how many idle engine connections a client keeps: as many as
+// its widest burst of calls (inspectParallelism).
+const idleConns = inspectParallelism
+
 // pingTimeout bounds the first contact with the engine, so a wrong
 // DOCKER_HOST fails in seconds instead of hanging.
 const pingTimeout = 10 * time.Second
@@ -159,6 +163,12 @@ func (c *Client) countRequests() client.Opt {
 			}
 		}
 		c.base = base
+		// The SDK keeps 2 idle connections per host: a plan's burst of
+		// inspect calls (and an apply's parallel actions) would dial most
+		// of theirs again. Keep as many as run at once; the SDK's idle
+		// timeout still closes them.
+		base.MaxIdleConnsPerHost = max(base.MaxIdleConnsPerHost, idleConns)
+		base.MaxIdleConns = max(base.MaxIdleConns, idleConns)
 		hc.Transport = countingTransport{next: base, n: &c.calls}
 		return client.WithHTTPClient(hc)(api)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // inspectParallelism bounds the concurrent inspect calls of one snapshot.
-const inspectParallelism = 8
+const inspectParallelism = 16
 
 // logLinesDown is how many log lines a snapshot keeps of a container that is down.
 const logLinesDown = 5
@@ -34,60 +34,160 @@ func (c *Client) InspectRuntime(ctx context.Context, id string) (*observe.Runtim
 
 // InspectInto inspects each container and fills its Runtime (and, with
 // verify, the configuration it runs with). A container that is down also
-// gets its last log lines, masked. At most eight calls run at once; a
-// container whose inspect fails or does not answer before ctx ends keeps a
-// nil Runtime, and its name is returned.
+// gets its last log lines, masked. At most inspectParallelism calls run at
+// once; a container whose inspect fails or does not answer before ctx ends
+// keeps a nil Runtime, and its name is returned.
+//
+// With verify, each distinct image the containers run (known from the
+// container list) is inspected once, at the same time as the containers,
+// not once per container after its own inspect.
 func (c *Client) InspectInto(ctx context.Context, cs []*observe.Container, verify bool) (missed []string) {
+	return c.newInspection("", verify).Into(ctx, cs)
+}
+
+// Inspection is one snapshot's inspect calls. InspectEarly starts them by
+// container name before the container list is read, so they overlap it;
+// Into then uses each answer whose container ID is the listed one, and
+// inspects by ID whatever was not answered that way (a container recreated
+// in between, a name the engine resolved to another container).
+type Inspection struct {
+	c      *Client
+	fleet  string
+	verify bool
+	sem    chan struct{}
+	images *imageEnvs
+	early  map[string]*earlyInspect
+}
+
+type earlyInspect struct {
+	done chan struct{}
+	id   string
+	rt   *observe.Runtime
+	err  error
+}
+
+func (c *Client) newInspection(fleet string, verify bool) *Inspection {
+	return &Inspection{c: c, fleet: fleet, verify: verify, sem: make(chan struct{}, inspectParallelism),
+		images: &imageEnvs{c: c, m: map[string]*imageEnv{}}}
+}
+
+// InspectEarly starts inspecting the containers named names (the fleet's
+// client containers), within the same bound of concurrent calls, and
+// returns at once. A container's logs are read only when it carries
+// fleet's labels.
+func (c *Client) InspectEarly(ctx context.Context, fleet string, names []string, verify bool) *Inspection {
+	in := c.newInspection(fleet, verify)
+	in.early = make(map[string]*earlyInspect, len(names))
+	for _, n := range names {
+		if _, dup := in.early[n]; dup || n == "" {
+			continue
+		}
+		e := &earlyInspect{done: make(chan struct{})}
+		in.early[n] = e
+		go func() {
+			defer close(e.done)
+			e.id, e.rt, e.err = in.inspect(ctx, n)
+		}()
+	}
+	return in
+}
+
+// Into fills each container's Runtime (see InspectInto) and returns the
+// names of those it could not inspect.
+func (in *Inspection) Into(ctx context.Context, cs []*observe.Container) (missed []string) {
 	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, inspectParallelism)
-		images = map[string]map[string]string{} // image ID → its env
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
+	if in.verify {
+		for _, ctr := range cs {
+			if ctr.ImageID != "" {
+				wg.Add(1)
+				go func() { defer wg.Done(); in.images.get(ctx, ctr.ImageID) }()
+			}
+		}
+	}
 	for _, ctr := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				mu.Lock()
-				missed = append(missed, ctr.Name)
-				mu.Unlock()
-				return
+			if e := in.early[ctr.Name]; e != nil {
+				select {
+				case <-e.done:
+				case <-ctx.Done():
+				}
+				if e.err == nil && e.id == ctr.ID && e.rt != nil {
+					ctr.Runtime = e.rt
+					return
+				}
 			}
-			defer func() { <-sem }()
-			info, err := c.api.ContainerInspect(ctx, ctr.ID)
+			_, rt, err := in.inspect(ctx, ctr.ID)
 			if err != nil {
 				mu.Lock()
 				missed = append(missed, ctr.Name)
 				mu.Unlock()
 				return
 			}
-			rt := runtimeOf(info)
-			if rt.Down() && rt.Status != "created" {
-				if out, err := c.ContainerLogsTail(ctx, ctr.ID, logLinesDown); err == nil {
-					rt.Logs = splitLines(out)
-				}
-			}
-			if verify {
-				rt.Config = runConfigOf(info)
-				mu.Lock()
-				env, ok := images[info.Image]
-				mu.Unlock()
-				if !ok {
-					env = c.imageEnv(ctx, info.Image)
-					mu.Lock()
-					images[info.Image] = env
-					mu.Unlock()
-				}
-				rt.Config.ImageEnv = env
-			}
 			ctr.Runtime = rt
 		}()
 	}
 	wg.Wait()
 	return missed
+}
+
+// inspect is one container's inspect (by ID or name), at most
+// inspectParallelism at a time: its runtime, its last log lines when it is
+// down, and with verify the configuration it runs with.
+func (in *Inspection) inspect(ctx context.Context, ref string) (string, *observe.Runtime, error) {
+	select {
+	case in.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", nil, ctx.Err()
+	}
+	defer func() { <-in.sem }()
+	info, err := in.c.api.ContainerInspect(ctx, ref)
+	if err != nil {
+		return "", nil, err
+	}
+	if info.ContainerJSONBase == nil {
+		return "", nil, fmt.Errorf("inspect container %s: no container in the answer", ref)
+	}
+	rt := runtimeOf(info)
+	mine := in.early == nil || info.Config != nil && observe.Managed(info.Config.Labels, in.fleet)
+	if rt.Down() && rt.Status != "created" && mine {
+		if out, err := in.c.ContainerLogsTail(ctx, info.ID, logLinesDown); err == nil {
+			rt.Logs = splitLines(out)
+		}
+	}
+	if in.verify {
+		rt.Config = runConfigOf(info)
+		rt.Config.ImageEnv = in.images.get(ctx, info.Image)
+	}
+	return info.ID, rt, nil
+}
+
+// imageEnvs inspects each image once, however many containers ask for it.
+type imageEnvs struct {
+	c  *Client
+	mu sync.Mutex
+	m  map[string]*imageEnv
+}
+
+type imageEnv struct {
+	once sync.Once
+	env  map[string]string
+}
+
+func (ie *imageEnvs) get(ctx context.Context, id string) map[string]string {
+	ie.mu.Lock()
+	e := ie.m[id]
+	if e == nil {
+		e = &imageEnv{}
+		ie.m[id] = e
+	}
+	ie.mu.Unlock()
+	e.once.Do(func() { e.env = ie.c.imageEnv(ctx, id) })
+	return e.env
 }
 
 func (c *Client) imageEnv(ctx context.Context, id string) map[string]string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/volume"
@@ -14,27 +15,31 @@ import (
 	"github.com/quantabase/fleetctl/pkg/observe"
 )
 
-// Observe takes one snapshot of the host for fleet in three API calls: every
-// container (managed or not, so the planner sees name and port collisions),
-// the volumes labelled with fleet plus the unmanaged ones named in
-// wantVolumes (old-script volumes to adopt), and every local image tag.
+// Observe takes one snapshot of the host for fleet: every container (managed
+// or not, so the planner sees name and port collisions), the volumes
+// labelled with fleet plus the unmanaged ones named in wantVolumes
+// (old-script volumes to adopt), and the local images: the ones named in
+// wantImages (the references the planner looks up), one inspect call per
+// distinct reference, or every local image tag when wantImages is nil.
 //
-// The three lists are independent, so they are read concurrently: a no-op
-// plan costs one engine round trip instead of three. They are not atomic
-// together; a change in between shows up in the next snapshot, as with any
-// level-triggered loop.
-func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes []string) (*observe.State, error) {
+// Asking for the fleet's images by name is cheaper than the image list,
+// which the engine builds from every image and layer on the host (the
+// slowest of the calls on a host with many images). The calls are
+// independent, so they are made concurrently: a no-op plan costs one engine
+// round trip for all of them. They are not atomic together; a change in
+// between shows up in the next snapshot, as with any level-triggered loop.
+func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes, wantImages []string) (*observe.State, error) {
 	var (
 		wg               sync.WaitGroup
 		cs               []container.Summary
 		vs               volume.ListResponse
-		is               []image.Summary
+		images           map[string]string
 		cErr, vErr, iErr error
 	)
 	wg.Add(3)
 	go func() { defer wg.Done(); cs, cErr = c.api.ContainerList(ctx, container.ListOptions{All: true}) }()
 	go func() { defer wg.Done(); vs, vErr = c.api.VolumeList(ctx, volume.ListOptions{}) }()
-	go func() { defer wg.Done(); is, iErr = c.api.ImageList(ctx, image.ListOptions{}) }()
+	go func() { defer wg.Done(); images, iErr = c.localImages(ctx, wantImages) }()
 	wg.Wait()
 	switch {
 	case cErr != nil:
@@ -42,14 +47,65 @@ func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes []string
 	case vErr != nil:
 		return nil, fmt.Errorf("observe fleet %s: list volumes: %w", fleet, vErr)
 	case iErr != nil:
-		return nil, fmt.Errorf("observe fleet %s: list images: %w", fleet, iErr)
+		return nil, fmt.Errorf("observe fleet %s: %w", fleet, iErr)
 	}
 	return &observe.State{
 		Fleet:      fleet,
 		Containers: containersOf(cs),
 		Volumes:    volumesOf(vs.Volumes, fleet, wantVolumes),
-		Images:     imagesOf(is),
+		Images:     images,
 	}, nil
+}
+
+// localImages maps image references (tags and digests) to local image IDs:
+// of the images named in want, or of every local image when want is nil.
+// An image is known by the references the engine lists for it, exactly as
+// in the image list: a reference the engine would resolve only by
+// normalising it ("nginx" for nginx:latest) is not one of them.
+func (c *Client) localImages(ctx context.Context, want []string) (map[string]string, error) {
+	if want == nil {
+		is, err := c.api.ImageList(ctx, image.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list images: %w", err)
+		}
+		return imagesOf(is), nil
+	}
+	seen := make(map[string]bool, len(want))
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		out   = map[string]string{}
+		first error
+	)
+	for _, ref := range want {
+		if ref == "" || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			im, err := c.api.ImageInspect(ctx, ref)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case cerrdefs.IsNotFound(err):
+			case err != nil:
+				if first == nil {
+					first = fmt.Errorf("inspect image %s: %w", ref, err)
+				}
+			default:
+				for k, v := range imagesOf([]image.Summary{{ID: im.ID, RepoTags: im.RepoTags, RepoDigests: im.RepoDigests}}) {
+					out[k] = v
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
 }
 
 func containersOf(list []container.Summary) []observe.Container {

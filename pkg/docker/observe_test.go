@@ -61,7 +61,7 @@ func TestObserve(t *testing.T) {
 	e.unmanaged(t, resp.ID)
 
 	before := e.c.Calls()
-	st, err := e.c.Observe(ctx, e.fleet, []string{oldVol, e.fleet + "-missing"})
+	st, err := e.c.Observe(ctx, e.fleet, []string{oldVol, e.fleet + "-missing"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +92,25 @@ func TestObserve(t *testing.T) {
 		t.Errorf("created = %d", m.Created)
 	}
 
+	// The fleet's images asked for by name: one inspect per distinct
+	// reference instead of the image list, and the same answer for them; a
+	// missing image is absent, not an error.
+	missing := "fleetctl/no-such-image:" + e.fleet
+	before = e.c.Calls()
+	byName, err := e.c.Observe(ctx, e.fleet, nil, []string{img, missing, img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.c.Calls() - before; n != 4 {
+		t.Errorf("Observe with two distinct images made %d API calls, want 4", n)
+	}
+	if byName.Images[img] != st.Images[img] {
+		t.Errorf("images[%s] by name = %q, from the list %q", img, byName.Images[img], st.Images[img])
+	}
+	if _, ok := byName.Images[missing]; ok {
+		t.Errorf("a missing image is listed: %v", byName.Images)
+	}
+
 	o := findContainer(t, st, otherName)
 	if o.State != "created" || observe.Managed(o.Labels, e.fleet) {
 		t.Errorf("unmanaged container = %+v", o)
@@ -112,7 +131,7 @@ func TestObserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "unmanaged container healthy", func() bool {
-		st, err := e.c.Observe(ctx, e.fleet, nil)
+		st, err := e.c.Observe(ctx, e.fleet, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +171,7 @@ func BenchmarkObserve(b *testing.B) {
 	b.ResetTimer()
 	before := e.c.Calls()
 	for i := 0; i < b.N; i++ {
-		if _, err := e.c.Observe(e.ctx, e.fleet, nil); err != nil {
+		if _, err := e.c.Observe(e.ctx, e.fleet, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

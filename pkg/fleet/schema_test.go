@@ -219,7 +219,16 @@ func TestCompileSchema(t *testing.T) {
 			t.Errorf("compileSchema(%s) succeeded", doc)
 		}
 	}
+	// Every pattern compiled at once: the loader's lazy engine may trust them.
 	if _, err := compileSchema(schema.JSON); err != nil {
 		t.Fatalf("embedded schema: %v", err)
+	}
+	lazy, err := compileWith(schema.JSON, lazyRegexp)
+	if err != nil {
+		t.Fatalf("embedded schema, lazy patterns: %v", err)
+	}
+	err = lazy.compiled.Validate(map[string]any{"apiVersion": "fleetctl/v1", "fleet": "Not A Name!"})
+	if err == nil || !strings.Contains(err.Error(), "/fleet") || !strings.Contains(err.Error(), "does not match pattern") {
+		t.Errorf("the lazily compiled schema did not refuse a fleet name by its pattern: %v", err)
 	}
 }

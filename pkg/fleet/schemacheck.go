@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,15 +30,23 @@ type fleetSchema struct {
 const schemaURL = "https://github.com/quantabase/fleetctl/schema/fleet.schema.json"
 
 var loadSchema = sync.OnceValues(func() (*fleetSchema, error) {
-	return compileSchema(schema.JSON)
+	return compileWith(schema.JSON, lazyRegexp)
 })
 
-func compileSchema(data []byte) (*fleetSchema, error) {
+// compileSchema compiles any schema document, checking every pattern.
+func compileSchema(data []byte) (*fleetSchema, error) { return compileWith(data, nil) }
+
+// compileWith compiles data with the given regexp engine (nil: Go's regexp,
+// each pattern compiled at once).
+func compileWith(data []byte, engine jsonschema.RegexpEngine) (*fleetSchema, error) {
 	raw, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	c := jsonschema.NewCompiler()
+	if engine != nil {
+		c.UseRegexpEngine(engine)
+	}
 	if err := c.AddResource(schemaURL, raw); err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
@@ -46,6 +55,31 @@ func compileSchema(data []byte) (*fleetSchema, error) {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	return &fleetSchema{compiled: compiled, raw: raw}, nil
+}
+
+// lazyRegexp defers compiling a schema pattern to the first value matched
+// against it: a run pays only for the patterns its fleet.yaml reaches, and
+// none is compiled twice (the compiler also compiles each one to check the
+// schema against its meta-schema). Only for the embedded schema, which is
+// fixed: TestCompileSchema compiles it with the default engine, so every
+// pattern in it is known to be a valid regexp.
+func lazyRegexp(src string) (jsonschema.Regexp, error) {
+	return &lazyRe{src: src}, nil
+}
+
+type lazyRe struct {
+	src  string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRe) String() string { return l.src }
+
+// MatchString compiles on first use; a pattern that does not compile (never
+// the embedded schema's) matches nothing, so the value is refused.
+func (l *lazyRe) MatchString(s string) bool {
+	l.once.Do(func() { l.re, _ = regexp.Compile(l.src) })
+	return l.re != nil && l.re.MatchString(s)
 }
 
 // checkSchema validates the expanded tree against the schema and records

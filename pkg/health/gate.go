@@ -48,9 +48,13 @@ type Gate struct {
 // LogLines is how many lines a failure quotes.
 const LogLines = 20
 
-// Wait polls the container (inspect, then its endpoint) every interval until
-// the endpoint answers healthy, the container exits or restarts, or the
-// timeout passes. The container must have been started just before: a
+// Wait polls the container (inspect and its endpoint, at the same time)
+// until the endpoint answers healthy, the container exits or restarts, or
+// the timeout passes. The first poll is made at once and the next ones
+// come quickly (firstPollWait, doubling up to the interval): a container
+// is usually up within a few hundred milliseconds of its start, and a gate
+// that waits a whole interval after a first "connection refused" holds its
+// apply for nothing. The container must have been started just before: a
 // manual start resets the engine's restart count, so any restart counted
 // afterwards is a crash.
 func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
@@ -61,9 +65,24 @@ func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
 		t.Interval = 500 * time.Millisecond
 	}
 	deadline := time.Now().Add(t.Timeout)
+	wait := min(firstPollWait, t.Interval)
 	var last Result
 	for {
-		rt, err := g.Engine.InspectRuntime(ctx, t.ID)
+		var (
+			rt   *observe.Runtime
+			err  error
+			done = make(chan struct{})
+		)
+		go func() {
+			defer close(done)
+			rt, err = g.Engine.InspectRuntime(ctx, t.ID)
+		}()
+		pctx, cancel := context.WithTimeout(ctx, min(2*time.Second, time.Until(deadline)+100*time.Millisecond))
+		probe := g.Prober.Probe(pctx, t.Bind, t.Port, t.Path)
+		cancel()
+		<-done
+		// What the engine says wins over the probe: a container that
+		// answered once but crashed, or restarted, is not healthy.
 		switch {
 		case err == nil && rt == nil:
 			return last, g.fail(ctx, t, "container %s is gone", t.Name)
@@ -80,9 +99,7 @@ func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
 		case err == nil && !rt.Running:
 			return last, g.fail(ctx, t, "container %s exited (code %d)", t.Name, rt.ExitCode)
 		}
-		pctx, cancel := context.WithTimeout(ctx, min(2*time.Second, time.Until(deadline)+100*time.Millisecond))
-		last = g.Prober.Probe(pctx, t.Bind, t.Port, t.Path)
-		cancel()
+		last = probe
 		if last.OK {
 			return last, nil
 		}
@@ -91,12 +108,17 @@ func (g Gate) Wait(ctx context.Context, t Target) (Result, error) {
 				URL(g.Prober.Host, t.Bind, t.Port, last.Path), t.Timeout, last.Detail)
 		}
 		select {
-		case <-time.After(t.Interval):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return last, ctx.Err()
 		}
+		wait = min(2*wait, t.Interval)
 	}
 }
+
+// firstPollWait is the wait after the first poll of a gate; each next wait
+// doubles, up to the target's interval.
+const firstPollWait = 25 * time.Millisecond
 
 // nextExit: a restarted container runs again with its exit code reset, so
 // it is watched a little longer (at most crashWatch) for the next exit,

@@ -133,13 +133,13 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 			defer wg.Done()
 			hctx, cancel := context.WithTimeout(ctx, hostObserveTimeout)
 			defer cancel()
-			st, err := cli.Observe(hctx, spec.Fleet, vols)
+			st, err := cli.Observe(hctx, spec.Fleet, vols, specImages(spec))
 			if err != nil {
 				hs.Err = mask.String(err.Error())
 				return
 			}
 			// Each host's clients are probed on that host's address.
-			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust)
+			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust, nil)
 			hs.State = st
 		}(&out[i], cli)
 	}

@@ -53,14 +53,23 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	for i := range spec.Clients {
 		vols = append(vols, spec.VolumeName(&spec.Clients[i]))
 	}
+	imgs := specImages(spec)
 	if err := r.matchesHosts(spec); err != nil { // hosts.go
 		return nil, err
 	}
 	var st *observe.State
 	var err error
+	var early *docker.Inspection
+	lctx, cancel := context.WithTimeout(ctx, lookBudget)
+	defer cancel()
+	if r.Hosts == nil && !trustLabels {
+		// Every client container is inspected anyway: start by name now,
+		// so the calls overlap the lists (look uses what still matches).
+		early = r.Docker.InspectEarly(lctx, spec.Fleet, containerNames(spec), true)
+	}
 	if r.Hosts != nil {
 		st = r.observeHosts(ctx, spec, trustLabels) // hosts.go: looks at each host's clients
-	} else if st, err = r.Docker.Observe(ctx, spec.Fleet, vols); err != nil {
+	} else if st, err = r.Docker.Observe(ctx, spec.Fleet, vols, imgs); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
 	if sites := Sites(spec); sites != nil {
@@ -71,9 +80,32 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		}
 	}
 	if r.Hosts == nil {
-		r.look(ctx, spec, st, trustLabels) // observe.go
+		r.look(lctx, spec, st, trustLabels, early) // observe.go
 	}
 	return st, nil
+}
+
+// containerNames lists each client's container name.
+func containerNames(spec *fleet.Spec) []string {
+	out := make([]string, 0, len(spec.Clients))
+	for i := range spec.Clients {
+		out = append(out, spec.ContainerName(&spec.Clients[i]))
+	}
+	return out
+}
+
+// specImages lists the image references the planner looks up: each client's
+// image, once.
+func specImages(spec *fleet.Spec) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for i := range spec.Clients {
+		if img := spec.Clients[i].Image; !seen[img] {
+			seen[img] = true
+			out = append(out, img)
+		}
+	}
+	return out
 }
 
 // certPaths lists the certificate and key files the fleet's sites will name.
