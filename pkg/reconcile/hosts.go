@@ -248,22 +248,21 @@ func (r *Runner) runPhase(ctx context.Context, p *plan.Plan, acts []plan.Action,
 // the proxy) once every host is done; an action whose dependency on some
 // host did not succeed is skipped, as within one run.
 func (r *Runner) runOffHosts(ctx context.Context, p *plan.Plan, acts []plan.Action, ao apply.Options, total *apply.Result) {
-	done := map[string]bool{}
-	for _, id := range total.Done {
-		done[id] = true
+	// A dependency of an earlier phase has already passed notFailedDeps;
+	// one of this phase blocks only when it failed or was skipped.
+	bad := map[string]bool{}
+	for id := range total.Failed {
+		bad[id] = true
+	}
+	for _, id := range total.Skipped {
+		bad[id] = true
 	}
 	var run []plan.Action
 	for _, a := range acts {
-		ok := true
-		for _, d := range a.DependsOn {
-			if !done[d] && p.Action(d) != nil {
-				ok = false
-			}
-		}
-		if ok {
-			run = append(run, a)
-		} else {
+		if hasBad(a.DependsOn, bad) {
 			total.Skipped = append(total.Skipped, a.ID)
+		} else {
+			run = append(run, a)
 		}
 	}
 	if len(run) == 0 {
