@@ -39,7 +39,7 @@ func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes, wantIma
 	wg.Add(3)
 	go func() { defer wg.Done(); cs, cErr = c.api.ContainerList(ctx, container.ListOptions{All: true}) }()
 	go func() { defer wg.Done(); vs, vErr = c.api.VolumeList(ctx, volume.ListOptions{}) }()
-	go func() { defer wg.Done(); images, iErr = c.localImages(ctx, wantImages) }()
+	go func() { defer wg.Done(); images, iErr = c.LocalImages(ctx, wantImages) }()
 	wg.Wait()
 	switch {
 	case cErr != nil:
@@ -57,12 +57,12 @@ func (c *Client) Observe(ctx context.Context, fleet string, wantVolumes, wantIma
 	}, nil
 }
 
-// localImages maps image references (tags and digests) to local image IDs:
+// LocalImages maps image references (tags and digests) to local image IDs:
 // of the images named in want, or of every local image when want is nil.
 // An image is known by the references the engine lists for it, exactly as
 // in the image list: a reference the engine would resolve only by
 // normalising it ("nginx" for nginx:latest) is not one of them.
-func (c *Client) localImages(ctx context.Context, want []string) (map[string]string, error) {
+func (c *Client) LocalImages(ctx context.Context, want []string) (map[string]string, error) {
 	if want == nil {
 		is, err := c.api.ImageList(ctx, image.ListOptions{})
 		if err != nil {

@@ -138,6 +138,10 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 				hs.Err = mask.String(err.Error())
 				return
 			}
+			if err := addPreviousImages(hctx, cli, spec.Fleet, st); err != nil {
+				hs.Err = err.Error()
+				return
+			}
 			// Each host's clients are probed on that host's address.
 			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust, nil)
 			hs.State = st

@@ -80,9 +80,48 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		}
 	}
 	if r.Hosts == nil {
+		// The images the fleet's containers replaced (what a rollback
+		// returns to) are looked up while the look runs.
+		prev := make(chan error, 1)
+		go func() { prev <- addPreviousImages(lctx, r.Docker, spec.Fleet, st) }()
 		r.look(lctx, spec, st, trustLabels, early) // observe.go
+		if err := <-prev; err != nil {
+			return nil, fmt.Errorf("observe: %w", err)
+		}
 	}
 	return st, nil
+}
+
+// addPreviousImages adds to st.Images the images the fleet's containers
+// record as replaced (plan.LabelPreviousImageRef), which fleet.yaml may no
+// longer name: a rollback returns to one of them. Only those not already
+// known cost a call (one per distinct reference).
+func addPreviousImages(ctx context.Context, cli *docker.Client, fleetName string, st *observe.State) error {
+	var refs []string
+	seen := map[string]bool{}
+	for _, c := range st.Containers {
+		ref := c.Labels[plan.LabelPreviousImageRef]
+		if ref == "" || seen[ref] || !observe.Managed(c.Labels, fleetName) {
+			continue
+		}
+		seen[ref] = true
+		if _, ok := st.Images[ref]; !ok {
+			refs = append(refs, ref)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	got, err := cli.LocalImages(ctx, refs)
+	if err != nil {
+		return err
+	}
+	for k, v := range got {
+		if _, ok := st.Images[k]; !ok {
+			st.Images[k] = v
+		}
+	}
+	return nil
 }
 
 // containerNames lists each client's container name.
