@@ -161,9 +161,21 @@ func (m *Metrics) planDrift(p *plan.Plan) {
 func (m *Metrics) setClients(cs []ClientStatus) {
 	m.clients.Reset()
 	for _, c := range cs {
-		m.clients.WithLabelValues(c.State, healthLabel(c.Health)).Inc()
+		m.clients.WithLabelValues(stateLabel(c.State), healthLabel(c.Health)).Inc()
 	}
 	m.perClient.set(cs)
+}
+
+// stateLabel keeps the state label to a small fixed set: the words a row
+// carries ("crash-looping (5 restarts)", "exited (code 3)") would make a new
+// series at every restart.
+func stateLabel(s string) string {
+	word, _, _ := strings.Cut(s, " ")
+	switch word {
+	case "running", "absent", "blocked", "exited", "crash-looping", "restarting", "created", "paused", "dead", "removing":
+		return word
+	}
+	return "other"
 }
 
 func healthLabel(h string) string {

@@ -98,3 +98,14 @@ func TestDriftKind(t *testing.T) {
 		})
 	}
 }
+
+func TestStateLabelIsAFixedSet(t *testing.T) {
+	for in, want := range map[string]string{
+		"running": "running", "crash-looping (5 restarts)": "crash-looping", "crash-looping (6 restarts)": "crash-looping",
+		"exited (code 3)": "exited", "absent": "absent", "something new": "other",
+	} {
+		if got := stateLabel(in); got != want {
+			t.Errorf("stateLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
