@@ -32,6 +32,14 @@ type Options struct {
 	Proxy Proxy
 	// Migration runs migrate-database actions (migrate.go).
 	Migration MigrationOptions
+	// Sync runs provision-sync actions (nil when fleet.yaml has no sync).
+	Sync SyncProvisioner
+}
+
+// SyncProvisioner creates the sync nodes' role and schemas in the target;
+// the CLI wires pkg/replicate behind it.
+type SyncProvisioner interface {
+	ProvisionSync(ctx context.Context, p plan.SyncProvision) error
 }
 
 // Phase of an action in an Event.
@@ -251,6 +259,11 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 		return r.syncSites(ctx, a) // proxy.go
 	case plan.KindMigrateDatabase:
 		return r.migrate(ctx, a) // migrate.go
+	case plan.KindProvisionSync:
+		if r.opt.Sync == nil || a.SyncProvision == nil {
+			return errors.New("provision sync: no provisioner configured")
+		}
+		return r.opt.Sync.ProvisionSync(ctx, *a.SyncProvision)
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }

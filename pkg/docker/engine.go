@@ -150,6 +150,15 @@ func containerConfig(rc resource.Container) (*container.Config, *container.HostC
 		}
 		host.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: rc.Volume, Target: rc.MountPath}}
 	}
+	for _, m := range rc.Mounts {
+		if m.Volume == "" || m.Target == "" {
+			return nil, nil, fmt.Errorf("mount %q at %q: volume and target are required", m.Volume, m.Target)
+		}
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Volume, Target: m.Target})
+	}
+	if len(rc.Cmd) > 0 {
+		cfg.Cmd = append([]string(nil), rc.Cmd...)
+	}
 	if rc.ContainerPort > 0 {
 		port := nat.Port(strconv.Itoa(rc.ContainerPort) + "/tcp")
 		cfg.ExposedPorts = nat.PortSet{port: struct{}{}}

@@ -53,6 +53,10 @@ type State struct {
 	// Hosts holds each host's own snapshot when fleet.yaml has hosts; the
 	// fields above then merge the reachable hosts (hosts.go).
 	Hosts []HostState `json:"hosts,omitempty"`
+	// SelfImage is fleetctl's own image on the engine (the sync nodes run
+	// it), set when fleet.yaml has sync; SelfImageErr says why it is not.
+	SelfImage    string `json:"selfImage,omitempty"`
+	SelfImageErr string `json:"selfImageErr,omitempty"`
 }
 
 // Container is one container as listed by the engine.

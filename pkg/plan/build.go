@@ -85,6 +85,7 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 	b.orphans()
 	b.deleteData() // destroy.go
 	b.sites(blocked)
+	b.syncNodes() // sync.go
 	b.plan.Fingerprint = b.relevant().Fingerprint()
 	sortActions(b.plan.Actions)
 	b.plan.summarize()
@@ -191,6 +192,11 @@ func (b *builder) relevant() *observe.State {
 		n := b.spec.ContainerName(c)
 		names[n], names[n+observe.PreviousSuffix] = true, true
 		ports[c.Port], images[c.Image] = true, true
+	}
+	if b.spec.Sync != nil {
+		for _, n := range b.spec.Sync.NodeList() {
+			names[n.Name], names[n.Name+observe.PreviousSuffix], ports[n.Port] = true, true, true
+		}
 	}
 	sub := &observe.State{Fleet: b.st.Fleet, Volumes: b.st.Volumes, Images: map[string]string{}, Sites: b.st.Sites}
 	for _, c := range b.st.Containers {

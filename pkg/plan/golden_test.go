@@ -15,7 +15,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fixed secret values of the golden cases (never appear in any golden file).
-var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x", "OPENAI_KEY": "golden-openai-key", "DB_URL_2": "postgres://u2:golden-db-pass-2@db/y"}
+var goldenEnv = map[string]string{"GOOGLE_CLIENT_SECRET": "golden-oauth-secret", "DB_URL": "postgres://u:golden-db-pass@db/x", "OPENAI_KEY": "golden-openai-key", "DB_URL_2": "postgres://u2:golden-db-pass-2@db/y",
+	"SYNC_URL": "postgres://owner:golden-sync-owner-pass@pg.example:5432/app", "SYNC_TOKEN": "golden-sync-admin-token"}
 
 const goldenSeed = "golden-seed-0123456789abcdef"
 
@@ -40,7 +41,12 @@ type observedCase struct {
 	Verify     bool                          `json:"verify"`
 	RunEnv     map[string]map[string]*string `json:"runEnv"`
 	BoundPorts []observe.PortBinding         `json:"boundPorts"`
+	// SelfImage is fleetctl's own image (the sync nodes').
+	SelfImage string `json:"selfImage"`
 }
+
+// goldenSelfImage is fleetctl's own image in the golden cases with sync.
+const goldenSelfImage = "fleetctl/fleetctl:golden-0123456789ab"
 
 func loadGoldenSpec(t *testing.T, path string) (*fleet.Spec, fleet.Secrets) {
 	t.Helper()
@@ -79,6 +85,17 @@ func appliedState(spec *fleet.Spec, secrets fleet.Secrets) *observe.State {
 		})
 		st.Volumes = append(st.Volumes, observe.Volume{Name: d.Volume.Name, Labels: d.Volume.Labels})
 		st.Images[c.Image] = "sha256:" + c.Image
+	}
+	if spec.Sync != nil {
+		st.SelfImage = goldenSelfImage
+		prov := syncProvision(spec, secrets)
+		for _, n := range spec.Sync.NodeList() {
+			ctr, _, _ := renderSyncNode(spec, secrets, n, goldenSelfImage, prov)
+			st.Containers = append(st.Containers, observe.Container{
+				ID: "id-" + n.Name + "-000000000000", Name: n.Name, Image: goldenSelfImage, State: "running",
+				Labels: ctr.Labels, Ports: []observe.PortBinding{{HostIP: ctr.BindAddress, HostPort: n.Port}},
+			})
+		}
 	}
 	return st
 }
@@ -160,6 +177,9 @@ func tweak(st *observe.State, spec *fleet.Spec, oc *observedCase) {
 	st.Containers = append(kept, oc.Containers...)
 	st.Volumes = append(st.Volumes, oc.Volumes...)
 	st.BoundPorts = oc.BoundPorts
+	if oc.SelfImage != "" {
+		st.SelfImage = oc.SelfImage
+	}
 	if oc.NoImages {
 		st.Images = map[string]string{}
 	} else {

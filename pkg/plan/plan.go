@@ -34,7 +34,7 @@ func (k Kind) Symbol() string {
 		return "~"
 	case KindRemoveContainer, KindRemoveVolume:
 		return "-"
-	case KindSyncSites:
+	case KindSyncSites, KindProvisionSync:
 		return "~"
 	}
 	return "?"
@@ -64,6 +64,8 @@ type Action struct {
 	Sites []resource.SiteChange `json:"sites,omitempty"`
 	// Migration describes a migrate-database action (migrate.go).
 	Migration *Migration `json:"migration,omitempty"`
+	// SyncProvision is what a provision-sync action creates (sync.go).
+	SyncProvision *SyncProvision `json:"-"`
 	// Rollout is the id of the image rollout the action belongs to (rollout.go).
 	Rollout string `json:"rollout,omitempty"`
 
@@ -183,7 +185,7 @@ func (p *Plan) summarize() {
 			s.Pull++
 		case KindCreateVolume, KindCreateContainer:
 			s.Add++
-		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase, KindRestartContainer:
+		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase, KindRestartContainer, KindProvisionSync:
 			s.Change++
 		case KindRemoveContainer, KindRemoveVolume:
 			s.Destroy++

@@ -112,6 +112,8 @@ func (t *textWriter) action(a *Action) {
 		noun = "image"
 	case KindCreateVolume, KindRemoveVolume:
 		noun = "volume"
+	case KindProvisionSync:
+		noun = "sync role"
 	}
 	head := fmt.Sprintf("  %s %s %s", a.Kind.Symbol(), noun, a.Object)
 	if a.Client != "" && noun == "container" {
@@ -136,13 +138,15 @@ func (t *textWriter) action(a *Action) {
 		head += " (client " + a.Client + "): remove volume: " + DataWillBeDeleted
 	case KindPullImage:
 		head += ": pull"
+	case KindProvisionSync:
+		head += ": create or update the role and its schemas in the sync target"
 	}
 	t.printf("%s\n", head)
 	for _, c := range a.Causes {
 		t.printf("      # %s\n", c)
 	}
 	switch {
-	case a.Kind == KindCreateContainer:
+	case a.Kind == KindCreateContainer, a.Kind == KindProvisionSync:
 		t.attrs(a.After)
 	case len(a.Changes) > 0:
 		for _, ch := range a.Changes {
@@ -185,7 +189,7 @@ func (t *textWriter) change(ch Change) {
 
 // attrs prints a create's attributes, env flattened and sorted.
 func (t *textWriter) attrs(m map[string]any) {
-	keys := []string{"image", "port", "volume", "restartPolicy", "state"}
+	keys := []string{"image", "port", "volume", "restartPolicy", "state", "command", "mounts", "role", "metaSchema", "schemas", "target"}
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
 			t.printf("      %-16s %s\n", k+":", quote(v))

@@ -71,7 +71,7 @@ func sortActions(as []Action) {
 		switch k {
 		case KindPullImage:
 			return 0
-		case KindCreateVolume:
+		case KindCreateVolume, KindProvisionSync:
 			return 1
 		}
 		return 2

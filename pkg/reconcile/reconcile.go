@@ -89,6 +89,12 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 			return nil, fmt.Errorf("observe: %w", err)
 		}
 	}
+	if spec.Sync != nil && r.Hosts == nil {
+		// The sync nodes run fleetctl's own binary: imported once per binary.
+		if st.SelfImage, err = r.Docker.EnsureSelfImage(ctx); err != nil {
+			st.SelfImage, st.SelfImageErr = "", err.Error()
+		}
+	}
 	return st, nil
 }
 
@@ -181,6 +187,9 @@ func (r *Runner) Plan(ctx context.Context, spec *fleet.Spec, secrets fleet.Secre
 func masker(secrets fleet.Secrets, p *plan.Plan) *redact.Masker {
 	var derived []string
 	for i := range p.Actions {
+		if sp := p.Actions[i].SyncProvision; sp != nil {
+			derived = append(derived, sp.Password, sp.OwnerURL)
+		}
 		if c := p.Actions[i].Container; c != nil {
 			for _, e := range c.Env {
 				if e.Sensitive {
@@ -242,6 +251,9 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 	}
 	if ao.Migration.Migrator == nil {
 		ao.Migration.Migrator = Migrator{} // migrator.go
+	}
+	if spec.Sync != nil && ao.Sync == nil {
+		ao.Sync = SyncProvisioner{} // syncprov.go
 	}
 	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
 		ao.Proxy = sites

@@ -33,6 +33,18 @@ type Container struct {
 	NanoCPUs      int64             `json:"nanoCPUs,omitempty"`
 	// Health is how apply decides the container is ready.
 	Health Health `json:"health"`
+	// Cmd, when set, replaces the image's default arguments (the sync
+	// nodes run `fleetctl sync-node ...` from fleetctl's own image).
+	Cmd []string `json:"cmd,omitempty"`
+	// Mounts are volumes mounted besides Volume (a sync node mounts every
+	// replicated client's volume, read-write: a WAL reader needs -shm).
+	Mounts []Mount `json:"mounts,omitempty"`
+}
+
+// Mount is a named volume mounted at Target.
+type Mount struct {
+	Volume string `json:"volume"`
+	Target string `json:"target"`
 }
 
 // Health is an HTTP health gate: GET Path on the published port must answer

@@ -1,0 +1,316 @@
+package plan
+
+import (
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// KindProvisionSync creates (idempotently) the sync nodes' restricted role
+// and the schemas it owns in the target database, before nodes start.
+const KindProvisionSync Kind = "provision-sync"
+
+// Sync node constants: what the node containers are made of.
+const (
+	// LabelSyncNode marks a container as the fleet's sync node NAME.
+	LabelSyncNode = "io.fleetctl.sync-node"
+	// SyncNodePort is where a node listens inside its container.
+	SyncNodePort = 9443
+	// SyncDataRoot is where each client's volume is mounted in a node
+	// (SyncDataRoot/CLIENT, the node reads CLIENT/webui.db).
+	SyncDataRoot = "/data"
+	// Env names of the node's secrets (cmd/fleetctl's sync-node reads them).
+	SyncEnvURL   = "FLEETCTL_SYNC_URL"
+	SyncEnvToken = "FLEETCTL_SYNC_ADMIN_TOKEN"
+)
+
+// SyncProvision is what a provision-sync action creates; OwnerURL and
+// Password are secrets (never in JSON).
+type SyncProvision struct {
+	OwnerURL   string
+	Role       string
+	Password   string
+	MetaSchema string
+	Clients    []string
+}
+
+// syncNodeConfig is the normalized input of a node container (its label):
+// a change recreates the node.
+type syncNodeConfig struct {
+	Image     string            `json:"image"`
+	Bind      string            `json:"bind"`
+	Port      int               `json:"port"`
+	Restart   string            `json:"restart"`
+	Cmd       []string          `json:"cmd"`
+	Mounts    []resource.Mount  `json:"mounts"`
+	Env       map[string]string `json:"env"`
+	Sensitive []string          `json:"sensitive,omitempty"`
+}
+
+// syncKey keys the digests of the nodes' sensitive values and is the seed
+// of the role's password.
+func syncKey(s *fleet.Spec, secrets fleet.Secrets) string {
+	return keyedDigest(secrets.Value(s.SecretKeySeed), "sync:"+s.Fleet)
+}
+
+// syncProvision is the role and schemas of the fleet's sync.
+func syncProvision(s *fleet.Spec, secrets fleet.Secrets) SyncProvision {
+	p := SyncProvision{
+		OwnerURL:   s.Sync.Target.TargetURL(secrets),
+		Role:       fleet.SyncRoleName(s.Fleet),
+		Password:   keyedDigest(syncKey(s, secrets), "role-password")[:40],
+		MetaSchema: fleet.SyncMetaSchema,
+	}
+	for _, c := range s.SyncedClients() {
+		p.Clients = append(p.Clients, c.Name)
+	}
+	return p
+}
+
+// roleURL is the owner's URL with the nodes' role and password: the nodes
+// never hold the owner's credentials. A pooler user "postgres.REF" keeps its
+// ".REF" (Supabase routes by it).
+func roleURL(owner, role, password string) string {
+	u, err := url.Parse(owner)
+	if err != nil || u.User == nil {
+		return owner
+	}
+	name := role
+	if _, ref, ok := strings.Cut(u.User.Username(), "."); ok {
+		name += "." + ref
+	}
+	u.User = url.UserPassword(name, password)
+	return u.String()
+}
+
+// renderSyncNode is one node's container.
+func renderSyncNode(s *fleet.Spec, secrets fleet.Secrets, n fleet.SyncNode, image string, p SyncProvision) (resource.Container, syncNodeConfig, string) {
+	sy := s.Sync
+	interval, full, lease, renew := sy.Timings()
+	strategy, tables := sy.Strategy()
+	cmd := []string{"sync-node", "--node-id", n.Name, "--listen", "0.0.0.0:" + strconv.Itoa(SyncNodePort),
+		"--meta-schema", p.MetaSchema, "--strategy", strategy,
+		"--interval", interval.String(), "--full-interval", full.String(),
+		"--lease", lease.String(), "--renew", renew.String()}
+	tnames := make([]string, 0, len(tables))
+	for t := range tables {
+		tnames = append(tnames, t)
+	}
+	slices.Sort(tnames)
+	for _, t := range tnames {
+		cmd = append(cmd, "--table-strategy", t+"="+tables[t])
+	}
+	var mounts []resource.Mount
+	for _, c := range s.SyncedClients() {
+		dir := SyncDataRoot + "/" + c.Name
+		cmd = append(cmd, "--client", c.Name+"="+dir+"/webui.db")
+		mounts = append(mounts, resource.Mount{Volume: s.VolumeName(c), Target: dir})
+	}
+	env := []resource.EnvVar{{Name: SyncEnvURL, Value: roleURL(p.OwnerURL, p.Role, p.Password), Sensitive: true}}
+	if !sy.AdminToken.IsZero() {
+		env = append(env, resource.EnvVar{Name: SyncEnvToken, Value: secrets.Value(sy.AdminToken), Sensitive: true})
+	}
+	resource.SortEnv(env)
+	key := syncKey(s, secrets)
+	cfg := syncNodeConfig{Image: image, Bind: sy.SyncBindAddress(), Port: n.Port, Restart: "unless-stopped",
+		Cmd: cmd, Mounts: mounts, Env: map[string]string{}}
+	for _, e := range env {
+		cfg.Env[e.Name] = "hmac:" + keyedDigest(key, e.Name+"="+e.Value)
+		cfg.Sensitive = append(cfg.Sensitive, e.Name)
+	}
+	raw, _ := json.Marshal(cfg)
+	hash := hashVersion + "-" + keyedDigest(key, string(raw))[:24]
+	ctr := resource.Container{
+		Name: n.Name, Image: image, Env: env, Cmd: cmd, Mounts: mounts,
+		BindAddress: cfg.Bind, HostPort: n.Port, ContainerPort: SyncNodePort, RestartPolicy: cfg.Restart,
+		Health: resource.Health{Path: "/health"},
+		Labels: map[string]string{
+			observe.LabelManagedBy:  observe.ManagedByValue,
+			observe.LabelFleet:      s.Fleet,
+			LabelSyncNode:           n.Name,
+			observe.LabelConfigHash: hash,
+			LabelConfig:             string(raw),
+		},
+	}
+	return ctr, cfg, hash
+}
+
+// syncNodes plans the fleet's sync: each node container, and before any node
+// is created, replaced or started, the role and schemas (provision-sync).
+// Nothing is planned while the nodes are up to date: a second plan is empty.
+func (b *builder) syncNodes() {
+	sy := b.spec.Sync
+	if sy == nil {
+		return
+	}
+	if b.st.SelfImage == "" {
+		msg := "fleetctl's own image is not available"
+		if b.st.SelfImageErr != "" {
+			msg += ": " + b.st.SelfImageErr
+		}
+		b.conflict("", "sync", "sync nodes: %s", msg)
+		return
+	}
+	prov := syncProvision(b.spec, b.secrets)
+	var acts []Action
+	for _, n := range sy.NodeList() {
+		if a := b.syncNode(n, prov); a != nil {
+			acts = append(acts, *a)
+		}
+	}
+	if len(acts) == 0 {
+		return
+	}
+	const provID = "sync.provision"
+	p := prov
+	b.plan.Actions = append(b.plan.Actions, Action{
+		ID: provID, Kind: KindProvisionSync, Object: p.Role,
+		Causes:        []string{"sync nodes to create or start: make sure their role and schemas exist"},
+		SyncProvision: &p,
+		After: map[string]any{"role": p.Role, "metaSchema": p.MetaSchema,
+			"schemas": clientSchemas(p.Clients), "target": Masked},
+	})
+	for i := range acts {
+		acts[i].DependsOn = append(acts[i].DependsOn, provID)
+	}
+	b.plan.Actions = append(b.plan.Actions, acts...)
+}
+
+func clientSchemas(clients []string) []string {
+	out := make([]string, 0, len(clients))
+	for _, c := range clients {
+		out = append(out, "client_"+strings.ReplaceAll(c, "-", "_"))
+	}
+	return out
+}
+
+// syncNode decides one node's container action (nil: up to date).
+func (b *builder) syncNode(n fleet.SyncNode, prov SyncProvision) *Action {
+	ctr, cfg, hash := renderSyncNode(b.spec, b.secrets, n, b.st.SelfImage, prov)
+	cur := b.containers[n.Name]
+	prev := b.containers[n.Name+observe.PreviousSuffix]
+	a := &Action{ID: "sync-node." + n.Name, Object: n.Name, Start: true,
+		PreviousName: n.Name + observe.PreviousSuffix}
+	if cur != nil && !(observe.Managed(cur.Labels, b.spec.Fleet) && cur.Labels[LabelSyncNode] == n.Name) {
+		b.conflict("", n.Name, "container %s exists and is not this fleet's sync node: rename or remove it", n.Name)
+		return nil
+	}
+	for _, other := range b.ports[n.Port] {
+		if other != n.Name && other != n.Name+observe.PreviousSuffix {
+			b.conflict("", n.Name, "sync node %s: host port %d is used by container %s", n.Name, n.Port, other)
+			return nil
+		}
+	}
+	if prev != nil {
+		a.PreviousID = prev.ID
+		a.OldPort, a.OldRestart = observe.PortBinding{HostIP: cfg.Bind, HostPort: n.Port}, cfg.Restart
+	}
+	if cur != nil {
+		a.ExistingID = cur.ID
+		a.OldPort, a.OldRestart = observe.PortBinding{HostIP: cfg.Bind, HostPort: n.Port}, cfg.Restart
+		if old := parseSyncConfig(cur.Labels); old != nil {
+			a.OldPort = observe.PortBinding{HostIP: old.Bind, HostPort: old.Port}
+			a.OldRestart = old.Restart
+		}
+	}
+	switch {
+	case cur == nil && prev == nil:
+		a.Kind, a.Causes = KindCreateContainer, []string{"sync node missing"}
+	case cur == nil:
+		a.Kind, a.Causes = KindRecreateContainer, []string{"sync node missing; an interrupted recreate left " + prev.Name}
+	case cur.State == "removing" || (prev != nil && prev.State == "removing"):
+		b.requeue(removingRecheckMS)
+		return nil
+	case cur.Labels[observe.LabelConfigHash] != hash:
+		a.Kind, a.Causes = KindRecreateContainer, []string{"sync node config changed: " + strings.Join(syncConfigDiff(parseSyncConfig(cur.Labels), &cfg), ", ")}
+	case cur.State == "dead":
+		a.Kind, a.Causes = KindRecreateContainer, []string{"sync node is dead"}
+	case prev != nil:
+		a.Kind, a.ExistingMatches = KindRecreateContainer, true
+		a.Causes = []string{"finish an interrupted recreate: " + prev.Name + " is still kept"}
+	case !cur.Running():
+		a.Kind, a.Causes = KindStartContainer, []string{"sync node is " + cur.State + ", desired running"}
+	default:
+		return nil
+	}
+	a.Container = &ctr
+	a.After = syncNodeView(&cfg)
+	if cur != nil {
+		a.Before = observedView(cur)
+	}
+	return a
+}
+
+func parseSyncConfig(labels map[string]string) *syncNodeConfig {
+	var c syncNodeConfig
+	if raw, ok := labels[LabelConfig]; !ok || json.Unmarshal([]byte(raw), &c) != nil {
+		return nil
+	}
+	return &c
+}
+
+// syncConfigDiff names the fields that differ (values of secrets never).
+func syncConfigDiff(before, after *syncNodeConfig) []string {
+	if before == nil {
+		return []string{"config label missing or unreadable"}
+	}
+	var out []string
+	if before.Image != after.Image {
+		out = append(out, "image "+before.Image+" -> "+after.Image)
+	}
+	if before.Bind != after.Bind || before.Port != after.Port {
+		out = append(out, "port")
+	}
+	if before.Restart != after.Restart {
+		out = append(out, "restartPolicy")
+	}
+	if !slices.Equal(before.Cmd, after.Cmd) {
+		out = append(out, "command")
+	}
+	if !slices.Equal(before.Mounts, after.Mounts) {
+		out = append(out, "mounts")
+	}
+	names := map[string]bool{}
+	for k := range before.Env {
+		names[k] = true
+	}
+	for k := range after.Env {
+		names[k] = true
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if before.Env[k] != after.Env[k] {
+			out = append(out, "env "+k)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "config hash changed (secret key or hash version)")
+	}
+	return out
+}
+
+func syncNodeView(cfg *syncNodeConfig) map[string]any {
+	env := make(map[string]any, len(cfg.Env))
+	for k := range cfg.Env {
+		env[k] = Masked
+	}
+	mounts := make([]string, 0, len(cfg.Mounts))
+	for _, m := range cfg.Mounts {
+		mounts = append(mounts, m.Volume+":"+m.Target)
+	}
+	return map[string]any{
+		"image": cfg.Image, "port": cfg.Bind + ":" + strconv.Itoa(cfg.Port),
+		"restartPolicy": cfg.Restart, "command": strings.Join(cfg.Cmd, " "),
+		"mounts": mounts, "env": env, "state": "running",
+	}
+}
