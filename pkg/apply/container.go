@@ -155,7 +155,7 @@ func (r *runner) startHealthy(ctx context.Context, a *plan.Action, id string) er
 // at once, with the last log lines, masked.
 func (r *runner) healthy(ctx context.Context, name string, c *resource.Container, id string) error {
 	g := health.Gate{
-		Prober: health.Prober{HTTP: r.opt.HTTP, Host: r.opt.ProbeHost},
+		Prober: health.Prober{HTTP: r.opt.HTTP, Host: r.opt.ProbeHost, AnyOK: c.Health.AnyOK},
 		Engine: r.eng,
 		Mask:   func(s string) string { return maskEnv(s, c) },
 	}

@@ -42,6 +42,9 @@ type Prober struct {
 	HTTP *http.Client
 	// Host is where published ports are reached (the Docker host).
 	Host string
+	// AnyOK counts any HTTP 200 on the configured path as healthy, whatever
+	// the body (a sync node's /health; Open WebUI's answers {"status": true}).
+	AnyOK bool
 }
 
 // Probe asks the client published on bind:port once. With path "" it asks
@@ -49,7 +52,10 @@ type Prober struct {
 // one decided.
 func (p Prober) Probe(ctx context.Context, bind string, port int, path string) Result {
 	if path != "" {
-		ok, detail, _ := Check(ctx, p.HTTP, URL(p.Host, bind, port, path))
+		ok, detail, code := Check(ctx, p.HTTP, URL(p.Host, bind, port, path))
+		if p.AnyOK && code == http.StatusOK {
+			ok, detail = true, ""
+		}
 		return Result{OK: ok, Path: path, Detail: detail}
 	}
 	ok, detail, code := Check(ctx, p.HTTP, URL(p.Host, bind, port, ReadyPath))

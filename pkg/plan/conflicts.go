@@ -35,6 +35,9 @@ func (b *builder) conflicts(c *fleet.Client, d *Desired, primary, prev *observe.
 		}
 	}
 	for _, other := range b.byVolume[d.Volume.Name] {
+		if b.isSyncNode(other) {
+			continue // this fleet's sync node only reads the database (sync.go)
+		}
 		if other.Name != name && other.Name != name+observe.PreviousSuffix && other.Running() {
 			return block(other.Name, "container %s is running with the client's volume %s mounted: "+
 				"SQLite allows one writer, so stop it first", other.Name, d.Volume.Name)

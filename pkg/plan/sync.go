@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -129,7 +130,7 @@ func renderSyncNode(s *fleet.Spec, secrets fleet.Secrets, n fleet.SyncNode, imag
 	ctr := resource.Container{
 		Name: n.Name, Image: image, Env: env, Cmd: cmd, Mounts: mounts,
 		BindAddress: cfg.Bind, HostPort: n.Port, ContainerPort: SyncNodePort, RestartPolicy: cfg.Restart,
-		Health: resource.Health{Path: "/health"},
+		Health: resource.Health{Path: "/health", AnyOK: true, Timeout: time.Minute},
 		Labels: map[string]string{
 			observe.LabelManagedBy:  observe.ManagedByValue,
 			observe.LabelFleet:      s.Fleet,
@@ -313,4 +314,10 @@ func syncNodeView(cfg *syncNodeConfig) map[string]any {
 		"restartPolicy": cfg.Restart, "command": strings.Join(cfg.Cmd, " "),
 		"mounts": mounts, "env": env, "state": "running",
 	}
+}
+
+// isSyncNode reports whether ctr is one of this fleet's sync nodes: it mounts
+// the clients' volumes but opens their databases read-only.
+func (b *builder) isSyncNode(ctr *observe.Container) bool {
+	return observe.Managed(ctr.Labels, b.spec.Fleet) && ctr.Labels[LabelSyncNode] != ""
 }

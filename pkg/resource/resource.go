@@ -53,6 +53,9 @@ type Health struct {
 	Path     string        `json:"path"`
 	Timeout  time.Duration `json:"timeout"`
 	Interval time.Duration `json:"interval"`
+	// AnyOK: any HTTP 200 on Path is healthy, whatever the body (the sync
+	// nodes' /health); otherwise the body must be {"status": true}.
+	AnyOK bool `json:"anyOK,omitempty"`
 }
 
 // Volume is a named data volume.
