@@ -95,6 +95,9 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 		}
 	}
 	sites.plan(out)
+	if s.Sync != nil {
+		out.Warnings = append(out.Warnings, "sync: the sync nodes are not deployed on a fleet with hosts (run them on a single engine)")
+	}
 	if st.Sites != nil {
 		fmt.Fprintf(fp, "sites %s\n", (&observe.State{Sites: st.Sites}).Fingerprint())
 	}
@@ -110,6 +113,7 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 // this host are excluded, so they are neither planned nor orphans here.
 func buildOnHost(s *fleet.Spec, secrets fleet.Secrets, hs *observe.HostState, opt Options, pl Placement) *Plan {
 	sub := *s
+	sub.Sync = nil // the sync nodes are planned on a single engine only (BuildHosts warns)
 	sub.Clients = make([]fleet.Client, 0, len(s.Clients)/max(len(s.Hosts), 1)+1)
 	inSpec := make(map[string]bool, len(s.Clients))
 	for i := range s.Clients {

@@ -1,0 +1,62 @@
+package plan
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+)
+
+func TestRoleURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://owner:pw@db:5432/app?sslmode=disable":                          "postgres://fleetctl_sync_x:rolepw@db:5432/app?sslmode=disable",
+		"postgresql://postgres.abcd:pw@aws-0-eu.pooler.supabase.com:6543/postgres": "postgresql://fleetctl_sync_x.abcd:rolepw@aws-0-eu.pooler.supabase.com:6543/postgres",
+	} {
+		if got := roleURL(in, "fleetctl_sync_x", "rolepw"); got != want {
+			t.Errorf("roleURL(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// The derived role password and the nodes' URL never reach the plan's
+// output; the executor gets them.
+func TestSyncPlanHidesDerivedSecrets(t *testing.T) {
+	spec, secrets := loadGoldenSpec(t, "testdata/plan/sync-create/fleet.yaml")
+	st := &observe.State{Fleet: spec.Fleet, Images: map[string]string{}, SelfImage: goldenSelfImage}
+	p := Build(spec, secrets, st, Options{})
+	prov := p.Action("sync.provision")
+	if prov == nil || prov.SyncProvision == nil || prov.SyncProvision.Password == "" {
+		t.Fatalf("no provision-sync action with a password: %+v", prov)
+	}
+	node := p.Action("sync-node.openwebui-sync-node-a")
+	if node == nil || node.Container == nil || len(node.DependsOn) != 1 || node.DependsOn[0] != "sync.provision" {
+		t.Fatalf("node action: %+v", node)
+	}
+	url := ""
+	for _, e := range node.Container.Env {
+		if e.Name == SyncEnvURL {
+			url = e.Value
+		}
+	}
+	if !strings.Contains(url, prov.SyncProvision.Password) || !strings.HasPrefix(url, "postgres://fleetctl_sync_golden:") {
+		t.Fatalf("node URL does not use the role: %s", url)
+	}
+	var text, js bytes.Buffer
+	if err := p.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{text.String(), js.String()} {
+		if strings.Contains(out, prov.SyncProvision.Password) {
+			t.Fatal("plan output holds the role's password")
+		}
+	}
+	// Without fleetctl's own image the nodes are a conflict, not a crash.
+	st.SelfImage, st.SelfImageErr = "", "binary is dynamically linked"
+	if p := Build(spec, secrets, st, Options{}); len(p.Conflicts) != 1 || p.Action("sync.provision") != nil {
+		t.Fatalf("conflicts %+v", p.Conflicts)
+	}
+}
