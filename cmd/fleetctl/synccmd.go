@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,13 +62,26 @@ func runSyncStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) i
 	for _, c := range spec.SyncedClients() {
 		names = append(names, c.Name)
 	}
-	st, err := replicate.ReadStatus(ctx, spec.Sync.Target.TargetURL(secrets), fleet.SyncMetaSchema, names)
+	target := spec.Sync.Target.TargetURL(secrets)
+	// Preflight: the host's IPv4/IPv6 addresses and which family connects
+	// (Supabase's direct hosts are IPv6-only).
+	reach := replicate.CheckReachability(ctx, target, 3*time.Second)
+	st, err := replicate.ReadStatus(ctx, target, fleet.SyncMetaSchema, names)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "Error: %v\n", err)
+		fmt.Fprintf(env.stderr, "%s\n", reachLine(reach))
+		if reach.Advice != "" {
+			fmt.Fprintf(env.stderr, "Hint: %s\n", reach.Advice)
+		}
 		return exitError
 	}
+	st.Target = &reach
 	if asJSON {
 		return writeJSON(env, st)
+	}
+	fmt.Fprintf(env.stdout, "%s\n", reachLine(reach))
+	if reach.Advice != "" {
+		fmt.Fprintf(env.stdout, "Hint: %s\n", reach.Advice)
 	}
 	leader := st.Leader
 	if leader == "" {
@@ -106,4 +121,22 @@ func runSyncStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) i
 
 func secs(s float64) string {
 	return (time.Duration(s*1000) * time.Millisecond).Round(100 * time.Millisecond).String()
+}
+
+// reachLine is the preflight in one line: "Target HOST:PORT: IPv4 A (reachable), IPv6 none".
+func reachLine(r replicate.Reachability) string {
+	if r.Error != "" {
+		return "Target: " + r.Error
+	}
+	fam := func(name string, ips []string, ok bool) string {
+		if len(ips) == 0 {
+			return name + " none"
+		}
+		state := "unreachable"
+		if ok {
+			state = "reachable"
+		}
+		return name + " " + strings.Join(ips, " ") + " (" + state + ")"
+	}
+	return "Target " + net.JoinHostPort(r.Host, r.Port) + ": " + fam("IPv4", r.IPv4, r.IPv4Reachable) + ", " + fam("IPv6", r.IPv6, r.IPv6Reachable)
 }

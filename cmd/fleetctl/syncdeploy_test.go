@@ -59,6 +59,10 @@ func TestApplyDeploysSyncNodes(t *testing.T) {
 		Nodes  []struct {
 			ID string `json:"id"`
 		} `json:"nodes"`
+		Target struct {
+			IPv4          []string `json:"ipv4"`
+			IPv4Reachable bool     `json:"ipv4Reachable"`
+		} `json:"target"`
 	}
 	for ctx.Err() == nil {
 		r := f.run("sync", "status", "--json")
@@ -70,6 +74,13 @@ func TestApplyDeploysSyncNodes(t *testing.T) {
 	}
 	if st.Leader != nodes[0] && st.Leader != nodes[1] {
 		t.Fatalf("no node leads: %+v", st)
+	}
+	// The preflight: the target's host over IPv4.
+	if !st.Target.IPv4Reachable || len(st.Target.IPv4) != 1 {
+		t.Errorf("sync status target preflight: %+v", st.Target)
+	}
+	if r := f.run("sync", "status"); r.code != 0 || !strings.Contains(r.stdout, "(reachable)") {
+		t.Errorf("sync status (exit %d):\n%s", r.code, r.all())
 	}
 
 	// Rows written into the stand-in arrive in client_c0.

@@ -11,11 +11,14 @@ import (
 
 // ClusterStatus is the cluster as PostgreSQL records it (`fleetctl sync status`).
 type ClusterStatus struct {
-	Leader       string            `json:"leader,omitempty"` // "" when no lease is live
-	Term         int64             `json:"term"`
-	LeaseExpires *time.Time        `json:"leaseExpires,omitempty"`
-	Nodes        []NodeStatus      `json:"nodes"`
-	Clients      []ClientLagStatus `json:"clients"`
+	Leader       string     `json:"leader,omitempty"` // "" when no lease is live
+	Term         int64      `json:"term"`
+	LeaseExpires *time.Time `json:"leaseExpires,omitempty"`
+	// Target is the preflight of the target's host (preflight.go); the
+	// CLI fills it in.
+	Target  *Reachability     `json:"target,omitempty"`
+	Nodes   []NodeStatus      `json:"nodes"`
+	Clients []ClientLagStatus `json:"clients"`
 }
 
 // NodeStatus is one node's last heartbeat.
