@@ -113,6 +113,23 @@ func TestApplyDeploysSyncNodes(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "No changes") {
 		t.Fatalf("second plan (exit %d):\n%s", r.code, r.all())
 	}
+
+	// A changed sync: section replaces both nodes (command changed), then converges.
+	data, err := os.ReadFile(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.file, []byte(strings.Replace(string(data), "interval: 200ms", "interval: 300ms", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p = f.run("plan")
+	if strings.Count(p.stdout, "sync node config changed: command") != 2 {
+		t.Fatalf("plan after changing the interval:\n%s", p.all())
+	}
+	secretFree("apply", f.mustApply().all())
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after the replacement (exit %d):\n%s", r.code, r.all())
+	}
 }
 
 func appendFile(t *testing.T, path, text string) {
