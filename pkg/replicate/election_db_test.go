@@ -26,8 +26,9 @@ func TestLeaseElectionAndFencing(t *testing.T) {
 			if ev := b.ElectOnce(ctx); ev != NoChange || b.Health().Leader != "node-a" {
 				t.Fatalf("b: %v %+v", ev, b.Health())
 			}
-			tokA, _ := a.Token()
 			app.chat(t, "c1", "one", 10)
+			a.ElectOnce(ctx) // renewed right before its pass
+			tokA, _ := a.Token()
 			if err := a.SyncOnce(ctx, tokA, true); err != nil {
 				t.Fatal(err)
 			}
