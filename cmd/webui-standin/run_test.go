@@ -59,7 +59,32 @@ func start(t *testing.T, e mapEnv) *running {
 	case <-time.After(10 * time.Second):
 		t.Fatal("never listened")
 	}
+	if _, delayed := e["STANDIN_START_DELAY"]; !delayed {
+		r.waitStarted(t)
+	}
 	return r
+}
+
+// waitStarted waits (bounded) until the stand-in's start-up is over: it
+// listens first and answers 503 "Startup not complete" until then, which a
+// loaded machine can stretch past a test's first request.
+func (r *running) waitStarted(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + r.addr + "/health")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), "Startup not complete") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("start-up not complete after 10s (last error: %v)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // stop cancels (as SIGTERM does) and returns the exit code and how long it took.
