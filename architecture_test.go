@@ -51,6 +51,7 @@ var roles = map[string]role{
 	"pkg/backup/archive":    adapter,
 	"pkg/backup":            wiring,
 	"pkg/replicate":         adapter,
+	"pkg/certify":           wiring,
 	"pkg/reconcile":         wiring,
 	"pkg/watch":             wiring,
 	"cmd/fleetctl":          program,

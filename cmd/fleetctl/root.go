@@ -87,7 +87,7 @@ func newRoot(env *cliEnv) *cobra.Command {
 	root.AddCommand(
 		validateCmd(env), planCmd(env), applyCmd(env), watchCmd(env), statusCmd(env),
 		showCmd(env), oauthCmd(env), dbCmd(env), monitoringCmd(env), unlockCmd(env), versionCmd(env), completionCmd(env),
-		backupCmd(env), restoreCmd(env), agentCmd(env), syncNodeCmd(env), syncCmd(env),
+		backupCmd(env), restoreCmd(env), agentCmd(env), syncNodeCmd(env), syncCmd(env), certifyCmd(env),
 	)
 	root.AddCommand(importCmd(env), listCmd(env), logsCmd(env), stopCmd(env), startCmd(env), restartCmd(env), rollbackCmd(env), destroyCmd(env)) // day-2 verbs
 	return root

@@ -216,6 +216,15 @@ func (c *Client) StopContainer(ctx context.Context, id string, timeout time.Dura
 	return nil
 }
 
+// KillContainer sends SIGKILL to id: a crash, no clean shutdown (fleetctl
+// certify's failover drill).
+func (c *Client) KillContainer(ctx context.Context, id string) error {
+	if err := c.api.ContainerKill(ctx, id, "KILL"); err != nil {
+		return masked(ctx, fmt.Errorf("kill container %s: %w", id, err))
+	}
+	return nil
+}
+
 // RenameContainer renames id to name.
 func (c *Client) RenameContainer(ctx context.Context, id, name string) error {
 	if err := c.api.ContainerRename(ctx, id, name); err != nil {
