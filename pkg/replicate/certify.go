@@ -166,6 +166,9 @@ func drill(ctx context.Context, conn *pgx.Conn, path, metaSchema, client, table 
 	if _, err := w.ExecContext(ctx, `UPDATE `+table+` SET v = 'source', updated_at = 300 WHERE id = 'r1'`); err != nil {
 		return r, err
 	}
+	if _, err := tx.Exec(ctx, "DROP TABLE _s"); err != nil { // both passes share one transaction
+		return r, err
+	}
 	if _, err := p.incremental(ctx); err != nil {
 		return r, fmt.Errorf("second pass: %w", err)
 	}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quantabase/fleetctl/pkg/certify"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/replicate"
+)
+
+// fleetctl certify against two node containers started as
+// TestSyncNodesFailoverAndFencing starts them, with the role provisioned:
+// every check passes and the JUnit file parses; a wrong admin token in
+// fleet.yaml fails the admin-token check (and the run exits 1).
+func TestCertifySyncDeployment(t *testing.T) {
+	requireDocker(t)
+	srv, db := startPG(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	image := selfImage(t, ctx)
+	fleetName := "it-certify-" + randHex(4)
+	token := "certify-token-" + randHex(8)
+
+	prov := replicate.Provision{Role: fleet.SyncRoleName(fleetName), Password: "pw" + randHex(8),
+		MetaSchema: fleet.SyncMetaSchema, Clients: []string{"acme"}}
+	if err := prov.Apply(ctx, srv.URL(db)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Psql(context.Background(), "postgres", "DROP ROLE IF EXISTS "+prov.Role) })
+
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	app, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "webui.db")+"?_pragma=journal_mode(wal)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.Exec(`CREATE TABLE chat (id TEXT PRIMARY KEY, title TEXT, updated_at BIGINT)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := app.Exec(`INSERT INTO chat VALUES (?, 'x', ?)`, fmt.Sprint("r", i), time.Now().UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := startSyncNodes(t, ctx, image, fleetName, srv.BridgeURL(db), dir, "-e", envSyncToken+"="+token)
+	waitRows(t, ctx, srv.Psql, db, func() int64 { return 20 })
+
+	spec := fmt.Sprintf("apiVersion: fleetctl/v1\nfleet: %s\nsecretKeySeed: ${env:IT_CERTIFY_SEED}\n"+
+		"clients:\n  - name: acme\n    port: %d\n"+
+		"sync:\n  target:\n    url: ${env:IT_CERTIFY_URL}\n  lease: 3s\n  renew: 500ms\n  adminToken: ${env:IT_CERTIFY_TOKEN}\n  nodes:\n",
+		fleetName, freePorts(t, 1)[0])
+	for _, n := range nodes {
+		spec += fmt.Sprintf("    - {name: %s, port: %d}\n", n.name, n.port)
+	}
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("IT_CERTIFY_SEED", "seed-"+randHex(8))
+	t.Setenv("IT_CERTIFY_URL", srv.URL(db))
+	t.Setenv("IT_CERTIFY_TOKEN", token)
+
+	junit := filepath.Join(t.TempDir(), "certify.xml")
+	r := runCLI(t, "certify", "-f", file, "--json", "--junit", junit)
+	var rep certify.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("certify --json: %v\nstdout: %s\nstderr: %s", err, r.stdout, r.stderr)
+	}
+	for _, c := range rep.Checks {
+		t.Logf("%v %s/%s: %s", c.OK, c.Class, c.Name, c.Figure)
+		if !c.OK {
+			t.Errorf("%s/%s failed: %s %q", c.Class, c.Name, c.Figure, c.Detail)
+		}
+	}
+	if r.code != exitOK || !rep.OK || len(rep.Checks) < 11 {
+		t.Errorf("certify: exit %d, ok %v, %d checks; stderr: %s", r.code, rep.OK, len(rep.Checks), r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Error("the admin token is in certify's output")
+	}
+	raw, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Cases    []struct {
+				Class   string    `xml:"classname,attr"`
+				Name    string    `xml:"name,attr"`
+				Time    float64   `xml:"time,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(raw, &suites); err != nil {
+		t.Fatalf("junit: %v\n%s", err, raw)
+	}
+	if len(suites.Suites) != 1 || suites.Suites[0].Tests != len(rep.Checks) || suites.Suites[0].Failures != 0 ||
+		len(suites.Suites[0].Cases) != len(rep.Checks) {
+		t.Errorf("junit: %s", raw)
+	}
+	if t.Failed() {
+		logs(t, names(nodes))
+		return
+	}
+
+	// A wrong admin token in fleet.yaml: the admin-token check fails.
+	t.Setenv("IT_CERTIFY_TOKEN", "wrong-"+randHex(8))
+	r = runCLI(t, "certify", "-f", file, "--json")
+	rep = certify.Report{}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("certify --json: %v\nstdout: %s\nstderr: %s", err, r.stdout, r.stderr)
+	}
+	failed := map[string]bool{}
+	for _, c := range rep.Checks {
+		if !c.OK {
+			failed[c.Class+"/"+c.Name] = true
+		}
+	}
+	if r.code != exitError || rep.OK || !failed["security/admin-token"] {
+		t.Errorf("with a wrong token: exit %d, ok %v, failed %v", r.code, rep.OK, failed)
+	}
+}
+
+type syncNodeContainer struct {
+	name string
+	port int // published on 127.0.0.1
+}
+
+// startSyncNodes runs the two node containers of TestSyncNodesFailoverAndFencing
+// (short lease, fast passes), replicating dir/webui.db as client acme.
+func startSyncNodes(t *testing.T, ctx context.Context, image, prefix, url, dir string, extra ...string) []syncNodeContainer {
+	t.Helper()
+	var nodes []syncNodeContainer
+	ports := freePorts(t, 2) // fixed: a restarted container keeps its port
+	for i, suffix := range []string{"-node-a", "-node-b"} {
+		n, port := prefix+suffix, ports[i]
+		t.Cleanup(func() { exec.Command("docker", "rm", "-f", n).Run() })
+		args := append([]string{"run", "-d", "--name", n, "-e", envSyncURL + "=" + url}, extra...)
+		args = append(args, "-v", dir+":/data", "-p", fmt.Sprintf("127.0.0.1:%d:9443", port), image,
+			"sync-node", "--node-id", n, "--listen", "0.0.0.0:9443", "--client", "acme=/data/webui.db",
+			"--lease", "3s", "--renew", "500ms", "--interval", "200ms", "--full-interval", "2s")
+		if out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker run %s: %v: %s", n, err, out)
+		}
+		nodes = append(nodes, syncNodeContainer{n, port})
+	}
+	for _, n := range nodes { // both answer before the test goes on
+		for {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", n.port))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if ctx.Err() != nil {
+				logs(t, names(nodes))
+				t.Fatalf("%s never answered /health", n.name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return nodes
+}
+
+func names(ns []syncNodeContainer) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = n.name
+	}
+	return out
+}
