@@ -141,8 +141,9 @@ type syncNodeContainer struct {
 	port int // published on 127.0.0.1
 }
 
-// startSyncNodes runs the two node containers of TestSyncNodesFailoverAndFencing
-// (short lease, fast passes), replicating dir/webui.db as client acme.
+// startSyncNodes runs two node containers (the sync integration tests share it)
+// with a short lease and fast passes, replicating dir/webui.db as client acme,
+// each published on a fixed free port, and waits until both answer /health.
 func startSyncNodes(t *testing.T, ctx context.Context, image, prefix, url, dir string, extra ...string) []syncNodeContainer {
 	t.Helper()
 	var nodes []syncNodeContainer
@@ -184,4 +185,12 @@ func names(ns []syncNodeContainer) []string {
 		out[i] = n.name
 	}
 	return out
+}
+
+func TestCertifyNeedsASyncSection(t *testing.T) {
+	file := writeSpec(t, t.TempDir())
+	r := runCLI(t, "certify", "-f", file)
+	if r.code != exitError || !strings.Contains(r.stderr, "has no sync: section") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
 }

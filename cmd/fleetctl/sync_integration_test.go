@@ -72,19 +72,7 @@ func TestSyncNodesFailoverAndFencing(t *testing.T) {
 	}
 	defer stopWriter()
 
-	nodes := []string{prefix + "-node-a", prefix + "-node-b"}
-	t.Cleanup(func() {
-		exec.Command("docker", append([]string{"rm", "-f"}, nodes...)...).Run()
-	})
-	for _, n := range nodes {
-		out, err := exec.CommandContext(ctx, "docker", "run", "-d", "--name", n,
-			"-e", envSyncURL+"="+srv.BridgeURL(db), "-v", dir+":/data", "-p", "127.0.0.1::9443", image,
-			"sync-node", "--node-id", n, "--listen", "0.0.0.0:9443", "--client", "acme=/data/webui.db",
-			"--lease", "3s", "--renew", "500ms", "--interval", "200ms", "--full-interval", "2s").CombinedOutput()
-		if err != nil {
-			t.Fatalf("docker run %s: %v: %s", n, err, out)
-		}
-	}
+	nodes := names(startSyncNodes(t, ctx, image, prefix, srv.BridgeURL(db), dir))
 	psql := func(q string) string {
 		out, err := srv.Psql(ctx, db, q)
 		if err != nil {
