@@ -68,10 +68,10 @@ func Run(ctx context.Context, t Target, c Containers) Report {
 	}
 	before, werr := replicate.Watermarks(ctx, t.URL, t.MetaSchema)
 	s = time.Now()
-	fo, killed := failoverCheck(ctx, t, c)
+	fo, killed, term := failoverCheck(ctx, t, c)
 	add(fo, s)
 	s = time.Now()
-	add(watermarkCheck(ctx, t, killed, before, werr), s)
+	add(watermarkCheck(ctx, t, killed, term, before, werr), s)
 	add(Check{Class: "state", Name: "cache-expiry", OK: replicate.CacheTTL <= 5*time.Minute,
 		Figure: fmt.Sprintf("a node trusts its table-shape cache for at most %v (bound 5m0s); watermarks, row hashes and jobs are read from PostgreSQL every pass", replicate.CacheTTL)}, time.Now())
 	r.OK = r.Failed() == 0

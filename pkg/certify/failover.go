@@ -16,8 +16,8 @@ const poll = 100 * time.Millisecond
 // failoverCheck kills the leader's container and measures the time until
 // another node holds a newer term, and until a pass of that term finished
 // ok. The killed container is started again (also when the check fails);
-// its name is returned for the state checks.
-func failoverCheck(ctx context.Context, t Target, c Containers) (ch Check, killed string) {
+// its name and the new term are returned for the state checks.
+func failoverCheck(ctx context.Context, t Target, c Containers) (ch Check, killed string, newTerm int64) {
 	ch = Check{Class: "ha", Name: "failover"}
 	names := make([]string, len(t.Nodes))
 	for i, n := range t.Nodes {
@@ -25,16 +25,16 @@ func failoverCheck(ctx context.Context, t Target, c Containers) (ch Check, kille
 	}
 	if len(t.Nodes) < 2 {
 		ch.Figure = fmt.Sprintf("%d node(s): a failover needs two", len(t.Nodes))
-		return ch, ""
+		return ch, "", 0
 	}
 	st, err := replicate.ReadStatus(ctx, t.URL, t.MetaSchema, t.Clients)
 	if err != nil {
 		ch.Figure, ch.Detail = "could not read the lease", []string{err.Error()}
-		return ch, ""
+		return ch, "", 0
 	}
 	if st.Leader == "" || !slices.Contains(names, st.Leader) {
 		ch.Figure = fmt.Sprintf("no node of the fleet leads (lease holder %q)", st.Leader)
-		return ch, ""
+		return ch, "", 0
 	}
 	old, oldTerm := st.Leader, st.Term
 	wait := 3*t.Lease + 30*time.Second
@@ -43,7 +43,7 @@ func failoverCheck(ctx context.Context, t Target, c Containers) (ch Check, kille
 	t0 := time.Now()
 	if err := c.KillContainer(ctx, old); err != nil {
 		ch.Figure, ch.Detail = "could not kill the leader "+old, []string{err.Error()}
-		return ch, ""
+		return ch, "", 0
 	}
 	defer func() {
 		if err := c.StartContainer(context.WithoutCancel(ctx), old); err != nil {
@@ -80,13 +80,16 @@ func failoverCheck(ctx context.Context, t Target, c Containers) (ch Check, kille
 		ch.Figure = fmt.Sprintf("%s leads after %.2fs (term %d → %d) and completed a pass after %.2fs (lease %v)",
 			leader, led.Seconds(), oldTerm, term, synced.Seconds(), t.Lease)
 	}
-	return ch, old
+	return ch, old, term
 }
 
 // watermarkCheck waits for the restarted node to answer /health and
 // compares the watermarks with those read before the failover: none may be
 // missing or lower (PostgreSQL holds them, not the node).
-func watermarkCheck(ctx context.Context, t Target, restarted string, before map[string]int64, berr error) Check {
+//
+// The new term's passes must also not have rewritten every row: a node
+// that resumes from PostgreSQL's watermarks copies only what changed.
+func watermarkCheck(ctx context.Context, t Target, restarted string, term int64, before map[string]int64, berr error) Check {
 	ch := Check{Class: "state", Name: "watermarks-survive-restart"}
 	if berr != nil {
 		ch.Figure, ch.Detail = "could not read the watermarks", []string{berr.Error()}
@@ -134,9 +137,18 @@ func watermarkCheck(ctx context.Context, t Target, restarted string, before map[
 			ch.Detail = append(ch.Detail, fmt.Sprintf("%s: %d before, %d after", k, before[k], after[k]))
 		}
 	}
-	ch.OK = lost == 0 && len(before) > 0
-	ch.Figure = fmt.Sprintf("%d of %d watermarks kept or advanced across the restart of %s (back after %.2fs)",
-		len(keys)-lost, len(keys), restarted, back.Seconds())
+	written, total, err := replicate.TermWrites(ctx, t.URL, t.MetaSchema, term)
+	if err != nil {
+		ch.Figure, ch.Detail = "could not read the jobs", []string{err.Error()}
+		return ch
+	}
+	resynced := total > 0 && written >= total
+	if resynced {
+		ch.Detail = append(ch.Detail, fmt.Sprintf("term %d rewrote %d rows of %d: a full resync", term, written, total))
+	}
+	ch.OK = lost == 0 && len(before) > 0 && !resynced
+	ch.Figure = fmt.Sprintf("%d of %d watermarks kept or advanced across the restart of %s (back after %.2fs); term %d wrote %d of %d rows",
+		len(keys)-lost, len(keys), restarted, back.Seconds(), term, written, total)
 	if len(before) == 0 {
 		ch.Figure = "no watermark recorded yet: nothing to compare"
 	}

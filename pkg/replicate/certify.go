@@ -222,6 +222,22 @@ func OKJobInTerm(ctx context.Context, url, metaSchema string, term int64) (bool,
 	return ok, m.Error(err)
 }
 
+// TermWrites is how many rows the passes of term wrote, and how many rows
+// the sync has written in all (row hashes): a node that resumed from the
+// watermarks writes far fewer than all of them.
+func TermWrites(ctx context.Context, url, metaSchema string, term int64) (written, total int64, err error) {
+	m := pg.Masker(ctx, url)
+	conn, err := pg.Connect(ctx, url, pg.Options{SimpleProtocol: true, AppName: "fleetctl-certify"})
+	if err != nil {
+		return 0, 0, m.Error(err)
+	}
+	defer conn.Close(context.Background())
+	meta := pgx.Identifier{metaSchema}.Sanitize()
+	err = conn.QueryRow(ctx, `SELECT (SELECT coalesce(sum(rows_written), 0)::bigint FROM `+meta+`.jobs WHERE term = $1),
+		(SELECT count(*) FROM `+meta+`.row_hashes)`, term).Scan(&written, &total)
+	return written, total, m.Error(err)
+}
+
 func pgMessage(err error) string {
 	s := err.Error()
 	if i := strings.Index(s, " (SQLSTATE"); i > 0 {
