@@ -128,8 +128,11 @@ func (p *promServer) get(path string, v any) error {
 	return nil
 }
 
-// query runs an instant PromQL query: each series' labels and value.
-func (p *promServer) query(q string) map[string]string {
+// query runs an instant PromQL query: each series' value by its client label.
+func (p *promServer) query(q string) map[string]string { return p.queryBy(q, "client") }
+
+// queryBy runs an instant PromQL query: each series' value by its label.
+func (p *promServer) queryBy(q, label string) map[string]string {
 	var r struct {
 		Data struct {
 			Result []struct {
@@ -145,7 +148,7 @@ func (p *promServer) query(q string) map[string]string {
 	out := map[string]string{}
 	for _, s := range r.Data.Result {
 		v, _ := s.Value[1].(string)
-		out[s.Metric["client"]] = v
+		out[s.Metric[label]] = v
 	}
 	return out
 }
