@@ -187,7 +187,7 @@ func (d earlyDial) discard() {
 }
 
 func (s *session) runner(cmd string, lockWait time.Duration) *reconcile.Runner {
-	return &reconcile.Runner{Docker: s.cli, Hosts: s.hosts, Holder: docker.Holder("fleetctl " + cmd), LockWait: lockWait}
+	return &reconcile.Runner{Docker: s.cli, Hosts: s.hosts, Holder: docker.Holder("fleetctl " + cmd), LockWait: lockWait, CopyVolume: copyVolume}
 }
 
 func (s *session) plan(ctx context.Context, env *cliEnv, opt plan.Options) (*plan.Plan, *observe.State, bool) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	"github.com/quantabase/fleetctl/pkg/backup"
 	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/plan"
@@ -99,4 +100,10 @@ func watchHosts(ctx context.Context, file string) *reconcile.Hosts {
 		return nil
 	}
 	return reconcile.ConnectHosts(ctx, spec, secrets)
+}
+
+// copyVolume is the volume copy of a move between hosts (pkg/backup).
+func copyVolume(ctx context.Context, from, to *docker.Client, m *plan.Move) error {
+	_, err := backup.Move(ctx, from, to, m.Fleet, m.Client, m.Volume)
+	return err
 }

@@ -73,7 +73,7 @@ func runWatch(ctx context.Context, env *cliEnv, wf *watchFlags) int {
 	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: lvl}))
 
-	runner := &reconcile.Runner{Holder: docker.Holder("fleetctl watch"), LockWait: wf.lockWait}
+	runner := &reconcile.Runner{Holder: docker.Holder("fleetctl watch"), LockWait: wf.lockWait, CopyVolume: copyVolume}
 	cfg := watch.Config{Path: wf.file, Runner: runner,
 		Resync: wf.resync, BackoffMax: wf.backoffMax, Logger: log, Version: version}
 	if hosts := watchHosts(ctx, wf.file); hosts != nil { // hosts.go

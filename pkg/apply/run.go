@@ -34,6 +34,8 @@ type Options struct {
 	Migration MigrationOptions
 	// Sync runs provision-sync actions (nil when fleet.yaml has no sync).
 	Sync SyncProvisioner
+	// Move runs move-client actions (move.go).
+	Move MoveOptions
 }
 
 // SyncProvisioner creates the sync nodes' role and schemas in the target;
@@ -264,6 +266,8 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 			return errors.New("provision sync: no provisioner configured")
 		}
 		return r.opt.Sync.ProvisionSync(ctx, *a.SyncProvision)
+	case plan.KindMoveClient:
+		return r.move(ctx, a) // move.go
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }

@@ -67,8 +67,18 @@ func applyOn(spec *fleet.Spec, secrets fleet.Secrets, hosts []observe.HostState,
 	}
 	for _, a := range p.Actions {
 		st := byHost[a.Host]
-		if st == nil || a.Kind != KindCreateContainer {
+		if st == nil || (a.Kind != KindCreateContainer && a.Kind != KindMoveClient) {
 			continue
+		}
+		if a.Kind == KindMoveClient { // the old container goes, its volume stays
+			old := byHost[a.Move.From]
+			kept := old.Containers[:0]
+			for _, c := range old.Containers {
+				if c.Labels[observe.LabelClient] != a.Client {
+					kept = append(kept, c)
+				}
+			}
+			old.Containers = kept
 		}
 		c := ctrs[a.Client]
 		c.Labels = withHost(c.Labels, a.Host)
@@ -180,7 +190,7 @@ func TestUnreachableHostMakesItsClientsUnknown(t *testing.T) {
 	}
 }
 
-func TestPinnedElsewhereIsAConflictNotAMove(t *testing.T) {
+func TestPinnedElsewhereIsAMove(t *testing.T) {
 	spec, secrets := hostsFleet(t, 2, "", 2, nil)
 	hosts := emptyHosts(spec)
 	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{}))
@@ -191,8 +201,45 @@ func TestPinnedElsewhereIsAConflictNotAMove(t *testing.T) {
 		return ""
 	})
 	p := BuildHosts(moved, ms, &observe.State{Hosts: hosts}, Options{})
-	if !p.Empty() || len(p.Conflicts) != 1 || p.Conflicts[0].Client != "c0" {
-		t.Fatalf("want one conflict for c0:\n%s", text(t, p))
+	if len(p.Actions) != 1 || len(p.Conflicts) != 0 {
+		t.Fatalf("want one move of c0:\n%s", text(t, p))
+	}
+	a := p.Actions[0]
+	if a.Kind != KindMoveClient || a.Host != "h1" || a.Move.From != "h0" || a.Move.To != "h1" || a.ID != "container.c0" ||
+		a.Volume == nil || a.Container == nil || a.Container.Labels[observe.LabelHost] != "h1" || a.ExistingID == "" || !a.Move.OldRunning {
+		t.Fatalf("move action: %+v\n%s", a, text(t, p))
+	}
+	var steps []string
+	for _, s := range a.Move.Steps {
+		steps = append(steps, s.Step)
+	}
+	if got := strings.Join(steps, ","); got != "stop,copy,create,health,switch,remove-old" {
+		t.Errorf("steps %s", got)
+	}
+	out := text(t, p)
+	for _, want := range []string{"move from host h0 to host h1", "the old volume is kept on h0", "downtime:", "on failure:", "1 to change"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan text lacks %q:\n%s", want, out)
+		}
+	}
+	var js bytes.Buffer
+	if err := p.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"kind": "move-client"`) || !strings.Contains(js.String(), `"from": "h0"`) {
+		t.Errorf("JSON lacks the move (%v):\n%s", err, js.String())
+	}
+	// After the move the old volume is kept on h0: the client is on h1 and
+	// nothing is planned.
+	applyOn(moved, ms, hosts, p)
+	if again := BuildHosts(moved, ms, &observe.State{Hosts: hosts}, Options{}); !again.Empty() || len(again.Conflicts) != 0 {
+		t.Fatalf("re-plan after the move:\n%s", text(t, again))
+	}
+	// Containers of the client on both hosts (an unfinished move): blocked.
+	for _, c := range hosts[1].State.Containers {
+		if c.Labels[observe.LabelClient] == "c0" {
+			hosts[0].State.Containers = append(hosts[0].State.Containers, c)
+		}
+	}
+	if p := BuildHosts(moved, ms, &observe.State{Hosts: hosts}, Options{}); !p.Empty() || len(p.Conflicts) != 1 || p.Conflicts[0].Client != "c0" {
+		t.Fatalf("want a conflict for c0 with containers on both hosts:\n%s", text(t, p))
 	}
 }
 

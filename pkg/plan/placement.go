@@ -12,7 +12,10 @@ import (
 // Placement says on which host each client of a fleet with hosts runs.
 //
 // The rule, applied in this order:
-//  1. A pinned client (clients[].host) runs on its host.
+//  1. A pinned client (clients[].host) runs on its host. When its objects
+//     are all on one other host, it is moved there explicitly (a
+//     move-client action, move.go); volumes kept on the old host after a
+//     move do not count.
 //  2. An unpinned client whose objects exist on one host stays there: it is
 //     never moved implicitly.
 //  3. An unpinned client found nowhere is new. While any host cannot be
@@ -32,12 +35,16 @@ type Placement struct {
 	Unknown map[string]string
 	// Blocked maps a client to why it is not placed (a conflict).
 	Blocked map[string]Problem
+	// Moves maps a client whose clients[].host changed to the host that
+	// holds its objects now: it is placed on its new host and moved there
+	// (move.go).
+	Moves map[string]string
 }
 
 // Place computes the placement of s's clients over the observed hosts
 // (in fleet.yaml order; an unreachable host has a nil State). It is pure.
 func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
-	pl := Placement{Host: map[string]string{}, Unknown: map[string]string{}, Blocked: map[string]Problem{}}
+	pl := Placement{Host: map[string]string{}, Unknown: map[string]string{}, Blocked: map[string]Problem{}, Moves: map[string]string{}}
 	reachable := map[string]bool{}
 	var down []string
 	for i := range hosts {
@@ -48,6 +55,7 @@ func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
 		}
 	}
 	found := observedHosts(s.Fleet, hosts)
+	ctrOn := containerHosts(s.Fleet, hosts)
 	load := map[string]int{}
 	mem := map[string]int64{}
 	take := func(c *fleet.Client, h string) {
@@ -61,9 +69,21 @@ func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
 		on := found[c.Name]
 		switch {
 		case c.Host != "" && len(on) > 0 && (len(on) > 1 || on[0] != c.Host):
-			pl.Blocked[c.Name] = Problem{Client: c.Name, Host: c.Host, Message: fmt.Sprintf(
-				"client is pinned to host %s but its objects are on host %s; moving a client between hosts is not supported yet: set host: %s to keep it where it is",
-				c.Host, strings.Join(on, ", "), on[0])}
+			from, ok := movePlacement(c.Host, on, ctrOn[c.Name]) // move.go
+			switch {
+			case ok && from != "" && !reachable[c.Host]:
+				pl.Unknown[c.Name] = c.Host
+				load[c.Host]++
+			case ok:
+				if from != "" {
+					pl.Moves[c.Name] = from
+				}
+				take(c, c.Host)
+			default:
+				pl.Blocked[c.Name] = Problem{Client: c.Name, Host: c.Host, Message: fmt.Sprintf(
+					"client is pinned to host %s but its objects are on hosts %s (a move left unfinished?): remove the copy that is not the client's data, or set host: to the host that holds it",
+					c.Host, strings.Join(on, ", "))}
+			}
 		case c.Host != "" && !reachable[c.Host]:
 			pl.Unknown[c.Name] = c.Host
 			load[c.Host]++

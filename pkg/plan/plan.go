@@ -28,7 +28,7 @@ func (k Kind) Symbol() string {
 	switch k {
 	case KindPullImage, KindCreateVolume, KindCreateContainer:
 		return "+"
-	case KindRecreateContainer, KindMigrateDatabase:
+	case KindRecreateContainer, KindMigrateDatabase, KindMoveClient:
 		return "-/+"
 	case KindStartContainer, KindStopContainer, KindRestartContainer:
 		return "~"
@@ -66,6 +66,8 @@ type Action struct {
 	Migration *Migration `json:"migration,omitempty"`
 	// SyncProvision is what a provision-sync action creates (sync.go).
 	SyncProvision *SyncProvision `json:"-"`
+	// Move describes a move-client action (move.go).
+	Move *Move `json:"move,omitempty"`
 	// Rollout is the id of the image rollout the action belongs to (rollout.go).
 	Rollout string `json:"rollout,omitempty"`
 
@@ -185,7 +187,7 @@ func (p *Plan) summarize() {
 			s.Pull++
 		case KindCreateVolume, KindCreateContainer:
 			s.Add++
-		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase, KindRestartContainer, KindProvisionSync:
+		case KindRecreateContainer, KindStartContainer, KindStopContainer, KindMigrateDatabase, KindRestartContainer, KindProvisionSync, KindMoveClient:
 			s.Change++
 		case KindRemoveContainer, KindRemoveVolume:
 			s.Destroy++

@@ -126,6 +126,8 @@ func (t *textWriter) action(a *Action) {
 		} else {
 			head += ": replace (stays stopped)"
 		}
+	case KindMoveClient:
+		head += fmt.Sprintf(": move from host %s to host %s; the old volume is kept on %s", a.Move.From, a.Move.To, a.Move.From)
 	case KindMigrateDatabase:
 		head += ": migrate the database from SQLite to PostgreSQL, then replace stop-first"
 	case KindStartContainer:
@@ -146,7 +148,7 @@ func (t *textWriter) action(a *Action) {
 		t.printf("      # %s\n", c)
 	}
 	switch {
-	case a.Kind == KindCreateContainer, a.Kind == KindProvisionSync:
+	case a.Kind == KindCreateContainer, a.Kind == KindProvisionSync, a.Kind == KindMoveClient:
 		t.attrs(a.After)
 	case len(a.Changes) > 0:
 		for _, ch := range a.Changes {
@@ -155,6 +157,9 @@ func (t *textWriter) action(a *Action) {
 	}
 	if a.Migration != nil {
 		t.migration(a.Migration) // migrate.go
+	}
+	if a.Move != nil {
+		t.move(a.Move) // move.go
 	}
 	t.printf("\n")
 }

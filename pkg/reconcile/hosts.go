@@ -225,6 +225,7 @@ func (r *Runner) runPhase(ctx context.Context, p *plan.Plan, acts []plan.Action,
 		if hao.ProbeHost == "" {
 			hao.ProbeHost = cli.ProbeHost()
 		}
+		hao.Move = r.moveOptions()
 		wg.Add(1)
 		go func(host string, cli *docker.Client, sub *plan.Plan) {
 			defer wg.Done()
@@ -393,4 +394,32 @@ func (r *Runner) probeBind(c *fleet.Client, ctr *observe.Container) string {
 		}
 	}
 	return c.BindAddress
+}
+
+// moveOptions give a host's run of a move-client action the old host's
+// engine and the volume copy between the two.
+func (r *Runner) moveOptions() apply.MoveOptions {
+	if r.CopyVolume == nil {
+		return apply.MoveOptions{}
+	}
+	return apply.MoveOptions{
+		Engine: func(host string) (apply.Engine, error) {
+			cli, err := r.Hosts.Client(host)
+			if err != nil {
+				return nil, err
+			}
+			return cli, nil
+		},
+		Copy: func(ctx context.Context, m *plan.Move) error {
+			from, err := r.Hosts.Client(m.From)
+			if err != nil {
+				return fmt.Errorf("host %s: %w", m.From, err)
+			}
+			to, err := r.Hosts.Client(m.To)
+			if err != nil {
+				return fmt.Errorf("host %s: %w", m.To, err)
+			}
+			return r.CopyVolume(ctx, from, to, m)
+		},
+	}
 }

@@ -36,6 +36,10 @@ type Runner struct {
 	LockWaiting func(docker.LockInfo)
 	// Exec tunes the executor; ProbeHost defaults to the engine's host.
 	Exec apply.Options
+	// CopyVolume copies a moving client's volume between two hosts
+	// (backup.Move; the CLI wires it, pkg/backup imports this package).
+	// Without it a move-client action fails before it changes anything.
+	CopyVolume func(ctx context.Context, from, to *docker.Client, m *plan.Move) error
 
 	// probePublished: probe a client where its container is published
 	// (a host's runner: placement may publish it beyond loopback).
