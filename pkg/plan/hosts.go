@@ -85,7 +85,7 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 			fmt.Fprintf(fp, "host %s unreachable\n", hs.Host)
 			continue
 		}
-		sub := buildOnHost(s, secrets, hs, opt, pl)
+		sub := buildOnHost(s, secrets, movedPorts(s, hs, hosts, pl), opt, pl) // move.go
 		fmt.Fprintf(fp, "host %s %s\n", hs.Host, sub.Fingerprint)
 		merge(out, sub, hs.Host)
 	}

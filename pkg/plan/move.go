@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 
+	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/observe"
 )
 
@@ -90,6 +91,52 @@ func containsStr(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// movedPorts returns hs without the bound ports a moving client's old
+// container publishes on its old host: hosts that share an address (or a
+// machine) see the old container's port as held, and the move stops that
+// container before it starts the new one. A port held by anything else makes
+// the new container's start fail, and the move puts the client back.
+func movedPorts(s *fleet.Spec, hs *observe.HostState, hosts []observe.HostState, pl Placement) *observe.HostState {
+	if len(pl.Moves) == 0 || hs.State == nil || len(hs.State.BoundPorts) == 0 {
+		return hs
+	}
+	freed := map[int]bool{}
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		from := pl.Moves[c.Name]
+		if from == "" || pl.Host[c.Name] != hs.Host {
+			continue
+		}
+		for j := range hosts {
+			if hosts[j].Host != from || hosts[j].State == nil {
+				continue
+			}
+			for _, ctr := range hosts[j].State.Containers {
+				if observe.Managed(ctr.Labels, s.Fleet) && ctr.Labels[observe.LabelClient] == c.Name {
+					for _, p := range ctr.Ports {
+						if p.HostPort == c.Port {
+							freed[c.Port] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(freed) == 0 {
+		return hs
+	}
+	st := *hs.State
+	st.BoundPorts = nil
+	for _, p := range hs.State.BoundPorts {
+		if !freed[p.HostPort] {
+			st.BoundPorts = append(st.BoundPorts, p)
+		}
+	}
+	out := *hs
+	out.State = &st
+	return &out
 }
 
 // moves turns the new host's create-volume and create-container of each
