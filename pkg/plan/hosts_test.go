@@ -386,3 +386,48 @@ clients:
 		t.Errorf("sites with back down: %+v", s)
 	}
 }
+
+func TestMoveSwitchesTheProxyUpstream(t *testing.T) {
+	y := `apiVersion: fleetctl/v1
+fleet: hosts
+secretKeySeed: ${env:SEED}
+defaults:
+  image: fleetctl/webui-standin:dev
+proxy:
+  sitesDir: /etc/nginx/sites-enabled
+  tls: none
+hosts:
+  - name: front
+    endpoint: unix:///run/front.sock
+  - name: back
+    endpoint: tcp://10.9.9.2:2376
+    address: 10.9.9.2
+clients:
+  - {name: a, port: 2001, domain: a.example.com, host: HOST}
+`
+	load := func(host string) (*fleet.Spec, fleet.Secrets) {
+		spec, err := fleet.Parse([]byte(strings.Replace(y, "HOST", host, 1)), "proxy.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets, err := fleet.Resolver{LookupEnv: func(k string) (string, bool) { return "v-" + k, true }}.Resolve(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spec, secrets
+	}
+	spec, secrets := load("front")
+	hosts := emptyHosts(spec)
+	sites := &observe.SitesState{Dir: "/etc/nginx/sites-enabled"}
+	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, &observe.State{Hosts: hosts, Sites: sites}, Options{}))
+	moved, ms := load("back")
+	p := BuildHosts(moved, ms, &observe.State{Hosts: hosts, Sites: sites}, Options{})
+	mv := p.Action("container.a")
+	if mv == nil || mv.Kind != KindMoveClient || mv.Host != "back" || mv.Container.BindAddress != "10.9.9.2" {
+		t.Fatalf("want a's move to back, published on its address:\n%s", text(t, p))
+	}
+	s := p.Action(SitesActionID)
+	if s == nil || !contains(s.DependsOn, "container.a") || len(s.Sites) != 1 || s.Sites[0].Site.Upstream != "10.9.9.2:2001" {
+		t.Fatalf("sites after the move: %+v\n%s", s, text(t, p))
+	}
+}
