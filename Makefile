@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-rollout
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-move bench-rollout
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,7 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	./scripts/bench-watch.sh $(BIN)/fleetctl
 	STANDIN=$(STANDIN) ./scripts/bench-verify.sh $(BIN)/fleetctl
 	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-hosts.sh $(BIN)/fleetctl
+	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-move.sh $(BIN)/fleetctl
 	./scripts/bench-migrate.sh
 	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
 	./scripts/bench-sync.sh $(BIN)/fleetctl
@@ -70,6 +71,9 @@ bench-backup: build standin ## backup of a 320 MB client under writes: fleetctl 
 
 bench-hosts: build standin ## no-op plan over 3 hosts x 30 clients (extra dockerd, root) vs each host alone (prints the docs/BENCHMARKS.md section)
 	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-hosts.sh $(BIN)/fleetctl
+
+bench-move: build standin ## downtime of moving a 320 MB client between two hosts (extra dockerd, root) vs a stop-first replace (prints the docs/BENCHMARKS.md section)
+	FLEETCTL_STANDIN_IMAGE=$(STANDIN) ./scripts/bench-move.sh $(BIN)/fleetctl
 
 bench-rollout: build standin ## rollout of a new image to 20 clients: fleetctl (canary, maxParallel 2 and 4) vs Compose v5 up -d vs the old scripts' loop
 	STANDIN=$(STANDIN) ./scripts/bench-rollout.sh $(BIN)/fleetctl
