@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,16 +59,15 @@ func TestHostsMoveBench(t *testing.T) {
 	body := make([]byte, 45_000)
 	_, _ = rand.Read(body)
 	text := base64.StdEncoding.EncodeToString(body)
-	for n := 0; n < mb*3_000_000/10/60_000; n++ {
-		postJSON(t, port, "/_standin/chats", map[string]any{"id": fmt.Sprintf("seed-%d", n), "user_id": "u", "title": "seed",
-			"chat": map[string]any{"messages": []any{map[string]any{"id": "m", "role": "user", "content": text}}}})
-	}
-	size := onHost(t, ds[0], "system", "df", "-v", "--format", "{{range .Volumes}}{{.Name}} {{.Size}}\n{{end}}")
-	for _, l := range strings.Split(size, "\n") {
-		if strings.HasPrefix(l, vol+" ") {
-			size = strings.TrimPrefix(l, vol+" ")
+	chats := 0
+	for dirSize(t, mount) < int64(mb)*1_000_000 {
+		for j := 0; j < 50; j++ {
+			postJSON(t, port, "/_standin/chats", map[string]any{"id": fmt.Sprintf("seed-%d", chats), "user_id": "u", "title": "seed",
+				"chat": map[string]any{"messages": []any{map[string]any{"id": "m", "role": "user", "content": text}}}})
+			chats++
 		}
 	}
+	size := fmt.Sprintf("%.0f MB (%d chats)", float64(dirSize(t, mount))/1e6, chats)
 
 	// downtime polls the client every 20 ms while fn runs: from the first
 	// failed request to the first good one after it.
@@ -131,7 +129,7 @@ func TestHostsMoveBench(t *testing.T) {
 		if out := onHost(t, ds[daemon[from]], "volume", "rm", vol); out != vol {
 			t.Fatalf("remove the kept volume on %s: %s", from, out)
 		}
-		if n := len(chatIDs(t, port)); n < mb*3_000_000/10/60_000 {
+		if n := len(chatIDs(t, port)); n < chats {
 			t.Fatalf("after move %d: %d chats", i, n)
 		}
 	}
@@ -142,4 +140,21 @@ func TestHostsMoveBench(t *testing.T) {
 	fmt.Fprintf(&b, "| **move-client h1 ↔ h2** | **%.0f ms** | %.0f ms |\n\n", ms(median(moveDown)), ms(median(moveWall)))
 	fmt.Fprintf(&b, "move downtime / anchor downtime = %.1f; every round: move %v, anchor %v\n", float64(median(moveDown))/float64(max(median(recDown), 1)), moveDown, recDown)
 	fmt.Print("\n" + b.String())
+}
+
+// dirSize is the size of the files under dir (the volume as the engine
+// stores it).
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

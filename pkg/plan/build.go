@@ -23,8 +23,9 @@ type Options struct {
 	// TrustLabels skips verifying the running containers' configuration by
 	// inspect: the labels' config hash alone decides (plan --trust-labels).
 	TrustLabels bool `json:"trustLabels,omitempty"`
-	// HoldMigrations leaves migrate-database actions out of the plan and
-	// lists them in Plan.Held: the daemon waits for an operator's apply.
+	// HoldMigrations leaves migrate-database and move-client actions out
+	// of the plan and lists them in Plan.Held: the daemon waits for an
+	// operator's apply.
 	HoldMigrations bool `json:"holdMigrations,omitempty"`
 	// Restart restarts these clients' running containers even when nothing
 	// changed (fleetctl restart; rollout.go).

@@ -94,8 +94,8 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 			out.Conflicts = append(out.Conflicts, p)
 		}
 	}
-	moves(out, pl, st, s.Fleet) // move.go
-	sites.plan(out)
+	held := moves(out, pl, st, s.Fleet, opt.HoldMigrations) // move.go
+	sites.plan(out, held)
 	if s.Sync != nil {
 		out.Warnings = append(out.Warnings, "sync: the sync nodes are not deployed on a fleet with hosts (run them on a single engine)")
 	}

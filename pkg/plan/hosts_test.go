@@ -431,3 +431,14 @@ clients:
 		t.Fatalf("sites after the move: %+v\n%s", s, text(t, p))
 	}
 }
+
+func TestWatchHoldsAMove(t *testing.T) {
+	spec, secrets := hostsFleet(t, 2, "", 1, nil)
+	hosts := emptyHosts(spec)
+	applyOn(spec, secrets, hosts, BuildHosts(spec, secrets, &observe.State{Hosts: hosts}, Options{}))
+	moved, ms := hostsFleet(t, 2, "", 1, func(int) string { return "    host: h1\n" })
+	p := BuildHosts(moved, ms, &observe.State{Hosts: hosts}, Options{HoldMigrations: true})
+	if len(p.Actions) != 0 || len(p.Held) != 1 || p.Held[0].Kind != KindMoveClient || p.Held[0].Client != "c0" {
+		t.Fatalf("want the move held:\n%s", text(t, p))
+	}
+}

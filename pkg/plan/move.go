@@ -142,9 +142,13 @@ func movedPorts(s *fleet.Spec, hs *observe.HostState, hosts []observe.HostState,
 // moves turns the new host's create-volume and create-container of each
 // moving client into one move-client action (same ID as the container
 // action, so the proxy's sites depend on it).
-func moves(out *Plan, pl Placement, st *observe.State, fleetName string) {
+// With hold (Options.HoldMigrations: the watch daemon) the move is listed
+// in out.Held instead, like a migration it stops the client while its data
+// is copied; the returned clients keep their proxy site as it is.
+func moves(out *Plan, pl Placement, st *observe.State, fleetName string, hold bool) (held map[string]bool) {
+	held = map[string]bool{}
 	if len(pl.Moves) == 0 {
-		return
+		return held
 	}
 	kept := out.Actions[:0]
 	byID := map[string]*Action{}
@@ -164,6 +168,10 @@ func moves(out *Plan, pl Placement, st *observe.State, fleetName string) {
 		switch {
 		case a.Kind == KindCreateVolume && byID["container."+a.Client] != nil && byID["container."+a.Client].Kind == KindCreateContainer:
 			continue // part of the move
+		case a.Kind == KindCreateContainer && a.ID == "container."+a.Client && hold:
+			held[a.Client] = true
+			out.Held = append(out.Held, Held{Client: a.Client, Object: a.Object, Kind: KindMoveClient,
+				Reason: fmt.Sprintf("moving the client from host %s to host %s stops it while its data is copied: run 'fleetctl apply' to move it", from, a.Host)})
 		case a.Kind == KindCreateContainer && a.ID == "container."+a.Client:
 			kept = append(kept, moveAction(a, byID["volume."+a.Client], from, st, fleetName))
 		default:
@@ -171,6 +179,7 @@ func moves(out *Plan, pl Placement, st *observe.State, fleetName string) {
 		}
 	}
 	out.Actions = kept
+	return held
 }
 
 // moveAction builds the move of create's client from host from.

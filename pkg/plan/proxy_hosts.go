@@ -79,11 +79,11 @@ func (sp *sitesPlanner) conflicts() []Problem {
 // plan adds the one sync-sites action to out, after every host's actions
 // are in it: it depends on the container actions of the clients it routes
 // to, on whatever host they run. Clients with a conflict (unknown, blocked)
-// keep their site as it is.
-func (sp *sitesPlanner) plan(out *Plan) {
+// keep their site as it is, and so do the clients in keep (a held move).
+func (sp *sitesPlanner) plan(out *Plan, keep map[string]bool) {
 	if sp.b == nil {
 		return
 	}
 	sp.b.plan = out
-	sp.b.sites(map[string]bool{})
+	sp.b.sites(keep)
 }

@@ -123,11 +123,16 @@ func (d *Daemon) scheduleRetry() {
 }
 
 // logHeld warns about the migrations the plan held back
-// (Options.HoldMigrations): a migration stops the client and moves its
+// and moves (Options.HoldMigrations): a migration stops the client and moves its
 // data, so an operator starts it with `fleetctl apply` rather than the daemon
 // on a file edit. The drift stays visible (metric, log) until then.
 func (d *Daemon) logHeld(p *plan.Plan) {
 	for _, h := range p.Held {
+		if h.Kind == plan.KindMoveClient {
+			d.log.Warn("client move pending: run 'fleetctl apply' to move this client (it stops the client while its data is copied)",
+				"client", h.Client, "object", h.Object, "reason", h.Reason)
+			continue
+		}
 		d.log.Warn("database migration pending: run 'fleetctl apply' to migrate this client (it stops the client while its data is copied)",
 			"client", h.Client, "object", h.Object)
 	}
