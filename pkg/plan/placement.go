@@ -87,6 +87,12 @@ func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
 		case c.Host != "" && !reachable[c.Host]:
 			pl.Unknown[c.Name] = c.Host
 			load[c.Host]++
+		case c.Host != "" && len(on) == 0 && len(down) > 0:
+			// Pinned, but none of its objects on a reachable host: its data
+			// may be on the host that cannot be seen (host: changed while
+			// that host was down), and creating it here would start it
+			// empty. Unknown until every host answers, like an unpinned one.
+			pl.Unknown[c.Name] = down[0]
 		case c.Host != "":
 			take(c, c.Host)
 		case len(on) > 1:
