@@ -154,7 +154,23 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 			merged.Containers = append(merged.Containers, st.Containers...)
 			merged.Volumes = append(merged.Volumes, st.Volumes...)
 			merged.Unverified = append(merged.Unverified, st.Unverified...)
-			merged.BoundPorts = append(merged.BoundPorts, st.BoundPorts...)
+		}
+	}
+	// Host ports are checked once, serially, against every host's
+	// containers: engines on this machine share its ports, so a client's
+	// port held by its own container on another local engine is no
+	// conflict, and two hosts listening on the same port at once would make
+	// one of them see it bound.
+	var local []*observe.State
+	for i, n := range names {
+		if cli, err := r.Hosts.Client(n); err == nil && cli.Local() && out[i].State != nil {
+			local = append(local, out[i].State)
+		}
+	}
+	if len(local) > 0 {
+		merged.BoundPorts = boundPorts(spec, merged)
+		for _, st := range local {
+			st.BoundPorts = merged.BoundPorts
 		}
 	}
 	return merged

@@ -86,7 +86,9 @@ func (r *Runner) look(ctx context.Context, spec *fleet.Spec, st *observe.State, 
 		}
 		<-done
 	}
-	if r.Docker.Local() {
+	if r.Docker.Local() && !r.probePublished {
+		// Several hosts check their ports once, over every host's
+		// containers, after all are observed (observeHosts).
 		st.BoundPorts = boundPorts(spec, st)
 	}
 }
