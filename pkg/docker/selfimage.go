@@ -46,16 +46,34 @@ func (c *Client) EnsureSelfImage(ctx context.Context) (string, error) {
 	return c.EnsureBinaryImage(ctx, exe, c.version)
 }
 
-// EnsureBinaryImage is EnsureSelfImage for the fleetctl binary at path.
-func (c *Client) EnsureBinaryImage(ctx context.Context, path, version string) (string, error) {
+// SelfImageRef is the reference EnsureSelfImage returns, computed from the
+// running binary without asking or changing the engine: what a plan names.
+func (c *Client) SelfImageRef() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("helper image: locate the fleetctl binary: %w", err)
+	}
+	ref, _, _, err := binaryImageRef(exe, c.version)
+	return ref, err
+}
+
+func binaryImageRef(path, version string) (ref, sum string, size int64, err error) {
 	if version == "" {
 		version = "dev"
 	}
-	sum, size, err := staticBinaryDigest(path)
+	sum, size, err = staticBinaryDigest(path)
 	if err != nil {
-		return "", fmt.Errorf("helper image: %w", err)
+		return "", "", 0, fmt.Errorf("helper image: %w", err)
 	}
-	ref := SelfImageRepo + ":" + tagSafe(version) + "-" + sum[:12]
+	return SelfImageRepo + ":" + tagSafe(version) + "-" + sum[:12], sum, size, nil
+}
+
+// EnsureBinaryImage is EnsureSelfImage for the fleetctl binary at path.
+func (c *Client) EnsureBinaryImage(ctx context.Context, path, version string) (string, error) {
+	ref, sum, size, err := binaryImageRef(path, version)
+	if err != nil {
+		return "", err
+	}
 	if _, err := c.api.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
 	} else if !cerrdefs.IsNotFound(err) {

@@ -94,8 +94,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		}
 	}
 	if spec.Sync != nil && r.Hosts == nil {
-		// The sync nodes run fleetctl's own binary: imported once per binary.
-		if st.SelfImage, err = r.Docker.EnsureSelfImage(ctx); err != nil {
+		// The sync nodes run fleetctl's own binary. A plan only names its
+		// image (plan changes nothing); Apply imports it before running.
+		if st.SelfImage, err = r.Docker.SelfImageRef(); err != nil {
 			st.SelfImage, st.SelfImageErr = "", err.Error()
 		}
 	}
@@ -258,6 +259,13 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 	}
 	if spec.Sync != nil && ao.Sync == nil {
 		ao.Sync = SyncProvisioner{} // syncprov.go
+	}
+	if spec.Sync != nil && r.Hosts == nil && out.State.SelfImage != "" {
+		// The image the plan named for the sync nodes: imported once per
+		// binary, now that the plan is approved.
+		if _, err := r.Docker.EnsureSelfImage(ctx); err != nil {
+			return out, err
+		}
 	}
 	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
 		ao.Proxy = sites
