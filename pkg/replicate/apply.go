@@ -2,6 +2,8 @@ package replicate
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -29,6 +31,14 @@ func (p *tablePass) apply(ctx context.Context, st *tableStats) error {
 		RETURNING c.pk)
 		DELETE FROM _s s USING h WHERE `+sh.pkExpr("s")+` = h.pk`, p.client, sh.Table); err != nil {
 		return fmt.Errorf("held rows %s: %w", sh.Table, err)
+	}
+	// A source version a strategy (or a resolution) already decided against
+	// is not written when read again (rows at the watermark are re-read
+	// every pass) while the kept target row is unchanged.
+	if _, err := p.tx.Exec(ctx, `DELETE FROM _s s USING `+sh.quotedName+` t, `+m+`.row_hashes h
+		WHERE `+sh.pkMatch("s", "t")+` AND h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("s")+`
+		  AND h.kept_source = md5(row_to_json(s)::text) AND h.hash = md5(t::text)`, p.client, sh.Table); err != nil {
+		return fmt.Errorf("kept rows %s: %w", sh.Table, err)
 	}
 	upd := "NULL::bigint, NULL::bigint"
 	if sh.hasUpdatedAt() {
@@ -81,7 +91,7 @@ func (p *tablePass) apply(ctx context.Context, st *tableStats) error {
 		RETURNING `+sh.pkExpr("t")+` AS pk, md5(t::text) AS h)
 		INSERT INTO `+m+`.row_hashes (client, tbl, pk, hash, term, written_at)
 		SELECT $1, $2, pk, h, $3, clock_timestamp() FROM w
-		ON CONFLICT (client, tbl, pk) DO UPDATE SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at`,
+		ON CONFLICT (client, tbl, pk) DO UPDATE SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at, kept_source = NULL`,
 		p.client, sh.Table, p.tok.Term)
 	if err != nil {
 		return fmt.Errorf("upsert %s: %w", sh.Table, err)
@@ -113,7 +123,7 @@ func (p *tablePass) decide(ctx context.Context, found []conflictRow, st *tableSt
 		case KeepTarget:
 			// The target's version is accepted as if the sync had written
 			// it: the next source change of the row overwrites it again.
-			if err := p.setHash(ctx, c.PK, c.TargetHash); err != nil {
+			if err := p.setHash(ctx, c.PK, c.TargetHash, keptSource(c.Source)); err != nil {
 				return nil, err
 			}
 			skip = append(skip, c.PK)
@@ -124,15 +134,28 @@ func (p *tablePass) decide(ctx context.Context, found []conflictRow, st *tableSt
 	return skip, nil
 }
 
-func (p *tablePass) setHash(ctx context.Context, pk, hash string) error {
-	_, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, term, written_at)
-		VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (client, tbl, pk) DO UPDATE
-		SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at`,
-		p.client, p.sh.Table, pk, hash, p.tok.Term)
+// setHash records the target row's hash as the sync's own; kept, when not
+// empty, is the source version decided against (keptSource).
+func (p *tablePass) setHash(ctx context.Context, pk, hash, kept string) error {
+	_, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, term, written_at, kept_source)
+		VALUES ($1, $2, $3, $4, $5, clock_timestamp(), nullif($6, '')) ON CONFLICT (client, tbl, pk) DO UPDATE
+		SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at, kept_source = EXCLUDED.kept_source`,
+		p.client, p.sh.Table, pk, hash, p.tok.Term, kept)
 	if err != nil {
 		return fmt.Errorf("row hash %s: %w", p.sh.Table, err)
 	}
 	return nil
+}
+
+// keptSource marks the source version a kept target row won against: the
+// md5 of its row_to_json text (as PostgreSQL's md5 of the same text), or
+// "deleted" when the source deleted the row.
+func keptSource(src *string) string {
+	if src == nil {
+		return "deleted"
+	}
+	sum := md5.Sum([]byte(*src))
+	return hex.EncodeToString(sum[:])
 }
 
 // deletes removes the target rows whose keys the staged full key set _s
@@ -145,7 +168,8 @@ func (p *tablePass) deletes(ctx context.Context, st *tableStats) error {
 		LEFT JOIN `+m+`.row_hashes h ON h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
 		WHERE NOT EXISTS (SELECT 1 FROM _s s WHERE `+sh.pkMatch("s", "t")+`)
 		  AND NOT EXISTS (SELECT 1 FROM `+m+`.conflicts c WHERE c.client = $1 AND c.tbl = $2
-		    AND c.resolved_at IS NULL AND c.pk = `+sh.pkExpr("t")+`)`, p.client, sh.Table)
+		    AND c.resolved_at IS NULL AND c.pk = `+sh.pkExpr("t")+`)
+		  AND NOT coalesce(h.kept_source = 'deleted' AND h.hash = md5(t::text), false)`, p.client, sh.Table)
 	if err != nil {
 		return fmt.Errorf("deletes %s: %w", sh.Table, err)
 	}

@@ -182,6 +182,9 @@ func TestConflictStrategies(t *testing.T) {
 					if c := tg.count(t, `SELECT count(*) FROM sync_metadata.conflicts WHERE client = '`+client+`'`); c != 2 {
 						t.Errorf("%d conflicts after a second pass", c)
 					}
+					if got := tg.query(t, `SELECT string_agg(id || '=' || title, ',' ORDER BY id) FROM `+schema+`.chat`); got != want {
+						t.Errorf("rows after a second pass %s, want %s", got, want)
+					}
 					if s == Manual {
 						resolveOverHTTP(t, n, tg, schema)
 					}

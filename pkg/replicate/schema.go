@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS @.row_hashes (
   written_at timestamptz NOT NULL,
   PRIMARY KEY (client, tbl, pk));
 CREATE INDEX IF NOT EXISTS row_hashes_term ON @.row_hashes (term, written_at);
+ALTER TABLE @.row_hashes ADD COLUMN IF NOT EXISTS kept_source text;
 CREATE TABLE IF NOT EXISTS @.conflicts (
   id bigserial PRIMARY KEY,
   client text NOT NULL,
