@@ -219,7 +219,11 @@ func (n *Node) Resolve(ctx context.Context, id int64, res Outcome, by string) er
 			return err
 		}
 		if hash != nil {
-			if err := p.setHash(ctx, pk, *hash); err != nil {
+			kept := ""
+			if res == KeepTarget {
+				kept = keptSource(src)
+			}
+			if err := p.setHash(ctx, pk, *hash, kept); err != nil {
 				return err
 			}
 		}
