@@ -39,6 +39,20 @@ type Container struct {
 	// Mounts are volumes mounted besides Volume (a sync node mounts every
 	// replicated client's volume, read-write: a WAL reader needs -shm).
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Binds are host directories mounted into the container (Prometheus'
+	// and Grafana's rendered configuration, read-only).
+	Binds []Bind `json:"binds,omitempty"`
+	// NetworkMode is the container's network ("" is the engine's default
+	// bridge; "host" shares the host's network: nothing is published and
+	// the process listens on BindAddress:HostPort itself).
+	NetworkMode string `json:"networkMode,omitempty"`
+}
+
+// Bind is a host path mounted at Target.
+type Bind struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 // Mount is a named volume mounted at Target.
