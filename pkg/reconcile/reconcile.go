@@ -61,6 +61,7 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	if err := r.matchesHosts(spec); err != nil { // hosts.go
 		return nil, err
 	}
+	vols, imgs = monitoringObjects(spec, vols, imgs)
 	var st *observe.State
 	var err error
 	var early *docker.Inspection
@@ -82,6 +83,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		if st.Sites, err = sites.Observe(ctx, certPaths(spec)); err != nil {
 			st.Sites, st.SitesErr = nil, err.Error()
 		}
+	}
+	if r.Hosts == nil {
+		observeMonitoring(ctx, spec, st) // monitoring.go
 	}
 	if r.Hosts == nil {
 		// The images the fleet's containers replaced (what a rollback
@@ -266,6 +270,9 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 		if _, err := r.Docker.EnsureSelfImage(ctx); err != nil {
 			return out, err
 		}
+	}
+	if deploysMonitoring(spec) && ao.Monitoring == nil {
+		ao.Monitoring = MonitoringDeployer{} // monitoring.go
 	}
 	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
 		ao.Proxy = sites

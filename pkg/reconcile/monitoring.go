@@ -1,0 +1,75 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/promapi"
+	"github.com/quantabase/fleetctl/pkg/rendered"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// deploysMonitoring reports whether plan/apply run Prometheus and Grafana.
+func deploysMonitoring(spec *fleet.Spec) bool {
+	return spec.Monitoring != nil && spec.Monitoring.Deploy
+}
+
+// monitoringObjects adds the monitoring deploy's volumes and images to what
+// the engine is asked about.
+func monitoringObjects(spec *fleet.Spec, vols, imgs []string) ([]string, []string) {
+	if !deploysMonitoring(spec) {
+		return vols, imgs
+	}
+	m := spec.Monitoring
+	vols = append(vols, plan.MonitoringVolumeName(spec.Fleet, "prometheus"), plan.MonitoringVolumeName(spec.Fleet, "grafana"))
+	for _, img := range []string{m.Prometheus.Image, m.Grafana.Image} {
+		seen := false
+		for _, i := range imgs {
+			seen = seen || i == img
+		}
+		if !seen {
+			imgs = append(imgs, img)
+		}
+	}
+	return vols, imgs
+}
+
+// observeMonitoring reads monitoring.dir into st. A directory that cannot
+// be read does not stop the clients' repairs: the plan warns.
+func observeMonitoring(ctx context.Context, spec *fleet.Spec, st *observe.State) {
+	if !deploysMonitoring(spec) {
+		return
+	}
+	ms, err := rendered.Dir{Path: spec.MonitoringDir()}.Observe(ctx)
+	if err != nil {
+		st.Monitoring, st.MonitoringErr = nil, err.Error()
+		return
+	}
+	st.Monitoring = ms
+}
+
+// MonitoringDeployer wires pkg/rendered and pkg/promapi to the executor's
+// monitoring actions.
+type MonitoringDeployer struct{}
+
+var _ apply.Monitoring = MonitoringDeployer{}
+
+// WriteFiles implements apply.Monitoring.
+func (MonitoringDeployer) WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending bool) error {
+	return rendered.Dir{Path: dir}.Write(ctx, changes, pending)
+}
+
+// ReloadPrometheus implements apply.Monitoring.
+func (MonitoringDeployer) ReloadPrometheus(ctx context.Context, url, dir string) error {
+	if err := promapi.ReloadVerified(ctx, url); err != nil {
+		return err
+	}
+	if err := (rendered.Dir{Path: dir}).Reloaded(); err != nil {
+		return fmt.Errorf("prometheus reloaded, but %w", err)
+	}
+	return nil
+}
