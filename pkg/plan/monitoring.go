@@ -200,9 +200,13 @@ func (b *builder) monitoring() {
 		acts = append(acts, *a)
 	}
 	if reload {
+		cause := "prometheus.yml or alerts.yml changed: reload, no restart"
+		if !changed("prometheus/") {
+			cause = "an earlier apply wrote Prometheus' files and did not reload it"
+		}
 		acts = append(acts, Action{ID: MonitoringReloadID, Kind: KindReloadPrometheus,
 			Object: MonitoringContainerName(b.spec.Fleet, roleProm), DependsOn: []string{MonitoringFilesID},
-			Causes: []string{"prometheus.yml or alerts.yml changed: reload, no restart"},
+			Causes: []string{cause},
 			After:  map[string]any{"url": PrometheusURL(m), "dir": st.Dir}})
 	}
 	if graf == nil && b.monRunning(roleGrafana) && changed("grafana/provisioning/") {
