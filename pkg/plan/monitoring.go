@@ -259,6 +259,10 @@ func (b *builder) monContainer(role, dir string) *Action {
 			return nil
 		}
 	}
+	if other := b.hostNetworkPort(cfg.Port, name); other != "" {
+		b.conflict("", name, "%s: port %d is where container %s listens on the host network", role, cfg.Port, other)
+		return nil
+	}
 	a := &Action{ID: "monitoring." + role, Object: name, Start: true, PreviousName: name + observe.PreviousSuffix,
 		OldPort: observe.PortBinding{HostIP: cfg.Bind, HostPort: cfg.Port}, OldRestart: cfg.Restart}
 	if prev != nil {
@@ -310,6 +314,22 @@ func (b *builder) monContainer(role, dir string) *Action {
 		a.Before = observedView(cur)
 	}
 	return a
+}
+
+// hostNetworkPort names another fleetctl monitoring container (of any
+// fleet) that listens on port on the host network: the engine lists no
+// published port for it, its config label says where it listens.
+func (b *builder) hostNetworkPort(port int, self string) string {
+	for i := range b.st.Containers {
+		c := &b.st.Containers[i]
+		if c.Labels[LabelMonitoring] == "" || c.Name == self || c.Name == self+observe.PreviousSuffix {
+			continue
+		}
+		if cfg := parseMonConfig(c.Labels); cfg != nil && cfg.Network == "host" && cfg.Port == port {
+			return c.Name
+		}
+	}
+	return ""
 }
 
 // monImage plans the pull of a monitoring image missing locally ("" when it

@@ -99,6 +99,13 @@ func TestMonitoringGolden(t *testing.T) {
 				}
 			}
 		}},
+		// Another fleet's Prometheus listens on the port (host network: no published port to see).
+		{name: "port-taken", before: noMon, after: base, tweak: func(st *observe.State) {
+			other, secrets := monSpec(t, strings.Replace(base, "fleet: golden", "fleet: other", 1))
+			ctr, _, _ := renderMonitoring(other, secrets, "/srv/other/monitoring", roleProm)
+			st.Containers = append(st.Containers, observe.Container{ID: "id-other", Name: ctr.Name, State: "running", Labels: ctr.Labels})
+			st.Monitoring = &observe.MonitoringState{Dir: monDir, Files: []observe.ObservedFile{}}
+		}},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {
