@@ -1,5 +1,5 @@
 // Package resource holds the concrete object specs the planner asks adapters to
-// create (a container, a volume). It is the vocabulary shared by pkg/plan and
+// create (a container, a volume, a site file, a rendered file). It is the vocabulary shared by pkg/plan and
 // the adapters, so neither has to import the other. Plain data, no I/O.
 package resource
 
