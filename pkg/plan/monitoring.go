@@ -237,7 +237,7 @@ func fileChanges(st *observe.MonitoringState, rendered []monitoring.File) []reso
 			out = append(out, resource.FileChange{Op: resource.SiteCreate, Path: f.Path, Causes: []string{"file missing"}, Data: f.Data})
 		case string(old.Data) != string(f.Data):
 			out = append(out, resource.FileChange{Op: resource.SiteUpdate, Path: f.Path, Causes: []string{"content differs from fleet.yaml's rendering"},
-				Diff: fleet.Diff(f.Path, old.Data, f.Data), Data: f.Data})
+				Diff: strings.Replace(fleet.Diff(f.Path, old.Data, f.Data), " (edited)\n", " (rendered)\n", 1), Data: f.Data})
 		}
 	}
 	return out
@@ -256,6 +256,13 @@ func (b *builder) monContainer(role, dir string) *Action {
 	for _, other := range b.ports[cfg.Port] {
 		if other != name && other != name+observe.PreviousSuffix {
 			b.conflict("", name, "%s: host port %d is used by container %s", role, cfg.Port, other)
+			return nil
+		}
+	}
+	for _, p := range b.st.BoundPorts {
+		if p.HostPort == cfg.Port && cur == nil && prev == nil {
+			b.conflict("", name, "%s: port %s:%d is already bound by a process on the Docker host that is not a container; "+
+				"stop it or choose another %s.port (a start would fail with \"address already in use\")", role, orAll(p.HostIP), cfg.Port, role)
 			return nil
 		}
 	}

@@ -106,6 +106,11 @@ func TestMonitoringGolden(t *testing.T) {
 			st.Containers = append(st.Containers, observe.Container{ID: "id-other", Name: ctr.Name, State: "running", Labels: ctr.Labels})
 			st.Monitoring = &observe.MonitoringState{Dir: monDir, Files: []observe.ObservedFile{}}
 		}},
+		// A Prometheus installed on the host holds the port.
+		{name: "port-bound", before: noMon, after: base, tweak: func(st *observe.State) {
+			st.BoundPorts = []observe.PortBinding{{HostIP: "127.0.0.1", HostPort: 9090}}
+			st.Monitoring = &observe.MonitoringState{Dir: monDir, Files: []observe.ObservedFile{}}
+		}},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quantabase/fleetctl/pkg/apply"
 	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/promapi"
@@ -50,6 +51,31 @@ func observeMonitoring(ctx context.Context, spec *fleet.Spec, st *observe.State)
 		return
 	}
 	st.Monitoring = ms
+}
+
+// monitoringBoundPorts are the monitoring ports a process other than a
+// container listens on (a Prometheus installed on the host, say), checked
+// while the container that would listen there does not exist yet.
+func monitoringBoundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
+	if !deploysMonitoring(spec) {
+		return nil
+	}
+	m := spec.Monitoring
+	var out []observe.PortBinding
+	for _, w := range []struct {
+		role string
+		port int
+	}{{"prometheus", m.Prometheus.Port}, {"grafana", m.Grafana.Port}} {
+		name := plan.MonitoringContainerName(spec.Fleet, w.role)
+		exists := false
+		for _, c := range st.Containers {
+			exists = exists || c.Name == name || c.Name == name+observe.PreviousSuffix
+		}
+		if !exists && health.PortHeld(m.BindAddress, w.port) {
+			out = append(out, observe.PortBinding{HostIP: m.BindAddress, HostPort: w.port})
+		}
+	}
+	return out
 }
 
 // MonitoringDeployer wires pkg/rendered and pkg/promapi to the executor's

@@ -96,6 +96,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		if err := <-prev; err != nil {
 			return nil, fmt.Errorf("observe: %w", err)
 		}
+		if r.Docker.Local() && !r.probePublished {
+			st.BoundPorts = append(st.BoundPorts, monitoringBoundPorts(spec, st)...)
+		}
 	}
 	if spec.Sync != nil && r.Hosts == nil {
 		// The sync nodes run fleetctl's own binary. A plan only names its
