@@ -41,8 +41,14 @@ func monitoringObjects(spec *fleet.Spec, vols, imgs []string) ([]string, []strin
 
 // observeMonitoring reads monitoring.dir into st. A directory that cannot
 // be read does not stop the clients' repairs: the plan warns.
-func observeMonitoring(ctx context.Context, spec *fleet.Spec, st *observe.State) {
+func observeMonitoring(ctx context.Context, spec *fleet.Spec, st *observe.State, local bool) {
 	if !deploysMonitoring(spec) {
+		return
+	}
+	if !local {
+		// The containers bind-mount the directory from the engine's
+		// machine: this one's files would not be there.
+		st.MonitoringErr = "the engine is not on this machine, and Prometheus and Grafana mount their files from it (run plan/apply on the Docker host)"
 		return
 	}
 	ms, err := rendered.Dir{Path: spec.MonitoringDir()}.Observe(ctx)

@@ -85,7 +85,7 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		}
 	}
 	if r.Hosts == nil {
-		observeMonitoring(ctx, spec, st) // monitoring.go
+		observeMonitoring(ctx, spec, st, r.Docker.Local()) // monitoring.go
 	}
 	if r.Hosts == nil {
 		// The images the fleet's containers replaced (what a rollback
