@@ -100,16 +100,19 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	promID := containerID(t, prom)
 	before := reloadedAt(t, promPort)
 
-	// A new client: the rules change, Prometheus reloads, is not recreated.
+	// A new client and a second watch target: prometheus.yml and the rules
+	// change, Prometheus reloads and is not recreated.
 	data := readFile(t, f.file)
 	late := freePorts(t, 1)[0]
+	watch2 := fakeWatchTarget(t)
 	grown := strings.Replace(data, "monitoring:\n", fmt.Sprintf("  - name: late\n    port: %d\nmonitoring:\n", late), 1)
+	grown = strings.Replace(grown, "watch: ["+watch+"]", "watch: ["+watch+", "+watch2+"]", 1)
 	if err := os.WriteFile(f.file, []byte(grown), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p = f.run("plan")
 	noPassword("plan", p.all())
-	for _, want := range []string{"~ prometheus/alerts.yml", "+           client: late", "reload prometheus " + prom} {
+	for _, want := range []string{"~ prometheus/prometheus.yml", "+           - " + watch2, "~ prometheus/alerts.yml", "+           client: late", "reload prometheus " + prom} {
 		if !strings.Contains(p.stdout, want) {
 			t.Fatalf("plan after adding a client lacks %q:\n%s", want, p.all())
 		}
@@ -126,6 +129,9 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	}
 	waitUntil(t, "the new client's desired-state rule after the reload", 30*time.Second, func() bool {
 		return pr.query(`fleet:client_desired_running`)["late"] == "1"
+	})
+	waitUntil(t, "both watch targets up after the reload", 30*time.Second, func() bool {
+		return pr.query(`count(up{job="fleetctl-watch"} == 1)`)[""] == "2"
 	})
 	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("plan after the reload (exit %d):\n%s", r.code, r.all())
