@@ -221,10 +221,11 @@ func (b *builder) monitoring() {
 	b.plan.Actions = append(b.plan.Actions, acts...)
 }
 
-// monRunning reports whether role's container exists and runs.
+// monRunning reports whether this fleet's container of role exists and
+// runs (a stranger's container of that name is a conflict, never reloaded).
 func (b *builder) monRunning(role string) bool {
 	c := b.containers[MonitoringContainerName(b.spec.Fleet, role)]
-	return c != nil && c.Running()
+	return c != nil && c.Running() && observe.Managed(c.Labels, b.spec.Fleet) && c.Labels[LabelMonitoring] == role
 }
 
 // fileChanges compares the rendered files with the directory.

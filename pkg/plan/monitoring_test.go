@@ -111,6 +111,14 @@ func TestMonitoringGolden(t *testing.T) {
 			st.BoundPorts = []observe.PortBinding{{HostIP: "127.0.0.1", HostPort: 9090}}
 			st.Monitoring = &observe.MonitoringState{Dir: monDir, Files: []observe.ObservedFile{}}
 		}},
+		// A container of someone else has Prometheus' name: a conflict, no reload sent to it.
+		{name: "name-taken", before: base, after: strings.Replace(base, "  deploy: true\n", "  deploy: true\n  scrapeInterval: 30s\n", 1), tweak: func(st *observe.State) {
+			for i := range st.Containers {
+				if st.Containers[i].Name == "golden-prometheus" {
+					st.Containers[i].Labels = map[string]string{"maintainer": "someone"}
+				}
+			}
+		}},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {
