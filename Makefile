@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-move bench-rollout
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-move bench-rollout prometheus-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,11 @@ image: ## build the fleetctl image (FROM scratch, for `fleetctl watch` with the 
 
 standin: ## build the Open WebUI stand-in image (fleetctl/webui-standin:dev)
 	./scripts/build-standin.sh $(STANDIN)
+
+PROMETHEUS_IMAGE ?= fleetctl/prometheus-local:dev
+
+prometheus-image: ## build a local Prometheus image from Debian's prometheus package (the monitoring deploy tests run it; nothing is pulled)
+	./scripts/build-prometheus.sh $(PROMETHEUS_IMAGE)
 
 vet: ## go vet and gofmt
 	$(GO) vet ./...
@@ -41,8 +46,8 @@ shellcheck: ## shellcheck every shell script: *.sh, *.bash and every file with a
 test-unit: ## unit tests only (no Docker)
 	FLEETCTL_SKIP_DOCKER=1 $(GO) test -count=1 ./...
 
-test: vet shellcheck standin build build-test ## everything: vet, unit and integration tests against the real Docker engine (on bin/fleetctl-test)
-	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl-test FLEETCTL_STANDIN_IMAGE=$(STANDIN) $(GO) test -race -count=1 -timeout 20m ./...
+test: vet shellcheck standin prometheus-image build build-test ## everything: vet, unit and integration tests against the real Docker engine (on bin/fleetctl-test)
+	FLEETCTL_BIN=$(CURDIR)/$(BIN)/fleetctl-test FLEETCTL_STANDIN_IMAGE=$(STANDIN) FLEETCTL_PROMETHEUS_IMAGE=$(PROMETHEUS_IMAGE) $(GO) test -race -count=1 -timeout 20m ./...
 
 demo: build standin ## apply examples/demo (3 clients on the stand-in image) and show each one
 	./scripts/demo.sh $(BIN)/fleetctl $(DEMO)

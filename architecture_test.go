@@ -47,6 +47,7 @@ var roles = map[string]role{
 	"pkg/pg":                adapter,
 	"pkg/nginx":             adapter,
 	"pkg/promapi":           adapter,
+	"pkg/rendered":          adapter,
 	"pkg/migrate":           adapter,
 	"pkg/backup/archive":    adapter,
 	"pkg/backup":            wiring,
@@ -88,6 +89,9 @@ var exceptions = map[string][]string{
 	// mapping and coercion (one implementation: a row reaches PostgreSQL the
 	// same way migrated or replicated) over connections pg opens.
 	"pkg/replicate": {"pkg/pg", "pkg/migrate"},
+	// The monitoring deploy's files are the pure renderer's output: the
+	// planner renders them to compare with what is on disk.
+	"pkg/plan": {"pkg/monitoring"},
 }
 
 // owners are the only packages whose code (tests aside) may import these

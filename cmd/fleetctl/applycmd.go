@@ -207,6 +207,10 @@ func verb(k plan.Kind) string {
 		return "removing container"
 	case plan.KindSyncSites:
 		return "writing nginx site files, testing, reloading once"
+	case plan.KindWriteMonitoring:
+		return "writing the rendered monitoring files atomically"
+	case plan.KindReloadPrometheus:
+		return "reloading Prometheus (POST /-/reload), checking that it took"
 	case plan.KindMigrateDatabase:
 		return "migrating SQLite → PostgreSQL (preflight, stop, backup, schema, copy, verify, switch)"
 	}

@@ -32,6 +32,7 @@ func newServer(cfg config, st *store, environ func() []string) *server {
 	s.mux.HandleFunc("GET /health", s.handleHealth)
 	s.mux.HandleFunc("GET /health/db", s.handleHealthDB)
 	s.mux.HandleFunc("GET /ready", s.handleReady)
+	s.mux.HandleFunc("GET /api/health", s.handleGrafanaHealth) // grafana.go
 	s.mux.HandleFunc("GET /api/config", s.handleConfig)
 	s.mux.HandleFunc("GET /{$}", s.handleRoot)
 	s.registerTestAPI()

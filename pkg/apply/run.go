@@ -36,6 +36,9 @@ type Options struct {
 	Sync SyncProvisioner
 	// Move runs move-client actions (move.go).
 	Move MoveOptions
+	// Monitoring writes the monitoring files and reloads Prometheus
+	// (monitoring.go; nil when fleet.yaml does not deploy monitoring).
+	Monitoring Monitoring
 }
 
 // SyncProvisioner creates the sync nodes' role and schemas in the target;
@@ -268,6 +271,8 @@ func (r *runner) exec(ctx context.Context, a *plan.Action) error {
 		return r.opt.Sync.ProvisionSync(ctx, *a.SyncProvision)
 	case plan.KindMoveClient:
 		return r.move(ctx, a) // move.go
+	case plan.KindWriteMonitoring, plan.KindReloadPrometheus:
+		return r.monitoring(ctx, a) // monitoring.go
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }

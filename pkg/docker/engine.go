@@ -156,10 +156,19 @@ func containerConfig(rc resource.Container) (*container.Config, *container.HostC
 		}
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Volume, Target: m.Target})
 	}
+	for _, b := range rc.Binds {
+		if b.Source == "" || b.Target == "" {
+			return nil, nil, fmt.Errorf("bind %q at %q: source and target are required", b.Source, b.Target)
+		}
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly})
+	}
+	if rc.NetworkMode != "" {
+		host.NetworkMode = container.NetworkMode(rc.NetworkMode)
+	}
 	if len(rc.Cmd) > 0 {
 		cfg.Cmd = append([]string(nil), rc.Cmd...)
 	}
-	if rc.ContainerPort > 0 {
+	if rc.ContainerPort > 0 && !host.NetworkMode.IsHost() {
 		port := nat.Port(strconv.Itoa(rc.ContainerPort) + "/tcp")
 		cfg.ExposedPorts = nat.PortSet{port: struct{}{}}
 		if rc.HostPort > 0 {

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"net"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -14,7 +15,11 @@ type Monitoring struct {
 	Deploy bool `yaml:"deploy,omitempty" json:"deploy,omitempty"`
 	// BindAddress is where deployed Prometheus and Grafana publish their
 	// ports (default 127.0.0.1: never exposed by accident).
-	BindAddress        string               `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	BindAddress string `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	// Dir is where deploy writes the rendered files the containers mount
+	// (default "monitoring", relative to fleet.yaml's directory): the same
+	// layout as `fleetctl monitoring render --out DIR`.
+	Dir                string               `yaml:"dir,omitempty" json:"dir,omitempty"`
 	ScrapeInterval     Duration             `yaml:"scrapeInterval,omitempty" json:"scrapeInterval,omitempty"`
 	EvaluationInterval Duration             `yaml:"evaluationInterval,omitempty" json:"evaluationInterval,omitempty"`
 	Targets            MonitoringTargets    `yaml:"targets,omitempty" json:"targets,omitempty"`
@@ -122,6 +127,23 @@ func (v validator) monitoring(path string, m *Monitoring) {
 			v.errf(gp, "must differ from prometheus.port (%d)", m.Prometheus.Port)
 		}
 	}
+}
+
+// DefaultMonitoringDir is monitoring.dir when unset.
+const DefaultMonitoringDir = "monitoring"
+
+// MonitoringDir is the directory deploy writes the rendered files to:
+// monitoring.dir, relative to fleet.yaml's directory (the path as written
+// when the spec was not loaded from a file).
+func (s *Spec) MonitoringDir() string {
+	dir := DefaultMonitoringDir
+	if s.Monitoring != nil && s.Monitoring.Dir != "" {
+		dir = s.Monitoring.Dir
+	}
+	if !filepath.IsAbs(dir) && s.Path != "" {
+		dir = filepath.Join(filepath.Dir(s.Path), dir)
+	}
+	return filepath.Clean(dir)
 }
 
 // hostPort reports whether a is host:port with a port of 1..65535.

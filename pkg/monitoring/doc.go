@@ -4,6 +4,9 @@
 // and the dashboards (built with the Grafana Foundation SDK's typed
 // builders, never hand-written JSON).
 //
+// `fleetctl monitoring render` writes its files; with monitoring.deploy the
+// planner (pkg/plan) renders them to plan their changes and reloads.
+//
 // It is pure, like the planner: no I/O, no clock, no adapters. The same
 // spec always renders the same bytes, so the output is golden-tested and a
 // changed file means a changed fleet. It imports only the spec and the

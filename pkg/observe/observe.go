@@ -57,6 +57,11 @@ type State struct {
 	// it), set when fleet.yaml has sync; SelfImageErr says why it is not.
 	SelfImage    string `json:"selfImage,omitempty"`
 	SelfImageErr string `json:"selfImageErr,omitempty"`
+	// Monitoring is the directory of the deployed monitoring's files, when
+	// fleet.yaml has monitoring.deploy (monitoring.go); MonitoringErr says
+	// why it could not be read.
+	Monitoring    *MonitoringState `json:"monitoring,omitempty"`
+	MonitoringErr string           `json:"monitoringErr,omitempty"`
 }
 
 // Container is one container as listed by the engine.
@@ -130,6 +135,9 @@ func (s *State) Fingerprint() string {
 	}
 	if s.Sites != nil {
 		s.Sites.fingerprint(h)
+	}
+	if s.Monitoring != nil {
+		s.Monitoring.fingerprint(h)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

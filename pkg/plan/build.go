@@ -87,6 +87,7 @@ func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options)
 	b.deleteData() // destroy.go
 	b.sites(blocked)
 	b.syncNodes() // sync.go
+	b.monitoring()
 	b.plan.Fingerprint = b.relevant().Fingerprint()
 	sortActions(b.plan.Actions)
 	b.plan.summarize()
@@ -199,7 +200,8 @@ func (b *builder) relevant() *observe.State {
 			names[n.Name], names[n.Name+observe.PreviousSuffix], ports[n.Port] = true, true, true
 		}
 	}
-	sub := &observe.State{Fleet: b.st.Fleet, Volumes: b.st.Volumes, Images: map[string]string{}, Sites: b.st.Sites}
+	b.relevantMonitoring(names, ports, images) // monitoring_text.go
+	sub := &observe.State{Fleet: b.st.Fleet, Volumes: b.st.Volumes, Images: map[string]string{}, Sites: b.st.Sites, Monitoring: b.st.Monitoring}
 	for _, c := range b.st.Containers {
 		keep := names[c.Name] || (observe.Managed(c.Labels, b.spec.Fleet) && c.Labels[observe.LabelClient] != "")
 		for _, p := range c.Ports {

@@ -2,6 +2,8 @@
 // actions, each with its causes and dependencies, renderable as text and JSON.
 //
 // Build is pure: no context, clock, client, logger or prompt. It imports the
-// spec (pkg/fleet), the snapshot (pkg/observe) and the object vocabulary
-// (pkg/resource), and never an adapter.
+// spec (pkg/fleet), the snapshot (pkg/observe), the object vocabulary
+// (pkg/resource) and, for monitoring.deploy (monitoring.go), the pure
+// renderer pkg/monitoring, whose files it compares with monitoring.dir;
+// never an adapter.
 package plan

@@ -99,6 +99,9 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 	if s.Sync != nil {
 		out.Warnings = append(out.Warnings, "sync: the sync nodes are not deployed on a fleet with hosts (run them on a single engine)")
 	}
+	if s.Monitoring != nil && s.Monitoring.Deploy {
+		out.Warnings = append(out.Warnings, "monitoring.deploy: Prometheus and Grafana are not deployed on a fleet with hosts (run them on a single engine, or render with `fleetctl monitoring render`)")
+	}
 	if st.Sites != nil {
 		fmt.Fprintf(fp, "sites %s\n", (&observe.State{Sites: st.Sites}).Fingerprint())
 	}
@@ -116,6 +119,8 @@ func buildOnHost(s *fleet.Spec, secrets fleet.Secrets, hs *observe.HostState, op
 	sub := *s
 	sub.Sync = nil // the sync nodes are planned on a single engine only (BuildHosts warns)
 	sub.Clients = make([]fleet.Client, 0, len(s.Clients)/max(len(s.Hosts), 1)+1)
+	// So is the monitoring deploy (BuildHosts warns).
+	sub.Monitoring = nil
 	inSpec := make(map[string]bool, len(s.Clients))
 	for i := range s.Clients {
 		c := &s.Clients[i]

@@ -34,7 +34,7 @@ func (k Kind) Symbol() string {
 		return "~"
 	case KindRemoveContainer, KindRemoveVolume:
 		return "-"
-	case KindSyncSites, KindProvisionSync:
+	case KindSyncSites, KindProvisionSync, KindWriteMonitoring, KindReloadPrometheus:
 		return "~"
 	}
 	return "?"
@@ -62,6 +62,8 @@ type Action struct {
 	After  map[string]any `json:"after"`
 	// Sites lists the file changes of a sync-sites action (proxy.go).
 	Sites []resource.SiteChange `json:"sites,omitempty"`
+	// Files lists the file changes of a write-monitoring-files action (monitoring.go).
+	Files []resource.FileChange `json:"files,omitempty"`
 	// Migration describes a migrate-database action (migrate.go).
 	Migration *Migration `json:"migration,omitempty"`
 	// SyncProvision is what a provision-sync action creates (sync.go).
@@ -193,6 +195,8 @@ func (p *Plan) summarize() {
 			s.Destroy++
 		case KindSyncSites:
 			countSites(&s, a.Sites)
+		case KindWriteMonitoring, KindReloadPrometheus:
+			countFiles(&s, a) // monitoring_text.go
 		}
 	}
 	p.Summary = s

@@ -106,6 +106,9 @@ func (t *textWriter) action(a *Action) {
 		t.sites(a) // proxy_text.go
 		return
 	}
+	if t.monitoring(a) { // monitoring_text.go
+		return
+	}
 	noun := "container"
 	switch a.Kind {
 	case KindPullImage:

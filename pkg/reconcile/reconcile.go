@@ -61,6 +61,7 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 	if err := r.matchesHosts(spec); err != nil { // hosts.go
 		return nil, err
 	}
+	vols, imgs = monitoringObjects(spec, vols, imgs)
 	var st *observe.State
 	var err error
 	var early *docker.Inspection
@@ -84,6 +85,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		}
 	}
 	if r.Hosts == nil {
+		observeMonitoring(ctx, spec, st, r.Docker.Local()) // monitoring.go
+	}
+	if r.Hosts == nil {
 		// The images the fleet's containers replaced (what a rollback
 		// returns to) are looked up while the look runs.
 		prev := make(chan error, 1)
@@ -91,6 +95,9 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		r.look(lctx, spec, st, trustLabels, early) // observe.go
 		if err := <-prev; err != nil {
 			return nil, fmt.Errorf("observe: %w", err)
+		}
+		if r.Docker.Local() && !r.probePublished {
+			st.BoundPorts = append(st.BoundPorts, monitoringBoundPorts(spec, st)...)
 		}
 	}
 	if spec.Sync != nil && r.Hosts == nil {
@@ -266,6 +273,9 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 		if _, err := r.Docker.EnsureSelfImage(ctx); err != nil {
 			return out, err
 		}
+	}
+	if deploysMonitoring(spec) && ao.Monitoring == nil {
+		ao.Monitoring = MonitoringDeployer{} // monitoring.go
 	}
 	if sites := Sites(spec); sites != nil && ao.Proxy == nil {
 		ao.Proxy = sites

@@ -1,5 +1,5 @@
 // Package resource holds the concrete object specs the planner asks adapters to
-// create (a container, a volume). It is the vocabulary shared by pkg/plan and
+// create (a container, a volume, a site file, a rendered file). It is the vocabulary shared by pkg/plan and
 // the adapters, so neither has to import the other. Plain data, no I/O.
 package resource
 
@@ -39,6 +39,20 @@ type Container struct {
 	// Mounts are volumes mounted besides Volume (a sync node mounts every
 	// replicated client's volume, read-write: a WAL reader needs -shm).
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Binds are host directories mounted into the container (Prometheus'
+	// and Grafana's rendered configuration, read-only).
+	Binds []Bind `json:"binds,omitempty"`
+	// NetworkMode is the container's network ("" is the engine's default
+	// bridge; "host" shares the host's network: nothing is published and
+	// the process listens on BindAddress:HostPort itself).
+	NetworkMode string `json:"networkMode,omitempty"`
+}
+
+// Bind is a host path mounted at Target.
+type Bind struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 // Mount is a named volume mounted at Target.

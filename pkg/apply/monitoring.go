@@ -1,0 +1,34 @@
+package apply
+
+import (
+	"context"
+	"errors"
+
+	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// Monitoring writes the monitoring deploy's rendered files and reloads its
+// Prometheus; the CLI wires pkg/rendered and pkg/promapi behind it. The
+// containers themselves go through the Engine like any other.
+type Monitoring interface {
+	// WriteFiles writes changes under dir atomically; pending records that
+	// a reload of Prometheus is due until Reloaded is called.
+	WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending bool) error
+	// ReloadPrometheus reloads the Prometheus at url, checks that the
+	// reload took, and clears dir's pending record.
+	ReloadPrometheus(ctx context.Context, url, dir string) error
+}
+
+func (r *runner) monitoring(ctx context.Context, a *plan.Action) error {
+	if r.opt.Monitoring == nil {
+		return errors.New(string(a.Kind) + ": no monitoring adapter configured")
+	}
+	dir, _ := a.After["dir"].(string)
+	if a.Kind == plan.KindReloadPrometheus {
+		url, _ := a.After["url"].(string)
+		return r.opt.Monitoring.ReloadPrometheus(ctx, url, dir)
+	}
+	pending, _ := a.After["reload"].(bool)
+	return r.opt.Monitoring.WriteFiles(ctx, dir, a.Files, pending)
+}

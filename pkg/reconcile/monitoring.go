@@ -1,0 +1,107 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/fleet"
+	"github.com/quantabase/fleetctl/pkg/health"
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/plan"
+	"github.com/quantabase/fleetctl/pkg/promapi"
+	"github.com/quantabase/fleetctl/pkg/rendered"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// deploysMonitoring reports whether plan/apply run Prometheus and Grafana.
+func deploysMonitoring(spec *fleet.Spec) bool {
+	return spec.Monitoring != nil && spec.Monitoring.Deploy
+}
+
+// monitoringObjects adds the monitoring deploy's volumes and images to what
+// the engine is asked about.
+func monitoringObjects(spec *fleet.Spec, vols, imgs []string) ([]string, []string) {
+	if !deploysMonitoring(spec) {
+		return vols, imgs
+	}
+	m := spec.Monitoring
+	vols = append(vols, plan.MonitoringVolumeName(spec.Fleet, "prometheus"), plan.MonitoringVolumeName(spec.Fleet, "grafana"))
+	for _, img := range []string{m.Prometheus.Image, m.Grafana.Image} {
+		seen := false
+		for _, i := range imgs {
+			seen = seen || i == img
+		}
+		if !seen {
+			imgs = append(imgs, img)
+		}
+	}
+	return vols, imgs
+}
+
+// observeMonitoring reads monitoring.dir into st. A directory that cannot
+// be read does not stop the clients' repairs: the plan warns.
+func observeMonitoring(ctx context.Context, spec *fleet.Spec, st *observe.State, local bool) {
+	if !deploysMonitoring(spec) {
+		return
+	}
+	if !local {
+		// The containers bind-mount the directory from the engine's
+		// machine: this one's files would not be there.
+		st.MonitoringErr = "the engine is not on this machine, and Prometheus and Grafana mount their files from it (run plan/apply on the Docker host)"
+		return
+	}
+	ms, err := rendered.Dir{Path: spec.MonitoringDir()}.Observe(ctx)
+	if err != nil {
+		st.Monitoring, st.MonitoringErr = nil, err.Error()
+		return
+	}
+	st.Monitoring = ms
+}
+
+// monitoringBoundPorts are the monitoring ports a process other than a
+// container listens on (a Prometheus installed on the host, say), checked
+// while the container that would listen there does not exist yet.
+func monitoringBoundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBinding {
+	if !deploysMonitoring(spec) {
+		return nil
+	}
+	m := spec.Monitoring
+	var out []observe.PortBinding
+	for _, w := range []struct {
+		role string
+		port int
+	}{{"prometheus", m.Prometheus.Port}, {"grafana", m.Grafana.Port}} {
+		name := plan.MonitoringContainerName(spec.Fleet, w.role)
+		exists := false
+		for _, c := range st.Containers {
+			exists = exists || c.Name == name || c.Name == name+observe.PreviousSuffix
+		}
+		if !exists && health.PortHeld(m.BindAddress, w.port) {
+			out = append(out, observe.PortBinding{HostIP: m.BindAddress, HostPort: w.port})
+		}
+	}
+	return out
+}
+
+// MonitoringDeployer wires pkg/rendered and pkg/promapi to the executor's
+// monitoring actions.
+type MonitoringDeployer struct{}
+
+var _ apply.Monitoring = MonitoringDeployer{}
+
+// WriteFiles implements apply.Monitoring.
+func (MonitoringDeployer) WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending bool) error {
+	return rendered.Dir{Path: dir}.Write(ctx, changes, pending)
+}
+
+// ReloadPrometheus implements apply.Monitoring.
+func (MonitoringDeployer) ReloadPrometheus(ctx context.Context, url, dir string) error {
+	if err := promapi.ReloadVerified(ctx, url); err != nil {
+		return err
+	}
+	if err := (rendered.Dir{Path: dir}).Reloaded(); err != nil {
+		return fmt.Errorf("prometheus reloaded, but %w", err)
+	}
+	return nil
+}

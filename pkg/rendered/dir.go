@@ -1,0 +1,151 @@
+package rendered
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/quantabase/fleetctl/pkg/observe"
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+// PendingMarker is the file, in the directory, that says the configuration
+// written was not reloaded yet.
+const PendingMarker = ".fleetctl-reload-pending"
+
+// maxFile bounds what is read of one file (rendered files are small).
+const maxFile = 8 << 20
+
+// Dir is one directory of rendered files.
+type Dir struct {
+	Path string
+}
+
+// Observe reads the directory: every regular file below it (dot-files
+// aside) with its digest and content. A missing directory is empty. The
+// path reported is absolute.
+func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
+	abs, err := filepath.Abs(d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring dir %s: %w", d.Path, err)
+	}
+	st := &observe.MonitoringState{Dir: abs, Files: []observe.ObservedFile{}}
+	if _, err := os.Stat(filepath.Join(abs, PendingMarker)); err == nil {
+		st.ReloadPending = true
+	}
+	err = filepath.WalkDir(abs, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == abs {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if strings.HasPrefix(e.Name(), ".") && p != abs {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > maxFile {
+			return fmt.Errorf("%s: larger than %d bytes, not a rendered file", p, maxFile)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(abs, p)
+		sum := sha256.Sum256(data)
+		st.Files = append(st.Files, observe.ObservedFile{Path: filepath.ToSlash(rel), Digest: hex.EncodeToString(sum[:]), Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read monitoring dir %s: %w", abs, err)
+	}
+	sort.Slice(st.Files, func(i, j int) bool { return st.Files[i].Path < st.Files[j].Path })
+	return st, nil
+}
+
+// Write writes each change atomically, creating directories as needed
+// (0755, files 0644: the containers run as other users and only read).
+// With pending, the marker is written first, so a crash between the
+// files and the reload is seen by the next observe.
+func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending bool) error {
+	if err := os.MkdirAll(d.Path, 0o755); err != nil {
+		return fmt.Errorf("create monitoring dir: %w", err)
+	}
+	if pending {
+		if err := os.WriteFile(filepath.Join(d.Path, PendingMarker), []byte("written, not yet reloaded\n"), 0o644); err != nil {
+			return fmt.Errorf("write reload marker: %w", err)
+		}
+	}
+	for _, c := range changes {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := d.writeOne(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d Dir) writeOne(c resource.FileChange) error {
+	clean := path.Clean(c.Path)
+	if clean != c.Path || path.IsAbs(clean) || clean == "." || strings.HasPrefix(clean, "../") || strings.HasPrefix(path.Base(clean), ".") {
+		return fmt.Errorf("write %q: not a plain relative path", c.Path)
+	}
+	dst := filepath.Join(d.Path, filepath.FromSlash(clean))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".fleetctl-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename: nothing left to remove
+	if _, err := tmp.Write(c.Data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("write %s: %w", clean, err)
+	}
+	return nil
+}
+
+// Reloaded removes the pending marker (a reload took).
+func (d Dir) Reloaded() error {
+	if err := os.Remove(filepath.Join(d.Path, PendingMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove reload marker: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package rendered
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quantabase/fleetctl/pkg/resource"
+)
+
+func TestWriteObserveRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	d := Dir{Path: filepath.Join(t.TempDir(), "mon")}
+	st, err := d.Observe(ctx)
+	if err != nil || len(st.Files) != 0 || st.ReloadPending || !filepath.IsAbs(st.Dir) {
+		t.Fatalf("missing dir: %+v %v", st, err)
+	}
+	changes := []resource.FileChange{
+		{Op: resource.SiteCreate, Path: "prometheus/prometheus.yml", Data: []byte("global: {}\n")},
+		{Op: resource.SiteCreate, Path: "grafana/dashboards/a.json", Data: []byte("{}")},
+	}
+	if err := d.Write(ctx, changes, true); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's file and a dot-file are observed / ignored as such.
+	if err := os.WriteFile(filepath.Join(d.Path, "prometheus", ".swp"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err = d.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.ReloadPending || len(st.Files) != 2 || st.Files[0].Path != "grafana/dashboards/a.json" ||
+		string(st.File("prometheus/prometheus.yml").Data) != "global: {}\n" {
+		t.Fatalf("observed %+v", st)
+	}
+	info, err := os.Stat(filepath.Join(d.Path, "prometheus", "prometheus.yml"))
+	if err != nil || info.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v %v (the containers' users must read it)", info.Mode(), err)
+	}
+	if err := d.Reloaded(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = d.Observe(ctx); st.ReloadPending {
+		t.Fatal("marker still there after Reloaded")
+	}
+	if err := d.Reloaded(); err != nil {
+		t.Fatalf("Reloaded twice: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(d.Path, "prometheus", ".prometheus.yml.fleetctl-*"))
+	if len(left) != 0 {
+		t.Fatalf("temp files left: %v", left)
+	}
+}
+
+func TestWriteRefusesPathsOutsideTheDir(t *testing.T) {
+	d := Dir{Path: t.TempDir()}
+	for _, p := range []string{"../x", "/etc/x", "a/../../x", "", ".hidden", "a//b"} {
+		err := d.Write(context.Background(), []resource.FileChange{{Op: resource.SiteCreate, Path: p, Data: []byte("x")}}, false)
+		if err == nil || !strings.Contains(err.Error(), "not a plain relative path") {
+			t.Errorf("Write(%q) = %v", p, err)
+		}
+	}
+}
