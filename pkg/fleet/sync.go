@@ -164,7 +164,9 @@ const SyncMetaSchema = resource.SyncMetaSchemaBase
 func (s *Sync) MetaSchema() string { return resource.SyncMetaSchema(s.Namespace) }
 
 // ClientSchema is a client's schema in the target.
-func (s *Sync) ClientSchema(client string) string { return resource.SyncClientSchema(s.Namespace, client) }
+func (s *Sync) ClientSchema(client string) string {
+	return resource.SyncClientSchema(s.Namespace, client)
+}
 
 var syncNamespace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9]*$`) })
 
