@@ -113,6 +113,12 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.NodeID == "" {
 		return nil, errors.New("node id is required")
 	}
+	// PostgreSQL would truncate a longer name, perhaps into another fleet's.
+	for _, s := range append([]string{cfg.MetaSchema}, mapClients(cfg.Namespace, clientNames(cfg.Clients))...) {
+		if !roleName.MatchString(s) {
+			return nil, fmt.Errorf("schema %q: not a plain identifier of at most 63 bytes", s)
+		}
+	}
 	masker := pg.Masker(ctx, cfg.URL).With(cfg.AdminToken)
 	db, err := pg.Pool(ctx, cfg.URL, pg.Options{SimpleProtocol: true, AppName: "fleetctl-sync-" + cfg.NodeID}, 4)
 	if err != nil {
@@ -131,6 +137,14 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 		n.clients[c.Name] = &clientState{Client: c}
 	}
 	return n, nil
+}
+
+func clientNames(cs []Client) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
 }
 
 // Close releases the lease if held and closes everything.
