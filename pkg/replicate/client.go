@@ -28,12 +28,17 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 	// The job history is fenced like the data: a node that lost its lease
 	// records no job under its old term. The leader also closes the jobs
 	// that earlier terms left running (their node lost the lease before it
-	// could record their end, and can no longer write).
+	// could record their end, and can no longer write), once per term.
 	var jobID int64
+	n.mu.Lock()
+	sweep := n.sweptTerm != tok.Term
+	n.mu.Unlock()
 	err = fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE `+n.meta+`.jobs SET status = 'interrupted', finished_at = clock_timestamp(),
-			error = 'the node lost the lease before the job ended' WHERE status = 'running' AND term < $1`, tok.Term); err != nil {
-			return err
+		if sweep {
+			if _, err := tx.Exec(ctx, `UPDATE `+n.meta+`.jobs SET status = 'interrupted', finished_at = clock_timestamp(),
+				error = 'the node lost the lease before the job ended' WHERE status = 'running' AND term < $1`, tok.Term); err != nil {
+				return err
+			}
 		}
 		return tx.QueryRow(ctx, `INSERT INTO `+n.meta+`.jobs (node_id, term, client, kind, status, started_at)
 			VALUES ($1, $2, $3, $4, 'running', clock_timestamp()) RETURNING id`, tok.Holder, tok.Term, c.Name, kind).Scan(&jobID)
@@ -44,6 +49,9 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		}
 		return fmt.Errorf("record job: %w", err)
 	}
+	n.mu.Lock()
+	n.sweptTerm = tok.Term
+	n.mu.Unlock()
 	var total tableStats
 	defer func() {
 		status, msg := "ok", ""

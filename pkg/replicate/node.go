@@ -95,6 +95,8 @@ type Node struct {
 	el       *Election
 	clients  map[string]*clientState
 	lastFull time.Time
+	// sweptTerm is the term whose leader closed the jobs older terms left running.
+	sweptTerm int64
 }
 
 type clientState struct {
