@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/redact"
 	"github.com/quantabase/fleetctl/pkg/replicate"
 )
@@ -66,7 +65,7 @@ func runSyncStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) i
 	// Preflight: the host's IPv4/IPv6 addresses and which family connects
 	// (Supabase's direct hosts are IPv6-only).
 	reach := replicate.CheckReachability(ctx, target, 3*time.Second)
-	st, err := replicate.ReadStatus(ctx, target, fleet.SyncMetaSchema, names)
+	st, err := replicate.ReadStatus(ctx, target, spec.Sync.MetaSchema(), names)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "Error: %v\n", err)
 		fmt.Fprintf(env.stderr, "%s\n", reachLine(reach))

@@ -24,6 +24,7 @@ const (
 func syncNodeCmd(env *cliEnv) *cobra.Command {
 	var o struct {
 		id, listen, meta, strategy  string
+		namespace                   string
 		clients, tables             []string
 		interval, full, lease, renw time.Duration
 	}
@@ -32,7 +33,7 @@ func syncNodeCmd(env *cliEnv) *cobra.Command {
 		Short: "run one HA sync node (what the sync containers run; see the README's sync section)",
 		Long: "Run one node of the HA sync service until SIGTERM: elect a leader through the target\n" +
 			"PostgreSQL database, and while leading mirror each --client SQLite database into schema\n" +
-			"client_NAME. Serves /health, /metrics and /api/v1/ on --listen. The target URL is read from\n" +
+			"client_NAME (NS_client_NAME with --namespace NS). Serves /health, /metrics and /api/v1/ on --listen. The target URL is read from\n" +
 			"$" + envSyncURL + " and the admin token from $" + envSyncToken + " (never from flags).\n" +
 			"plan/apply run two of these as containers from a sync: section in fleet.yaml.",
 		Args: noArgs,
@@ -45,7 +46,7 @@ func syncNodeCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg := replicate.Config{NodeID: o.id, URL: os.Getenv(envSyncURL), MetaSchema: o.meta,
+			cfg := replicate.Config{NodeID: o.id, URL: os.Getenv(envSyncURL), MetaSchema: o.meta, Namespace: o.namespace,
 				Interval: o.interval, FullEvery: o.full, Lease: o.lease, Renew: o.renw,
 				Listen: o.listen, AdminToken: os.Getenv(envSyncToken), Version: version,
 				TableStrategies: map[string]replicate.Strategy{}}
@@ -72,7 +73,8 @@ func syncNodeCmd(env *cliEnv) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&o.id, "node-id", "", "the node's stable id (its container name)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:9443", "serve /health, /metrics and /api/v1/ on `ADDR`")
-	f.StringVar(&o.meta, "meta-schema", replicate.DefaultMetaSchema, "the metadata `SCHEMA` in the target")
+	f.StringVar(&o.meta, "meta-schema", "", "the metadata `SCHEMA` in the target (default sync_metadata, or NS_sync_metadata with --namespace)")
+	f.StringVar(&o.namespace, "namespace", "", "the fleet's sync.namespace `NS` on a target several fleets share: schemas NS_sync_metadata and NS_client_NAME")
 	f.StringArrayVar(&o.clients, "client", nil, "replicate client `NAME=PATH` (its webui.db; repeatable)")
 	f.StringVar(&o.strategy, "strategy", string(replicate.SourceWins), "conflict `STRATEGY`: source_wins, target_wins, newest_wins, oldest_wins or manual")
 	f.StringArrayVar(&o.tables, "table-strategy", nil, "conflict strategy of one table, `TABLE=STRATEGY` (repeatable)")

@@ -20,6 +20,7 @@ import (
 type Target struct {
 	URL        string // the target database as its owner (sync.target)
 	MetaSchema string
+	Namespace  string   // sync.namespace: the clients' schemas are NS_client_NAME
 	Role       string   // the nodes' restricted role
 	Clients    []string // the synced clients
 	Nodes      []Node
@@ -171,7 +172,7 @@ func conflictChecks(ctx context.Context, t Target) []Check {
 	if len(t.Clients) == 0 {
 		return []Check{{Class: "conflicts", Name: "strategies", Figure: "no synced client to drill in"}}
 	}
-	res, err := replicate.ConflictDrill(ctx, t.URL, t.MetaSchema, t.Clients[0])
+	res, err := replicate.ConflictDrill(ctx, t.URL, t.MetaSchema, t.Namespace, t.Clients[0])
 	var out []Check
 	for _, d := range res {
 		ch := Check{Class: "conflicts", Name: string(d.Strategy), OK: d.OK()}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
 // Sync configures the HA sync service (pkg/replicate): two or more node
@@ -35,6 +37,10 @@ type Sync struct {
 	Nodes []SyncNode `yaml:"nodes,omitempty" json:"nodes,omitempty"`
 	// BindAddress is where node ports are published (default 127.0.0.1).
 	BindAddress string `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	// Namespace sets the fleet's schemas apart on a target that other
+	// fleets share: NS_sync_metadata and NS_client_NAME instead of
+	// sync_metadata and client_NAME (unset: those, the old system's names).
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
 }
 
 // SyncTarget is the replication target: url or supabase.
@@ -149,9 +155,60 @@ func SyncRoleName(fleet string) string {
 	return "fleetctl_sync_" + strings.ReplaceAll(fleet, "-", "_")
 }
 
-// SyncMetaSchema is the fleet's metadata schema: sync_metadata for the fleet
-// alone on its target. Several fleets on one database set it apart by name.
-const SyncMetaSchema = "sync_metadata"
+// SyncMetaSchema is the metadata schema of a fleet without sync.namespace.
+// Several fleets on one database set theirs apart with sync.namespace
+// (Sync.MetaSchema).
+const SyncMetaSchema = resource.SyncMetaSchemaBase
+
+// MetaSchema is the fleet's metadata schema in the target.
+func (s *Sync) MetaSchema() string { return resource.SyncMetaSchema(s.Namespace) }
+
+// ClientSchema is a client's schema in the target.
+func (s *Sync) ClientSchema(client string) string {
+	return resource.SyncClientSchema(s.Namespace, client)
+}
+
+var syncNamespace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9]*$`) })
+
+// syncNames checks the PostgreSQL names the sync derives from the spec:
+// each at most 63 bytes (PostgreSQL would truncate a longer one, perhaps
+// into another fleet's), and a namespace that cannot produce another's.
+func (v validator) syncNames(path string, s *Sync, spec *Spec) {
+	if role := SyncRoleName(spec.Fleet); len(role) > resource.MaxIdentifier && v.set("fleet") {
+		v.errf("fleet", "with sync:, the nodes' role %s would be %d bytes, over PostgreSQL's %d: a fleet with sync: has a name of at most %d characters",
+			role, len(role), resource.MaxIdentifier, resource.MaxIdentifier-len(SyncRoleName("")))
+	}
+	ns := s.Namespace
+	nsPath := path + ".namespace"
+	if ns != "" && v.set(nsPath) {
+		switch {
+		case !syncNamespace().MatchString(ns):
+			v.errf(nsPath, "must be lower-case letters and digits, starting with a letter (no '-' or '_': the part of a schema name before its first '_' is its fleet's namespace)")
+			return
+		case ns == "client":
+			v.errf(nsPath, "%s would name schemas like a fleet without a namespace (client_NAME): choose another", quote(ns))
+			return
+		case len(s.MetaSchema()) > resource.MaxIdentifier:
+			v.errf(nsPath, "too long: the metadata schema %s would be %d bytes, over PostgreSQL's %d", s.MetaSchema(), len(s.MetaSchema()), resource.MaxIdentifier)
+			return
+		}
+	}
+	for _, c := range spec.SyncedClients() {
+		schema := s.ClientSchema(c.Name)
+		if len(schema) <= resource.MaxIdentifier {
+			continue
+		}
+		if ns != "" {
+			v.errf(nsPath, "too long for client %s: its schema %s would be %d bytes, over PostgreSQL's %d", quote(c.Name), schema, len(schema), resource.MaxIdentifier)
+			return
+		}
+		for i := range spec.Clients {
+			if p := joinIndex("clients", i) + ".name"; spec.Clients[i].Name == c.Name && v.set(p) {
+				v.errf(p, "too long for the sync: its schema %s would be %d bytes, over PostgreSQL's %d", schema, len(schema), resource.MaxIdentifier)
+			}
+		}
+	}
+}
 
 var tableName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`) })
 
@@ -226,6 +283,7 @@ func (v validator) sync(path string, s *Sync, spec *Spec) {
 	if s.BindAddress != "" {
 		v.bindAddress(path+".bindAddress", s.BindAddress)
 	}
+	v.syncNames(path, s, spec)
 }
 
 func strategyOK(s string) bool {

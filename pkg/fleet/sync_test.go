@@ -41,3 +41,17 @@ func TestSyncDefaults(t *testing.T) {
 		t.Errorf("refs %v", s.Refs())
 	}
 }
+
+func TestSyncNamespaceNames(t *testing.T) {
+	s, err := Load(filepath.Join("..", "..", "testdata", "fleet", "good", "sync-namespace.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Sync.MetaSchema() + " " + s.Sync.ClientSchema("acme-corp"); got != "blue_sync_metadata blue_client_acme_corp" {
+		t.Errorf("namespaced names %s", got)
+	}
+	var none Sync // unset: the old system's names
+	if got := none.MetaSchema() + " " + none.ClientSchema("acme-corp"); got != "sync_metadata client_acme_corp" {
+		t.Errorf("default names %s", got)
+	}
+}

@@ -60,6 +60,9 @@ func (b *builder) deleteData() {
 // volumeFate completes a remove-container line: the volume is kept unless
 // the plan deletes it next.
 func volumeFate(a *Action) string {
+	if strings.HasPrefix(a.ID, "sync-node.") {
+		return " (a sync node: the sync target's role, schemas and data are kept)"
+	}
 	for _, c := range a.Causes {
 		if strings.Contains(c, "(--delete-data)") {
 			return " (its volume is deleted next)"

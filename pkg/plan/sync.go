@@ -39,6 +39,8 @@ type SyncProvision struct {
 	Password   string
 	MetaSchema string
 	Clients    []string
+	// Namespace is sync.namespace: the client schemas are NS_client_NAME.
+	Namespace string
 }
 
 // syncNodeConfig is the normalized input of a node container (its label):
@@ -52,6 +54,9 @@ type syncNodeConfig struct {
 	Mounts    []resource.Mount  `json:"mounts"`
 	Env       map[string]string `json:"env"`
 	Sensitive []string          `json:"sensitive,omitempty"`
+	// Namespace is sync.namespace (omitted when unset: the nodes of a fleet
+	// without one keep their config hash).
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // syncKey keys the digests of the nodes' sensitive values and is the seed
@@ -66,7 +71,8 @@ func syncProvision(s *fleet.Spec, secrets fleet.Secrets) SyncProvision {
 		OwnerURL:   s.Sync.Target.TargetURL(secrets),
 		Role:       fleet.SyncRoleName(s.Fleet),
 		Password:   keyedDigest(syncKey(s, secrets), "role-password")[:40],
-		MetaSchema: fleet.SyncMetaSchema,
+		MetaSchema: s.Sync.MetaSchema(),
+		Namespace:  s.Sync.Namespace,
 	}
 	for _, c := range s.SyncedClients() {
 		p.Clients = append(p.Clients, c.Name)
@@ -99,6 +105,9 @@ func renderSyncNode(s *fleet.Spec, secrets fleet.Secrets, n fleet.SyncNode, imag
 		"--meta-schema", p.MetaSchema, "--strategy", strategy,
 		"--interval", interval.String(), "--full-interval", full.String(),
 		"--lease", lease.String(), "--renew", renew.String()}
+	if p.Namespace != "" {
+		cmd = append(cmd, "--namespace", p.Namespace)
+	}
 	tnames := make([]string, 0, len(tables))
 	for t := range tables {
 		tnames = append(tnames, t)
@@ -120,7 +129,7 @@ func renderSyncNode(s *fleet.Spec, secrets fleet.Secrets, n fleet.SyncNode, imag
 	resource.SortEnv(env)
 	key := syncKey(s, secrets)
 	cfg := syncNodeConfig{Image: image, Bind: sy.SyncBindAddress(), Port: n.Port, Restart: "unless-stopped",
-		Cmd: cmd, Mounts: mounts, Env: map[string]string{}}
+		Cmd: cmd, Mounts: mounts, Env: map[string]string{}, Namespace: p.Namespace}
 	for _, e := range env {
 		cfg.Env[e.Name] = "hmac:" + keyedDigest(key, e.Name+"="+e.Value)
 		cfg.Sensitive = append(cfg.Sensitive, e.Name)
@@ -147,6 +156,7 @@ func renderSyncNode(s *fleet.Spec, secrets fleet.Secrets, n fleet.SyncNode, imag
 // Nothing is planned while the nodes are up to date: a second plan is empty.
 func (b *builder) syncNodes() {
 	sy := b.spec.Sync
+	removed := b.staleSyncNodes()
 	if sy == nil {
 		return
 	}
@@ -161,7 +171,7 @@ func (b *builder) syncNodes() {
 	prov := syncProvision(b.spec, b.secrets)
 	var acts []Action
 	for _, n := range sy.NodeList() {
-		if a := b.syncNode(n, prov); a != nil {
+		if a := b.syncNode(n, prov, removed); a != nil {
 			acts = append(acts, *a)
 		}
 	}
@@ -175,7 +185,7 @@ func (b *builder) syncNodes() {
 		Causes:        []string{"sync nodes to create or start: make sure their role and schemas exist"},
 		SyncProvision: &p,
 		After: map[string]any{"role": p.Role, "metaSchema": p.MetaSchema,
-			"schemas": clientSchemas(p.Clients), "target": Masked},
+			"schemas": clientSchemas(sy, p.Clients), "target": Masked},
 	})
 	for i := range acts {
 		acts[i].DependsOn = append(acts[i].DependsOn, provID)
@@ -183,16 +193,57 @@ func (b *builder) syncNodes() {
 	b.plan.Actions = append(b.plan.Actions, acts...)
 }
 
-func clientSchemas(clients []string) []string {
+func clientSchemas(sy *fleet.Sync, clients []string) []string {
 	out := make([]string, 0, len(clients))
 	for _, c := range clients {
-		out = append(out, "client_"+strings.ReplaceAll(c, "-", "_"))
+		out = append(out, sy.ClientSchema(c))
 	}
 	return out
 }
 
-// syncNode decides one node's container action (nil: up to date).
-func (b *builder) syncNode(n fleet.SyncNode, prov SyncProvision) *Action {
+// staleSyncNodes removes this fleet's sync node containers that fleet.yaml
+// no longer names — every one once sync: is deleted — and returns the
+// removals' ids by container name. Only the containers go: the target's
+// role, schemas and data are left as they are. A plan narrowed to some
+// clients, or of a fleet with hosts (whose nodes are never planned), removes
+// none.
+func (b *builder) staleSyncNodes() map[string]string {
+	if len(b.targets) > 0 || len(b.spec.Hosts) > 0 {
+		return nil
+	}
+	want := map[string]bool{}
+	if sy := b.spec.Sync; sy != nil {
+		for _, n := range sy.NodeList() {
+			want[n.Name] = true
+		}
+	}
+	cause := "sync: removed from fleet.yaml"
+	if b.spec.Sync != nil {
+		cause = "sync node removed from sync.nodes"
+	}
+	removed := map[string]string{}
+	for i := range b.st.Containers {
+		ctr := &b.st.Containers[i]
+		if !b.isSyncNode(ctr) || want[ctr.Labels[LabelSyncNode]] {
+			continue
+		}
+		if ctr.State == "removing" {
+			b.requeue(removingRecheckMS)
+			continue
+		}
+		id := "sync-node." + ctr.Name
+		removed[ctr.Name] = id
+		b.plan.Actions = append(b.plan.Actions, Action{
+			ID: id, Kind: KindRemoveContainer, Object: ctr.Name, ExistingID: ctr.ID,
+			Causes: []string{cause}, Before: observedView(ctr),
+		})
+	}
+	return removed
+}
+
+// syncNode decides one node's container action (nil: up to date). A port
+// held by a node being removed is free once that removal is done.
+func (b *builder) syncNode(n fleet.SyncNode, prov SyncProvision, removed map[string]string) *Action {
 	ctr, cfg, hash := renderSyncNode(b.spec, b.secrets, n, b.st.SelfImage, prov)
 	cur := b.containers[n.Name]
 	prev := b.containers[n.Name+observe.PreviousSuffix]
@@ -203,6 +254,10 @@ func (b *builder) syncNode(n fleet.SyncNode, prov SyncProvision) *Action {
 		return nil
 	}
 	for _, other := range b.ports[n.Port] {
+		if id, ok := removed[other]; ok {
+			a.DependsOn = append(a.DependsOn, id)
+			continue
+		}
 		if other != n.Name && other != n.Name+observe.PreviousSuffix {
 			b.conflict("", n.Name, "sync node %s: host port %d is used by container %s", n.Name, n.Port, other)
 			return nil
@@ -262,6 +317,11 @@ func syncConfigDiff(before, after *syncNodeConfig) []string {
 		return []string{"config label missing or unreadable"}
 	}
 	var out []string
+	if before.Namespace != after.Namespace {
+		out = append(out, "namespace "+nsName(before.Namespace)+" -> "+nsName(after.Namespace)+
+			" (the nodes replicate into "+resource.SyncMetaSchema(after.Namespace)+" and its client schemas; those of "+
+			resource.SyncMetaSchema(before.Namespace)+" are kept as they are)")
+	}
 	if before.Image != after.Image {
 		out = append(out, "image "+before.Image+" -> "+after.Image)
 	}
@@ -298,6 +358,13 @@ func syncConfigDiff(before, after *syncNodeConfig) []string {
 		out = append(out, "config hash changed (secret key or hash version)")
 	}
 	return out
+}
+
+func nsName(ns string) string {
+	if ns == "" {
+		return "(none)"
+	}
+	return ns
 }
 
 func syncNodeView(cfg *syncNodeConfig) map[string]any {

@@ -60,3 +60,54 @@ func TestSyncPlanHidesDerivedSecrets(t *testing.T) {
 		t.Fatalf("conflicts %+v", p.Conflicts)
 	}
 }
+
+// Deleting sync: removes the node containers and nothing else: no action
+// touches the target, a plan narrowed to some clients removes none, and
+// once they are gone the plan is empty.
+func TestSyncRemovedRemovesOnlyNodes(t *testing.T) {
+	before, bs := loadGoldenSpec(t, "testdata/plan/sync-removed/before.yaml")
+	spec, secrets := loadGoldenSpec(t, "testdata/plan/sync-removed/fleet.yaml")
+	st := appliedState(before, bs)
+	p := Build(spec, secrets, st, Options{})
+	var removed []string
+	for _, a := range p.Actions {
+		if a.Kind != KindRemoveContainer || a.ExistingID == "" || a.SyncProvision != nil {
+			t.Fatalf("unexpected action %+v", a)
+		}
+		removed = append(removed, a.Object)
+	}
+	if strings.Join(removed, ",") != "openwebui-sync-node-a,openwebui-sync-node-b" {
+		t.Errorf("removed %v", removed)
+	}
+	if p := Build(spec, secrets, st, Options{Targets: []string{"acme-corp"}}); !p.Empty() {
+		t.Errorf("a targeted plan acts on the sync nodes: %+v", p.Actions)
+	}
+	var kept []observe.Container
+	for _, c := range st.Containers {
+		if c.Labels[LabelSyncNode] == "" {
+			kept = append(kept, c)
+		}
+	}
+	st.Containers = kept
+	if p := Build(spec, secrets, st, Options{}); !p.Empty() {
+		t.Errorf("plan after the removal: %+v", p.Actions)
+	}
+}
+
+// A namespaced fleet's provisioning and nodes name its schemas, and once
+// applied its plan is empty (the namespace is part of the nodes' config).
+func TestSyncNamespacePlan(t *testing.T) {
+	spec, secrets := loadGoldenSpec(t, "testdata/plan/sync-namespace/fleet.yaml")
+	p := Build(spec, secrets, &observe.State{Fleet: spec.Fleet, Images: map[string]string{}, SelfImage: goldenSelfImage}, Options{})
+	prov := p.Action("sync.provision").SyncProvision
+	if prov.MetaSchema != "blue_sync_metadata" || prov.Namespace != "blue" {
+		t.Errorf("provision %+v", prov)
+	}
+	cmd := strings.Join(p.Action("sync-node.openwebui-sync-node-a").Container.Cmd, " ")
+	if !strings.Contains(cmd, "--meta-schema blue_sync_metadata") || !strings.Contains(cmd, "--namespace blue") {
+		t.Errorf("node command %s", cmd)
+	}
+	if p := Build(spec, secrets, appliedState(spec, secrets), Options{}); !p.Empty() {
+		t.Errorf("second plan: %+v", p.Actions)
+	}
+}

@@ -96,8 +96,9 @@ func (d DrillResult) OK() bool {
 // on a scratch table in client's schema: a scratch SQLite row is synced, the
 // target row is changed outside the sync (updated_at 200) while the source
 // changes too (updated_at 300), and the next pass decides. Everything
-// happens in transactions that are rolled back.
-func ConflictDrill(ctx context.Context, ownerURL, metaSchema, client string) ([]DrillResult, error) {
+// happens in transactions that are rolled back. namespace is the fleet's
+// sync.namespace ("" for none): the client's schema is in it.
+func ConflictDrill(ctx context.Context, ownerURL, metaSchema, namespace, client string) ([]DrillResult, error) {
 	m := pg.Masker(ctx, ownerURL)
 	dir, err := os.MkdirTemp("", "fleetctl-certify-")
 	if err != nil {
@@ -113,7 +114,7 @@ func ConflictDrill(ctx context.Context, ownerURL, metaSchema, client string) ([]
 	var out []DrillResult
 	for i, s := range Strategies {
 		path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
-		r, err := drill(ctx, conn, path, metaSchema, client, table, s)
+		r, err := drill(ctx, conn, path, metaSchema, NamespacedClientSchema(namespace, client), client, table, s)
 		if err != nil {
 			return out, m.Error(fmt.Errorf("strategy %s: %w", s, err))
 		}
@@ -122,7 +123,7 @@ func ConflictDrill(ctx context.Context, ownerURL, metaSchema, client string) ([]
 	return out, nil
 }
 
-func drill(ctx context.Context, conn *pgx.Conn, path, metaSchema, client, table string, s Strategy) (DrillResult, error) {
+func drill(ctx context.Context, conn *pgx.Conn, path, metaSchema, schema, client, table string, s Strategy) (DrillResult, error) {
 	r := DrillResult{Strategy: s, Want: "source"}
 	if s == TargetWins || s == OldestWins || s == Manual {
 		r.Want = "target"
@@ -141,7 +142,6 @@ func drill(ctx context.Context, conn *pgx.Conn, path, metaSchema, client, table 
 		return r, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	schema := ClientSchema(client)
 	shapes, err := ensureShapes(ctx, tx, w, schema)
 	if err != nil {
 		return r, err

@@ -25,11 +25,33 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 	if full {
 		kind = "full"
 	}
+	// The job history is fenced like the data: a node that lost its lease
+	// records no job under its old term. The leader also closes the jobs
+	// that earlier terms left running (their node lost the lease before it
+	// could record their end, and can no longer write), once per term.
 	var jobID int64
-	if err := n.db.QueryRow(ctx, `INSERT INTO `+n.meta+`.jobs (node_id, term, client, kind, status, started_at)
-		VALUES ($1, $2, $3, $4, 'running', clock_timestamp()) RETURNING id`, tok.Holder, tok.Term, c.Name, kind).Scan(&jobID); err != nil {
+	n.mu.Lock()
+	sweep := n.sweptTerm != tok.Term
+	n.mu.Unlock()
+	err = fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
+		if sweep {
+			if _, err := tx.Exec(ctx, `UPDATE `+n.meta+`.jobs SET status = 'interrupted', finished_at = clock_timestamp(),
+				error = 'the node lost the lease before the job ended' WHERE status = 'running' AND term < $1`, tok.Term); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, `INSERT INTO `+n.meta+`.jobs (node_id, term, client, kind, status, started_at)
+			VALUES ($1, $2, $3, $4, 'running', clock_timestamp()) RETURNING id`, tok.Holder, tok.Term, c.Name, kind).Scan(&jobID)
+	})
+	if err != nil {
+		if errors.Is(err, ErrFenced) {
+			n.m.ops.WithLabelValues("fenced").Inc()
+		}
 		return fmt.Errorf("record job: %w", err)
 	}
+	n.mu.Lock()
+	n.sweptTerm = tok.Term
+	n.mu.Unlock()
 	var total tableStats
 	defer func() {
 		status, msg := "ok", ""
@@ -41,12 +63,16 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		}
 		n.m.ops.WithLabelValues(status).Inc()
 		timer.Observe(time.Since(start).Seconds())
-		// The history is written even by a fenced node: it records what
-		// happened (nothing), not replicated data.
-		_, jerr := n.db.Exec(context.WithoutCancel(ctx), `UPDATE `+n.meta+`.jobs SET status = $2, finished_at = clock_timestamp(),
-			rows_written = $3, rows_deleted = $4, conflicts = $5, error = nullif($6, '') WHERE id = $1`,
-			jobID, status, total.Written, total.Deleted, total.Conflicts, msg)
-		if jerr != nil {
+		// The job's end is fenced too: a node fenced during the pass leaves
+		// its row running, and the next leader marks it interrupted.
+		jctx := context.WithoutCancel(ctx)
+		jerr := fencedTx(jctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
+			_, err := tx.Exec(jctx, `UPDATE `+n.meta+`.jobs SET status = $2, finished_at = clock_timestamp(),
+				rows_written = $3, rows_deleted = $4, conflicts = $5, error = nullif($6, '') WHERE id = $1`,
+				jobID, status, total.Written, total.Deleted, total.Conflicts, msg)
+			return err
+		})
+		if jerr != nil && !errors.Is(jerr, ErrFenced) {
 			n.cfg.Logger.Warn("record job", "err", n.masker.String(jerr.Error()))
 		}
 		n.mu.Lock()
@@ -69,7 +95,7 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 	n.mu.Unlock()
 	if stale {
 		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-			sh, err := ensureShapes(ctx, tx, c.db, ClientSchema(c.Name))
+			sh, err := ensureShapes(ctx, tx, c.db, NamespacedClientSchema(n.cfg.Namespace, c.Name))
 			if err == nil {
 				n.mu.Lock()
 				c.shapes = sh

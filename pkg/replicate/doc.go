@@ -1,14 +1,17 @@
 // Package replicate is the HA sync node: it mirrors each client's SQLite
 // database into its own schema (client_<name>) of one PostgreSQL target,
-// continuously, with one leader among the nodes at a time.
+// continuously, with one leader among the nodes at a time. Several fleets
+// share one target through namespaces (NS_sync_metadata, NS_client_<name>;
+// the naming rule is pkg/resource's); provisioning (provision.go) never
+// hands a schema another role owns to this fleet's role.
 //
 // It owns: the lease election through PostgreSQL alone (election.go is the
 // pure state machine, lease.go the SQL; a fencing token, the term, is checked
-// inside every replication write transaction so an old leader that lost its
-// lease writes nothing), the metadata schema (schema.go: lease, nodes, jobs,
-// watermarks, row hashes, conflicts and their views), the incremental and
-// full copy of a table (table.go), the five conflict strategies (conflict.go,
-// pure rules), the node's loops (node.go) and its HTTP API (http.go, with the
+// inside every replication write transaction, job history included, so an
+// old leader that lost its lease writes nothing), the metadata schema
+// (schema.go: lease, nodes, jobs, watermarks, row hashes, conflicts and
+// their views), the incremental and full copy of a table (table.go), the
+// five conflict strategies (conflict.go, pure rules), the node's loops (node.go) and its HTTP API (http.go, with the
 // old system's metric names in metrics.go).
 //
 // Everything works through a transaction pooler (Supabase's port 6543,

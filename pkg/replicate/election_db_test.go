@@ -107,3 +107,50 @@ func TestRestartKeepsIdentity(t *testing.T) {
 		t.Errorf("%d node rows", n)
 	}
 }
+
+// The job history is fenced like the data: a node that lost its lease
+// records no job under its old term, neither its start nor its end, and
+// the next leader closes the job an old term left running.
+func TestJobHistoryFenced(t *testing.T) {
+	tg := targets(t)["direct"](t)
+	app := newApp(t)
+	clients := []Client{{Name: "acme-corp", SQLitePath: app.path}}
+	a := newNode(t, tg, "node-a", clients, short)
+	b := newNode(t, tg, "node-b", clients, short)
+	ctx := ctxT(t)
+	app.chat(t, "c1", "one", 10)
+	tokA := lead(t, a)
+	if err := a.SyncOnce(ctx, tokA, false); err != nil {
+		t.Fatal(err)
+	}
+	jobsOf := func(term int64) string {
+		return tg.query(t, fmt.Sprintf(`SELECT coalesce(string_agg(node_id || ':' || status, ',' ORDER BY id), '') FROM sync_metadata.jobs WHERE term = %d`, term))
+	}
+	if got := jobsOf(tokA.Term); got != "node-a:ok" {
+		t.Fatalf("term %d jobs: %s", tokA.Term, got)
+	}
+	tokB := lead(t, b) // a's lease ran out
+	// a wakes up with its old token: no job row of any status.
+	if err := a.SyncOnce(ctx, tokA, true); !errors.Is(err, ErrFenced) {
+		t.Fatalf("old leader's pass: %v", err)
+	}
+	if got := jobsOf(tokA.Term); got != "node-a:ok" {
+		t.Errorf("the fenced node wrote job history under term %d: %s", tokA.Term, got)
+	}
+	// A job whose node lost the lease during the pass stays running (its
+	// end is fenced too) until the next leader's pass closes it.
+	tg.query(t, fmt.Sprintf(`INSERT INTO sync_metadata.jobs (node_id, term, client, kind, status, started_at)
+		VALUES ('node-a', %d, 'acme-corp', 'full', 'running', clock_timestamp())`, tokA.Term))
+	if err := b.SyncOnce(ctx, tokB, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := jobsOf(tokA.Term); got != "node-a:ok,node-a:interrupted" {
+		t.Errorf("term %d jobs after the new leader's pass: %s", tokA.Term, got)
+	}
+	if got := jobsOf(tokB.Term); got != "node-b:ok" {
+		t.Errorf("term %d jobs: %s", tokB.Term, got)
+	}
+	if n := tg.count(t, `SELECT count(*) FROM sync_metadata.v_active_sync_jobs`); n != 0 {
+		t.Errorf("%d jobs still running", n)
+	}
+}

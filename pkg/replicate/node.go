@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/quantabase/fleetctl/pkg/pg"
 	"github.com/quantabase/fleetctl/pkg/redact"
+	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
 // CacheTTL bounds how long a node trusts what it cached (table shapes):
@@ -29,7 +30,7 @@ type Client struct {
 type Config struct {
 	NodeID     string // stable across restarts: the node's name
 	URL        string // target; holds a password
-	MetaSchema string // default sync_metadata
+	MetaSchema string // default sync_metadata, or NS_sync_metadata with a Namespace
 	Clients    []Client
 	Interval   time.Duration // incremental pass, default 1s
 	FullEvery  time.Duration // key comparison (deletes, tables without updated_at), default 30s
@@ -43,11 +44,15 @@ type Config struct {
 	AdminToken      string        // bearer token of /api/v1/; empty disables the admin API
 	Version         string
 	Logger          *slog.Logger
+
+	// Namespace sets this fleet's schemas apart on a target shared with
+	// other fleets: client schemas NS_client_NAME ("" keeps client_NAME).
+	Namespace string
 }
 
 func (c *Config) defaults() {
 	if c.MetaSchema == "" {
-		c.MetaSchema = DefaultMetaSchema
+		c.MetaSchema = resource.SyncMetaSchema(c.Namespace)
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Second
@@ -90,6 +95,8 @@ type Node struct {
 	el       *Election
 	clients  map[string]*clientState
 	lastFull time.Time
+	// sweptTerm is the term whose leader closed the jobs older terms left running.
+	sweptTerm int64
 }
 
 type clientState struct {
@@ -107,6 +114,12 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 	cfg.defaults()
 	if cfg.NodeID == "" {
 		return nil, errors.New("node id is required")
+	}
+	// PostgreSQL would truncate a longer name, perhaps into another fleet's.
+	for _, s := range append([]string{cfg.MetaSchema}, mapClients(cfg.Namespace, clientNames(cfg.Clients))...) {
+		if !roleName.MatchString(s) {
+			return nil, fmt.Errorf("schema %q: not a plain identifier of at most 63 bytes", s)
+		}
 	}
 	masker := pg.Masker(ctx, cfg.URL).With(cfg.AdminToken)
 	db, err := pg.Pool(ctx, cfg.URL, pg.Options{SimpleProtocol: true, AppName: "fleetctl-sync-" + cfg.NodeID}, 4)
@@ -126,6 +139,14 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 		n.clients[c.Name] = &clientState{Client: c}
 	}
 	return n, nil
+}
+
+func clientNames(cs []Client) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
 }
 
 // Close releases the lease if held and closes everything.

@@ -7,10 +7,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
-// DefaultMetaSchema is the metadata schema's name.
-const DefaultMetaSchema = "sync_metadata"
+// DefaultMetaSchema is the metadata schema's name without a namespace.
+const DefaultMetaSchema = resource.SyncMetaSchemaBase
 
 // metaDDL creates the metadata schema's objects (idempotent). @ is the
 // quoted schema name. Times are the database's (clock_timestamp()).
@@ -125,10 +126,24 @@ func EnsureMeta(ctx context.Context, db *pgxpool.Pool, schema string) error {
 	return nil
 }
 
-// ClientSchema is the target schema of a client: client_<name> with the
-// name's hyphens as underscores (client names are [a-z0-9-]: no collision).
+// ClientSchema is the target schema of a client without a namespace:
+// client_<name> with the name's hyphens as underscores (client names are
+// [a-z0-9-]: no collision).
 func ClientSchema(client string) string {
-	return "client_" + strings.ReplaceAll(client, "-", "_")
+	return resource.SyncClientSchema("", client)
+}
+
+// NamespacedMetaSchema is the metadata schema of namespace ns
+// (NS_sync_metadata; DefaultMetaSchema when ns is "").
+func NamespacedMetaSchema(ns string) string {
+	return resource.SyncMetaSchema(ns)
+}
+
+// NamespacedClientSchema is a client's schema in namespace ns
+// (NS_client_<name>; ClientSchema when ns is ""): several fleets share one
+// target, each in its own namespace (pkg/resource/syncschema.go).
+func NamespacedClientSchema(ns, client string) string {
+	return resource.SyncClientSchema(ns, client)
 }
 
 // ensureSchema creates schema unless it exists. CREATE SCHEMA IF NOT

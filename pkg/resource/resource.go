@@ -1,6 +1,8 @@
 // Package resource holds the concrete object specs the planner asks adapters to
-// create (a container, a volume, a site file, a rendered file). It is the vocabulary shared by pkg/plan and
-// the adapters, so neither has to import the other. Plain data, no I/O.
+// create (a container, a volume, a site file, a rendered file). It is the
+// vocabulary shared by pkg/plan and the adapters, so neither has to import the
+// other. Plain data, no I/O. It also holds the sync's schema naming rule
+// (syncschema.go), which the spec, the planner and the sync node share.
 package resource
 
 import (
