@@ -41,6 +41,11 @@ type Sync struct {
 	// fleets share: NS_sync_metadata and NS_client_NAME instead of
 	// sync_metadata and client_NAME (unset: those, the old system's names).
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Host is, on a fleet with hosts, the host the nodes run on (a name in
+	// hosts). They mount every synced client's volume, so every synced
+	// client must run there. Default: the host all synced clients are
+	// placed on (pkg/plan placement.go).
+	Host string `yaml:"host,omitempty" json:"host,omitempty"`
 }
 
 // SyncTarget is the replication target: url or supabase.
@@ -284,6 +289,31 @@ func (v validator) sync(path string, s *Sync, spec *Spec) {
 		v.bindAddress(path+".bindAddress", s.BindAddress)
 	}
 	v.syncNames(path, s, spec)
+	v.syncHost(path, s, spec)
+}
+
+// syncHost checks sync.host: a host of hosts, and no synced client pinned
+// to another one (the nodes could not mount its volume). Unpinned clients
+// are checked by the planner, once they are placed.
+func (v validator) syncHost(path string, s *Sync, spec *Spec) {
+	if s.Host == "" || !v.set(path+".host") {
+		return
+	}
+	if spec.Host(s.Host) == nil {
+		v.errf(path+".host", "%s", unknownHost(s.Host, spec.Hosts))
+		return
+	}
+	for _, c := range spec.SyncedClients() {
+		if c.Host == "" || c.Host == s.Host {
+			continue
+		}
+		for i := range spec.Clients {
+			if p := joinIndex("clients", i) + ".host"; spec.Clients[i].Name == c.Name && v.set(p) {
+				v.errf(p, "client %s is synced, and the sync nodes run on host %s (sync.host), which must hold its volume: pin it to %s, or leave it out of sync.clients",
+					quote(c.Name), s.Host, s.Host)
+			}
+		}
+	}
 }
 
 func strategyOK(s string) bool {

@@ -38,8 +38,14 @@ type Options struct {
 // Build computes the plan that takes the observed state to the spec. secrets
 // holds the resolved value of every reference in the spec. Build is pure.
 func Build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options) *Plan {
+	return build(s, secrets, st, opt, nil)
+}
+
+// build is Build; hsync is the sync share of one host's plan of a fleet
+// with hosts (nil on a single engine).
+func build(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Options, hsync *hostSync) *Plan {
 	b := &builder{
-		spec: s, secrets: secrets, st: st, opt: opt,
+		spec: s, secrets: secrets, st: st, opt: opt, hostSync: hsync,
 		plan: &Plan{
 			FormatVersion: FormatVersion, Fleet: s.Fleet,
 			SpecDigest: s.Digest, Options: opt,
@@ -108,6 +114,8 @@ type builder struct {
 	excluded   map[string]bool
 	byClient   map[string][]*observe.Container
 	byVolume   map[string][]*observe.Container
+	// hostSync: with hosts, what this host does about the sync nodes.
+	hostSync *hostSync
 }
 
 // removingRecheckMS is how soon to look again after seeing a container the

@@ -96,9 +96,7 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 	}
 	held := moves(out, pl, st, s.Fleet, opt.HoldMigrations) // move.go
 	sites.plan(out, held)
-	if s.Sync != nil {
-		out.Warnings = append(out.Warnings, "sync: the sync nodes are not deployed on a fleet with hosts (run them on a single engine)")
-	}
+	syncAfterMoves(out, s, pl, st) // sync_hosts.go
 	if s.Monitoring != nil && s.Monitoring.Deploy {
 		out.Warnings = append(out.Warnings, "monitoring.deploy: Prometheus and Grafana are not deployed on a fleet with hosts (run them on a single engine, or render with `fleetctl monitoring render`)")
 	}
@@ -117,7 +115,10 @@ func BuildHosts(s *fleet.Spec, secrets fleet.Secrets, st *observe.State, opt Opt
 // this host are excluded, so they are neither planned nor orphans here.
 func buildOnHost(s *fleet.Spec, secrets fleet.Secrets, hs *observe.HostState, opt Options, pl Placement) *Plan {
 	sub := *s
-	sub.Sync = nil // the sync nodes are planned on a single engine only (BuildHosts warns)
+	hsync := syncOn(s, pl) // sync_hosts.go
+	if hsync.leave || hs.Host != hsync.host {
+		sub.Sync = nil // the nodes are planned on the sync host only
+	}
 	sub.Clients = make([]fleet.Client, 0, len(s.Clients)/max(len(s.Hosts), 1)+1)
 	// So is the monitoring deploy (BuildHosts warns).
 	sub.Monitoring = nil
@@ -144,7 +145,7 @@ func buildOnHost(s *fleet.Spec, secrets fleet.Secrets, hs *observe.HostState, op
 	}
 	st := *hs.State
 	st.Sites, st.SitesErr = nil, ""
-	p := Build(&sub, secrets, &st, hopt)
+	p := build(&sub, secrets, &st, hopt, hsync)
 	for i := range p.Actions {
 		a := &p.Actions[i]
 		if a.Container != nil {

@@ -24,6 +24,9 @@ import (
 //     memory against the sum of its clients' resources.memory), ties broken
 //     by host name. New clients are placed in fleet.yaml order, each seeing
 //     the ones placed before it.
+//  4. With sync, a new unpinned synced client goes to the sync host (its
+//     nodes mount every synced client's volume), not the least loaded one;
+//     a pinned synced client is never moved off it (sync_hosts.go).
 //
 // A client that cannot be placed (objects on several hosts, a pinned host
 // that differs from where it runs, no room) is blocked by a conflict; one
@@ -39,6 +42,8 @@ type Placement struct {
 	// holds its objects now: it is placed on its new host and moved there
 	// (move.go).
 	Moves map[string]string
+	// Sync is where the sync nodes run (sync_hosts.go); zero without sync.
+	Sync SyncPlacement
 }
 
 // Place computes the placement of s's clients over the observed hosts
@@ -63,6 +68,7 @@ func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
 		load[h]++
 		mem[h] += clientMemory(c)
 	}
+	unmove := func(c *fleet.Client) { load[c.Host]--; mem[c.Host] -= clientMemory(c) }
 	var fresh []*fleet.Client
 	for i := range s.Clients {
 		c := &s.Clients[i]
@@ -111,7 +117,16 @@ func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
 		names = append(names, s.Hosts[i].Name)
 	}
 	sort.Strings(names)
+	sp := newSyncPlacer(s, &pl, unmove) // sync_hosts.go
 	for _, c := range fresh {
+		if h, ok := sp.steer(c); ok {
+			if h == "" || !reachable[h] || !hasRoom(s.Host(h), load[h], mem[h], clientMemory(c)) {
+				pl.Blocked[c.Name] = Problem{Client: c.Name, Message: sp.noRoom(h)}
+				continue
+			}
+			take(c, h)
+			continue
+		}
 		best := ""
 		for _, h := range names {
 			if !reachable[h] || !hasRoom(s.Host(h), load[h], mem[h], clientMemory(c)) {
@@ -126,7 +141,9 @@ func Place(s *fleet.Spec, hosts []observe.HostState) Placement {
 			continue
 		}
 		take(c, best)
+		sp.placed(c, best)
 	}
+	sp.finish()
 	return pl
 }
 

@@ -205,10 +205,12 @@ func clientSchemas(sy *fleet.Sync, clients []string) []string {
 // no longer names — every one once sync: is deleted — and returns the
 // removals' ids by container name. Only the containers go: the target's
 // role, schemas and data are left as they are. A plan narrowed to some
-// clients, or of a fleet with hosts (whose nodes are never planned), removes
-// none.
+// clients removes none. With hosts, a host other than the sync host removes
+// every node it holds (sync.host moved), and none is removed while the
+// nodes cannot be planned (sync_hosts.go).
 func (b *builder) staleSyncNodes() map[string]string {
-	if len(b.targets) > 0 || len(b.spec.Hosts) > 0 {
+	hs := b.hostSync
+	if len(b.targets) > 0 || (hs != nil && hs.leave) {
 		return nil
 	}
 	want := map[string]bool{}
@@ -218,8 +220,11 @@ func (b *builder) staleSyncNodes() map[string]string {
 		}
 	}
 	cause := "sync: removed from fleet.yaml"
-	if b.spec.Sync != nil {
+	switch {
+	case b.spec.Sync != nil:
 		cause = "sync node removed from sync.nodes"
+	case hs != nil && hs.host != "":
+		cause = "the sync nodes run on host " + hs.host
 	}
 	removed := map[string]string{}
 	for i := range b.st.Containers {

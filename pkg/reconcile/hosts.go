@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,6 +145,13 @@ func (r *Runner) observeHosts(ctx context.Context, spec *fleet.Spec, trust bool)
 			}
 			// Each host's clients are probed on that host's address.
 			(&Runner{Docker: cli, probePublished: true}).look(hctx, spec, st, trust, nil)
+			if spec.Sync != nil {
+				// The image the sync nodes would run on this host (the
+				// planner picks the sync host); Apply imports it there.
+				if st.SelfImage, err = cli.SelfImageRef(); err != nil {
+					st.SelfImage, st.SelfImageErr = "", err.Error()
+				}
+			}
 			hs.State = st
 		}(&out[i], cli)
 	}
@@ -438,4 +446,25 @@ func (r *Runner) moveOptions() apply.MoveOptions {
 			return r.CopyVolume(ctx, from, to, m)
 		},
 	}
+}
+
+// ensureSyncImage imports fleetctl's own image on each host where the plan
+// creates, replaces or starts a sync node (the sync host), once the plan is
+// approved.
+func (r *Runner) ensureSyncImage(ctx context.Context, p *plan.Plan) error {
+	done := map[string]bool{}
+	for _, a := range p.Actions {
+		if a.Host == "" || done[a.Host] || a.Container == nil || !strings.HasPrefix(a.ID, "sync-node.") {
+			continue
+		}
+		done[a.Host] = true
+		cli, err := r.Hosts.Client(a.Host)
+		if err != nil {
+			return fmt.Errorf("host %s: %w", a.Host, err)
+		}
+		if _, err := cli.EnsureSelfImage(ctx); err != nil {
+			return fmt.Errorf("host %s: %w", a.Host, err)
+		}
+	}
+	return nil
 }

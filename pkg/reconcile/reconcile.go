@@ -274,6 +274,11 @@ func (r *Runner) Apply(ctx context.Context, spec *fleet.Spec, secrets fleet.Secr
 			return out, err
 		}
 	}
+	if spec.Sync != nil && r.Hosts != nil {
+		if err := r.ensureSyncImage(ctx, out.Plan); err != nil { // hosts.go
+			return out, err
+		}
+	}
 	if deploysMonitoring(spec) && ao.Monitoring == nil {
 		ao.Monitoring = MonitoringDeployer{} // monitoring.go
 	}
