@@ -168,7 +168,7 @@ func (b *builder) syncNodes() {
 		b.conflict("", "sync", "sync nodes: %s", msg)
 		return
 	}
-	prov := syncProvision(b.spec, b.secrets)
+	prov := syncProvision(b.syncSpec(), b.secrets)
 	var acts []Action
 	for _, n := range sy.NodeList() {
 		if a := b.syncNode(n, prov, removed); a != nil {
@@ -249,7 +249,7 @@ func (b *builder) staleSyncNodes() map[string]string {
 // syncNode decides one node's container action (nil: up to date). A port
 // held by a node being removed is free once that removal is done.
 func (b *builder) syncNode(n fleet.SyncNode, prov SyncProvision, removed map[string]string) *Action {
-	ctr, cfg, hash := renderSyncNode(b.spec, b.secrets, n, b.st.SelfImage, prov)
+	ctr, cfg, hash := renderSyncNode(b.syncSpec(), b.secrets, n, b.st.SelfImage, prov)
 	cur := b.containers[n.Name]
 	prev := b.containers[n.Name+observe.PreviousSuffix]
 	a := &Action{ID: "sync-node." + n.Name, Object: n.Name, Start: true,

@@ -133,7 +133,7 @@ func (sp *syncPlacer) finish() {
 			}
 		}
 		pl.Sync.Blocked = &Problem{Object: "sync", Message: fmt.Sprintf(
-			"the sync nodes mount every synced client's volume, but the synced clients run on several hosts (%s): set sync.host to one of them, and pin the other synced clients to it (clients[].host) or leave them out of sync.clients; no sync node is changed",
+			"sync: the nodes mount every synced client's volume, but the synced clients run on several hosts (%s): set sync.host to one of them, and pin the other synced clients to it (clients[].host) or leave them out of sync.clients; no sync node is changed",
 			strings.Join(on, ", "))}
 		return
 	}
@@ -159,11 +159,11 @@ func (sp *syncPlacer) finish() {
 	switch {
 	case len(wrong) > 0:
 		pl.Sync.Blocked = &Problem{Object: "sync", Host: host, Message: fmt.Sprintf(
-			"the sync nodes run on host %s (%s) and mount every synced client's volume, but synced clients are placed on other hosts (%s): pin them to %s (clients[].host) or leave them out of sync.clients; no sync node is changed",
+			"sync: the nodes run on host %s (%s) and mount every synced client's volume, but synced clients are placed on other hosts (%s): pin them to %s (clients[].host) or leave them out of sync.clients; no sync node is changed",
 			host, sp.why(), strings.Join(wrong, ", "), host)}
 	case len(unknown) > 0:
 		pl.Sync.Blocked = &Problem{Object: "sync", Host: host, Message: fmt.Sprintf(
-			"the host of synced clients %s is not known (see their conflicts): no sync node is changed until it is", strings.Join(unknown, ", "))}
+			"sync: the host of synced clients %s is not known (see their conflicts): no sync node is changed until it is", strings.Join(unknown, ", "))}
 	}
 	pl.Sync.Host = host
 }
@@ -176,21 +176,45 @@ type hostSync struct {
 	host string
 	// leave: the nodes are planned on no host (Placement.Sync.Blocked).
 	leave bool
+	// spec is the whole fleet's: the nodes mount every synced client's
+	// volume, also of one the host's Build does not plan (a refused move).
+	spec *fleet.Spec
 }
 
 // syncOn is the sync share of host's Build.
 func syncOn(s *fleet.Spec, pl Placement) *hostSync {
 	if s.Sync == nil {
-		return &hostSync{}
+		return &hostSync{spec: s}
 	}
-	return &hostSync{host: pl.Sync.Host, leave: pl.Sync.Blocked != nil || pl.Sync.Host == ""}
+	return &hostSync{host: pl.Sync.Host, leave: pl.Sync.Blocked != nil || pl.Sync.Host == "", spec: s}
+}
+
+// syncSpec is the spec the sync nodes are rendered from: with hosts the
+// whole fleet's, not the host's share.
+func (b *builder) syncSpec() *fleet.Spec {
+	if b.hostSync != nil && b.spec.Sync != nil {
+		return b.hostSync.spec
+	}
+	return b.spec
 }
 
 // syncAfterMoves finishes the sync of a fleet with hosts once every host is
 // planned and the moves are made: why the nodes are not planned (a
 // conflict), and the nodes' wait for the synced clients' volumes to exist
 // on the sync host (a node started first would make an empty one).
+//
+// Nodes removed by another host than the sync host get the host in their
+// ids ("sync-node.NAME#HOST"), as the same node may be created on the sync
+// host; its creation waits for them, as hosts on one machine share ports.
 func syncAfterMoves(out *Plan, s *fleet.Spec, pl Placement, st *observe.State) {
+	var removed []string
+	for i := range out.Actions {
+		a := &out.Actions[i]
+		if a.Kind == KindRemoveContainer && strings.HasPrefix(a.ID, "sync-node.") && a.Host != pl.Sync.Host {
+			a.ID += "#" + a.Host
+			removed = append(removed, a.ID)
+		}
+	}
 	if s.Sync == nil {
 		return
 	}
@@ -217,7 +241,7 @@ func syncAfterMoves(out *Plan, s *fleet.Spec, pl Placement, st *observe.State) {
 	for i := range out.Actions {
 		a := &out.Actions[i]
 		if a.Host == pl.Sync.Host && a.Container != nil && strings.HasPrefix(a.ID, "sync-node.") {
-			a.DependsOn = append(a.DependsOn, volumes...)
+			a.DependsOn = append(append(a.DependsOn, volumes...), removed...)
 		}
 	}
 }
