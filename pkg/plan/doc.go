@@ -6,4 +6,8 @@
 // (pkg/resource) and, for monitoring.deploy (monitoring.go), the pure
 // renderer pkg/monitoring, whose files it compares with monitoring.dir;
 // never an adapter.
+//
+// BuildHosts plans a fleet with hosts: Place decides each client's host and
+// where the sync nodes run (sync_hosts.go: one host holds the nodes and every
+// synced client), then each host's share is planned with Build.
 package plan
