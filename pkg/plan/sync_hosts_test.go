@@ -115,3 +115,42 @@ func TestHostsSyncConverges(t *testing.T) {
 		t.Fatalf("a second plan is not empty:\n%s", text(t, p))
 	}
 }
+
+// TestHostsSyncBlockedLeavesTheNodes: while the nodes cannot be planned
+// (a synced client pinned to another host, or the sync host down), the
+// nodes that run are neither replaced nor removed.
+func TestHostsSyncBlockedLeavesTheNodes(t *testing.T) {
+	before, bs := loadGoldenSpec(t, "testdata/hosts-sync/removed/before.yaml")
+	data, err := os.ReadFile("testdata/hosts-sync/removed/before.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new synced client pinned to h0, with no sync.host: the synced
+	// clients are on two hosts.
+	yaml := strings.Replace(string(data), "SYNC_TOKEN}\n  host: h1\n", "SYNC_TOKEN}\n", 1)
+	yaml = strings.Replace(yaml, "sync:\n", "  - name: delta\n    port: 8084\n    host: h0\nsync:\n", 1)
+	spec, err := fleet.Parse([]byte(yaml), "fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := bs
+	for _, down := range []bool{false, true} {
+		st := hostsState(t, spec, before, bs, hostsSyncCase{})
+		if down {
+			st.Hosts[1].State, st.Hosts[1].Err = nil, "connection refused"
+		}
+		p := BuildHosts(spec, secrets, st, Options{})
+		for _, a := range p.Actions {
+			if strings.HasPrefix(a.ID, "sync") {
+				t.Errorf("down=%v: sync action %s planned:\n%s", down, a.ID, text(t, p))
+			}
+		}
+		var sync bool
+		for _, c := range p.Conflicts {
+			sync = sync || c.Object == "sync"
+		}
+		if !sync {
+			t.Errorf("down=%v: no sync conflict:\n%s", down, text(t, p))
+		}
+	}
+}
