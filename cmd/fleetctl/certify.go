@@ -23,10 +23,12 @@ func certifyCmd(env *cliEnv) *cobra.Command {
 		Long: "Run the certification checks against the sync nodes of fleet.yaml's sync: section and its\n" +
 			"target database, each reported with its measured figure: the nodes' role cannot create roles,\n" +
 			"read other schemas or drop what it does not own; the admin API refuses no token and a wrong\n" +
-			"one and accepts the fleet's; /health and /metrics carry no secret; each conflict strategy on a\n" +
-			"scratch table of a client schema (rolled back); docker kill of the leader's container and the\n" +
-			"time until the other node leads and completed a pass (the killed one is started again); the\n" +
-			"watermarks survive that restart. Disruptive: run it on a deployment that may fail over.\n" +
+			"one and accepts the fleet's; /health and /metrics carry no secret; each conflict strategy end\n" +
+			"to end through the nodes on their certification canary (written through the leader's admin\n" +
+			"API, never a client's data); docker kill of the leader's container and the time until the\n" +
+			"other node leads and completed a pass (the killed one is started again); the watermarks\n" +
+			"survive that restart; a column added to the canary reaches the target when the leader's\n" +
+			"cached shape expires. Disruptive: run it on a deployment that may fail over.\n" +
 			"Exits 1 when a check fails.",
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

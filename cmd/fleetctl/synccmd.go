@@ -115,6 +115,10 @@ func runSyncStatus(ctx context.Context, env *cliEnv, file string, asJSON bool) i
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", c.Name, lag, last, job, c.OpenConflicts)
 	}
 	tw.Flush()
+	if c := st.Canary; c != nil {
+		fmt.Fprintf(env.stdout, "\nCertification canary (fleetctl certify's drills, not a client): last job %s, %d open conflicts\n",
+			strings.TrimSuffix(c.LastJob+": "+c.LastError, ": "), c.OpenConflicts)
+	}
 	return exitOK
 }
 

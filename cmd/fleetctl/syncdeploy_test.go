@@ -26,7 +26,7 @@ func TestApplyDeploysSyncNodes(t *testing.T) {
 	f.write(cs, "")
 	nodes := []string{f.name + "-sync-a", f.name + "-sync-b"}
 	sync := fmt.Sprintf("sync:\n  target:\n    url: ${env:IT_SYNC_URL}\n  adminToken: ${env:IT_SYNC_TOKEN}\n"+
-		"  interval: 200ms\n  fullInterval: 2s\n  lease: 3s\n  renew: 500ms\n"+
+		"  interval: 200ms\n  fullInterval: 2s\n  lease: 3s\n  renew: 500ms\n  cacheTTL: 3s\n"+
 		"  nodes:\n    - {name: %s, port: %d}\n    - {name: %s, port: %d}\n", nodes[0], nodePorts[0], nodes[1], nodePorts[1])
 	appendFile(t, f.file, sync)
 	secretFree := func(what, out string) {
@@ -106,6 +106,21 @@ func TestApplyDeploysSyncNodes(t *testing.T) {
 		if code := getJSON(t, port, "/health", &h); code != 200 {
 			t.Errorf("GET /health on %d: HTTP %d", port, code)
 		}
+	}
+
+	// certify drills the deployment apply made (its canary volume and
+	// schema, the role): every check passes.
+	cr := f.run("certify", "--json")
+	secretFree("certify", cr.all())
+	var rep struct {
+		OK     bool `json:"ok"`
+		Checks []struct {
+			Class, Name, Figure string
+			OK                  bool
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(cr.stdout), &rep); err != nil || cr.code != 0 || !rep.OK {
+		t.Fatalf("certify (exit %d, %v):\n%s", cr.code, err, cr.all())
 	}
 
 	// A second plan has no changes.

@@ -23,10 +23,10 @@ const (
 
 func syncNodeCmd(env *cliEnv) *cobra.Command {
 	var o struct {
-		id, listen, meta, strategy  string
-		namespace                   string
-		clients, tables             []string
-		interval, full, lease, renw time.Duration
+		id, listen, meta, strategy, canary string
+		namespace                          string
+		clients, tables                    []string
+		interval, full, lease, renw, ttl   time.Duration
 	}
 	c := &cobra.Command{
 		Use:   "sync-node",
@@ -49,6 +49,7 @@ func syncNodeCmd(env *cliEnv) *cobra.Command {
 			cfg := replicate.Config{NodeID: o.id, URL: os.Getenv(envSyncURL), MetaSchema: o.meta, Namespace: o.namespace,
 				Interval: o.interval, FullEvery: o.full, Lease: o.lease, Renew: o.renw,
 				Listen: o.listen, AdminToken: os.Getenv(envSyncToken), Version: version,
+				Canary: o.canary, CacheTTL: o.ttl,
 				TableStrategies: map[string]replicate.Strategy{}}
 			if cfg.URL == "" {
 				return fmt.Errorf("$%s is not set: the node needs the target database's URL", envSyncURL)
@@ -82,6 +83,8 @@ func syncNodeCmd(env *cliEnv) *cobra.Command {
 	f.DurationVar(&o.full, "full-interval", 30*time.Second, "time between key comparisons (deletes, tables without updated_at)")
 	f.DurationVar(&o.lease, "lease", 8*time.Second, "leader lease")
 	f.DurationVar(&o.renw, "renew", 2*time.Second, "lease renewal interval")
+	f.DurationVar(&o.ttl, "cache-ttl", replicate.CacheTTL, "how long table shapes are cached (at most 5m)")
+	f.StringVar(&o.canary, "canary", "", "the certification canary's SQLite `PATH` (fleetctl certify drills through it; created when missing)")
 	_ = c.MarkFlagRequired("node-id")
 	return c
 }

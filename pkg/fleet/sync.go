@@ -46,6 +46,9 @@ type Sync struct {
 	// client must run there. Default: the host all synced clients are
 	// placed on (pkg/plan placement.go).
 	Host string `yaml:"host,omitempty" json:"host,omitempty"`
+	// CacheTTL bounds how long a node caches table shapes (default and at
+	// most 5m): a column the application adds reaches the target within it.
+	CacheTTL Duration `yaml:"cacheTTL,omitempty" json:"cacheTTL,omitempty"`
 }
 
 // SyncTarget is the replication target: url or supabase.
@@ -114,6 +117,13 @@ func (s *Sync) Strategy() (string, map[string]string) {
 	}
 	return def, s.Conflicts.Tables
 }
+
+// DefaultSyncCacheTTL is the nodes' table-shape cache TTL, and its largest value.
+const DefaultSyncCacheTTL = 5 * time.Minute
+
+// SyncCanaryVolume is the certification canary's volume (a SQLite database
+// the nodes replicate for fleetctl certify's drills, never a client's).
+func SyncCanaryVolume(fleet string) string { return fleet + "-sync-canary" }
 
 // SyncBindAddress is where node ports are published.
 func (s *Sync) SyncBindAddress() string {
@@ -196,6 +206,10 @@ func (v validator) syncNames(path string, s *Sync, spec *Spec) {
 		case len(s.MetaSchema()) > resource.MaxIdentifier:
 			v.errf(nsPath, "too long: the metadata schema %s would be %d bytes, over PostgreSQL's %d", s.MetaSchema(), len(s.MetaSchema()), resource.MaxIdentifier)
 			return
+		case len(resource.SyncCanarySchema(ns)) > resource.MaxIdentifier:
+			v.errf(nsPath, "too long: the certification canary's schema %s would be %d bytes, over PostgreSQL's %d",
+				resource.SyncCanarySchema(ns), len(resource.SyncCanarySchema(ns)), resource.MaxIdentifier)
+			return
 		}
 	}
 	for _, c := range spec.SyncedClients() {
@@ -269,6 +283,9 @@ func (v validator) sync(path string, s *Sync, spec *Spec) {
 		v.errf(path+".lease", "must be between 1s and 10m")
 	} else if renew*2 > lease {
 		v.errf(path+".renew", "must be at most half the lease (%s): a leader renews at least twice per lease", shortDuration(lease))
+	}
+	if ttl := s.CacheTTL.Std(); ttl != 0 && (ttl < time.Second || ttl > DefaultSyncCacheTTL) {
+		v.errf(path+".cacheTTL", "must be between 1s and 5m")
 	}
 	names := map[string]bool{}
 	for i, n := range s.Nodes {

@@ -26,6 +26,11 @@ const (
 	// SyncDataRoot is where each client's volume is mounted in a node
 	// (SyncDataRoot/CLIENT, the node reads CLIENT/webui.db).
 	SyncDataRoot = "/data"
+	// SyncCanaryDir is where the certification canary's volume
+	// (fleet.SyncCanaryVolume) is mounted in every node.
+	SyncCanaryDir = "/canary"
+	// LabelSyncCanary marks the canary's volume.
+	LabelSyncCanary = "io.fleetctl.sync-canary"
 	// Env names of the node's secrets (cmd/fleetctl's sync-node reads them).
 	SyncEnvURL   = "FLEETCTL_SYNC_URL"
 	SyncEnvToken = "FLEETCTL_SYNC_ADMIN_TOKEN"
@@ -116,7 +121,11 @@ func renderSyncNode(s *fleet.Spec, secrets fleet.Secrets, n fleet.SyncNode, imag
 	for _, t := range tnames {
 		cmd = append(cmd, "--table-strategy", t+"="+tables[t])
 	}
-	var mounts []resource.Mount
+	if ttl := sy.CacheTTL.Std(); ttl > 0 && ttl != fleet.DefaultSyncCacheTTL {
+		cmd = append(cmd, "--cache-ttl", ttl.String())
+	}
+	cmd = append(cmd, "--canary", SyncCanaryDir+"/canary.db")
+	mounts := []resource.Mount{{Volume: fleet.SyncCanaryVolume(s.Fleet), Target: SyncCanaryDir}}
 	for _, c := range s.SyncedClients() {
 		dir := SyncDataRoot + "/" + c.Name
 		cmd = append(cmd, "--client", c.Name+"="+dir+"/webui.db")
@@ -179,13 +188,26 @@ func (b *builder) syncNodes() {
 		return
 	}
 	const provID = "sync.provision"
+	if v := fleet.SyncCanaryVolume(b.spec.Fleet); b.volumes[v] == nil {
+		const volID = "sync.canary-volume"
+		b.plan.Actions = append(b.plan.Actions, Action{
+			ID: volID, Kind: KindCreateVolume, Object: v,
+			Causes: []string{"sync nodes' certification canary (fleetctl certify's drills) missing"},
+			Volume: &resource.Volume{Name: v, Labels: map[string]string{observe.LabelManagedBy: observe.ManagedByValue,
+				observe.LabelFleet: b.spec.Fleet, LabelSyncCanary: "true"}},
+			After: map[string]any{"name": v},
+		})
+		for i := range acts {
+			acts[i].DependsOn = append(acts[i].DependsOn, volID)
+		}
+	}
 	p := prov
 	b.plan.Actions = append(b.plan.Actions, Action{
 		ID: provID, Kind: KindProvisionSync, Object: p.Role,
 		Causes:        []string{"sync nodes to create or start: make sure their role and schemas exist"},
 		SyncProvision: &p,
 		After: map[string]any{"role": p.Role, "metaSchema": p.MetaSchema,
-			"schemas": clientSchemas(sy, p.Clients), "target": Masked},
+			"schemas": clientSchemas(sy, p.Clients), "canarySchema": resource.SyncCanarySchema(sy.Namespace), "target": Masked},
 	})
 	for i := range acts {
 		acts[i].DependsOn = append(acts[i].DependsOn, provID)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,8 +31,12 @@ func TestSyncPlanHidesDerivedSecrets(t *testing.T) {
 		t.Fatalf("no provision-sync action with a password: %+v", prov)
 	}
 	node := p.Action("sync-node.openwebui-sync-node-a")
-	if node == nil || node.Container == nil || len(node.DependsOn) != 1 || node.DependsOn[0] != "sync.provision" {
+	if node == nil || node.Container == nil || !slices.Equal(node.DependsOn, []string{"sync.canary-volume", "sync.provision"}) {
 		t.Fatalf("node action: %+v", node)
+	}
+	if v := p.Action("sync.canary-volume"); v == nil || v.Volume == nil || v.Volume.Name != "golden-sync-canary" ||
+		v.Volume.Labels[LabelSyncCanary] != "true" || v.Volume.Labels[observe.LabelFleet] != "golden" {
+		t.Fatalf("canary volume action: %+v", v)
 	}
 	url := ""
 	for _, e := range node.Container.Env {

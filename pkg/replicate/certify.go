@@ -3,22 +3,21 @@ package replicate
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/quantabase/fleetctl/pkg/pg"
+	"github.com/quantabase/fleetctl/pkg/redact"
 )
 
-// The probes fleetctl certify runs against a live target. Each runs as the
-// target's owner inside one transaction that is rolled back: whatever it
-// creates (a scratch schema, a scratch table, conflicts, row hashes) is gone
-// afterwards, also when it fails half-way.
+// The probes fleetctl certify runs against a live target as its owner.
+// ProbeRole runs inside one transaction that is rolled back (its scratch
+// schema is gone afterwards, also when it fails half-way); CanaryProbe
+// touches only the certification canary's schema (canary.go).
 
 // RoleProbe is one thing the nodes' role must not be able to do, and what
 // PostgreSQL answered when it was tried.
@@ -77,110 +76,66 @@ func ProbeRole(ctx context.Context, ownerURL, role string) ([]RoleProbe, error) 
 	return out, nil
 }
 
-// DrillResult is one strategy's conflict drill: the row the target holds
-// afterwards and whether the conflict was recorded as expected.
-type DrillResult struct {
-	Strategy Strategy `json:"strategy"`
-	Want     string   `json:"want"` // "source" or "target"
-	Got      string   `json:"got"`
-	Recorded string   `json:"recorded"` // the conflict's outcome in conflicts
-	Open     bool     `json:"open"`     // left for a manual resolution
+// CanaryProbe reads and changes the canary's target tables as the target's
+// owner: the "outside the sync" side of certify's drills (the nodes write
+// the canary's source). It touches the canary's schema and reads the
+// canary's jobs, nothing else.
+type CanaryProbe struct {
+	conn         *pgx.Conn
+	m            *redact.Masker
+	meta, schema string // quoted
 }
 
-// OK says whether the drill went as the strategy promises.
-func (d DrillResult) OK() bool {
-	return d.Got == d.Want && d.Recorded != "" && d.Open == (d.Strategy == Manual)
-}
-
-// ConflictDrill runs each strategy end to end through the replication code
-// on a scratch table in client's schema: a scratch SQLite row is synced, the
-// target row is changed outside the sync (updated_at 200) while the source
-// changes too (updated_at 300), and the next pass decides. Everything
-// happens in transactions that are rolled back. namespace is the fleet's
-// sync.namespace ("" for none): the client's schema is in it.
-func ConflictDrill(ctx context.Context, ownerURL, metaSchema, namespace, client string) ([]DrillResult, error) {
+// OpenCanaryProbe connects to the target as its owner.
+func OpenCanaryProbe(ctx context.Context, ownerURL, metaSchema string) (*CanaryProbe, error) {
 	m := pg.Masker(ctx, ownerURL)
-	dir, err := os.MkdirTemp("", "fleetctl-certify-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
 	conn, err := pg.Connect(ctx, ownerURL, pg.Options{SimpleProtocol: true, AppName: "fleetctl-certify"})
 	if err != nil {
 		return nil, m.Error(err)
 	}
-	defer conn.Close(context.Background())
-	table := "fleetctl_certify_" + randSuffix()
-	var out []DrillResult
-	for i, s := range Strategies {
-		path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
-		r, err := drill(ctx, conn, path, metaSchema, NamespacedClientSchema(namespace, client), client, table, s)
-		if err != nil {
-			return out, m.Error(fmt.Errorf("strategy %s: %w", s, err))
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return &CanaryProbe{conn: conn, m: m, meta: pgx.Identifier{metaSchema}.Sanitize(),
+		schema: pgx.Identifier{CanarySchema(metaSchema)}.Sanitize()}, nil
 }
 
-func drill(ctx context.Context, conn *pgx.Conn, path, metaSchema, schema, client, table string, s Strategy) (DrillResult, error) {
-	r := DrillResult{Strategy: s, Want: "source"}
-	if s == TargetWins || s == OldestWins || s == Manual {
-		r.Want = "target"
+// Close closes the connection.
+func (p *CanaryProbe) Close() { p.conn.Close(context.Background()) }
+
+// Value is column of row id in the canary's table as text; ok is false
+// while the table, the column or the row is not (yet) in the target.
+func (p *CanaryProbe) Value(ctx context.Context, table, column, id string) (v string, ok bool, err error) {
+	var got *string
+	err = p.conn.QueryRow(ctx, `SELECT `+pgx.Identifier{column}.Sanitize()+`::text FROM `+p.schema+`.`+pgx.Identifier{table}.Sanitize()+
+		` WHERE id = $1`, id).Scan(&got)
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "42703"):
+		return "", false, nil
+	case err != nil:
+		return "", false, p.m.Error(err)
+	case got == nil:
+		return "", true, nil
 	}
-	w, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		return r, err
+	return *got, true, nil
+}
+
+// Tamper changes a canary row in the target outside the sync, as an
+// application writing to PostgreSQL would.
+func (p *CanaryProbe) Tamper(ctx context.Context, table, id, v string, updatedAt int64) error {
+	tag, err := p.conn.Exec(ctx, `UPDATE `+p.schema+`.`+pgx.Identifier{table}.Sanitize()+` SET v = $2, updated_at = $3 WHERE id = $1`, id, v, updatedAt)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("%s: row %s is not in the target", table, id)
 	}
-	defer w.Close()
-	if _, err := w.ExecContext(ctx, `CREATE TABLE `+table+` (id TEXT PRIMARY KEY, v TEXT, updated_at BIGINT);
-		INSERT INTO `+table+` VALUES ('r1', 'first', 100)`); err != nil {
-		return r, fmt.Errorf("scratch SQLite: %w", err)
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return r, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	shapes, err := ensureShapes(ctx, tx, w, schema)
-	if err != nil {
-		return r, err
-	}
-	var sh *shape
-	for _, x := range shapes {
-		if x.Table == table {
-			sh = x
-		}
-	}
-	if sh == nil {
-		return r, errors.New("scratch table not described")
-	}
-	meta := pgx.Identifier{metaSchema}.Sanitize()
-	p := &tablePass{tx: tx, src: w, meta: meta, client: client, sh: sh, tok: Token{Holder: "fleetctl-certify"}, strategy: s}
-	if _, err := p.incremental(ctx); err != nil {
-		return r, fmt.Errorf("first pass: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE `+sh.quotedName+` SET v = 'target', updated_at = 200 WHERE id = 'r1'`); err != nil {
-		return r, err
-	}
-	if _, err := w.ExecContext(ctx, `UPDATE `+table+` SET v = 'source', updated_at = 300 WHERE id = 'r1'`); err != nil {
-		return r, err
-	}
-	if _, err := tx.Exec(ctx, "DROP TABLE _s"); err != nil { // both passes share one transaction
-		return r, err
-	}
-	if _, err := p.incremental(ctx); err != nil {
-		return r, fmt.Errorf("second pass: %w", err)
-	}
-	if err := tx.QueryRow(ctx, `SELECT v FROM `+sh.quotedName+` WHERE id = 'r1'`).Scan(&r.Got); err != nil {
-		return r, err
-	}
-	err = tx.QueryRow(ctx, `SELECT outcome, resolved_at IS NULL FROM `+meta+`.conflicts
-		WHERE client = $1 AND tbl = $2 ORDER BY id DESC LIMIT 1`, client, table).Scan(&r.Recorded, &r.Open)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return r, err
-	}
-	return r, nil
+	return p.m.Error(err)
+}
+
+// Jobs is the id of the canary's newest job and of its newest ok one, and
+// who ran that: a pass that started after a given id has id > it.
+func (p *CanaryProbe) Jobs(ctx context.Context) (last, lastOK int64, node string, term int64, err error) {
+	err = p.conn.QueryRow(ctx, `SELECT coalesce((SELECT max(id) FROM `+p.meta+`.jobs WHERE client = $1), 0),
+		coalesce(o.id, 0), coalesce(o.node_id, ''), coalesce(o.term, 0)
+		FROM (SELECT 1) x LEFT JOIN LATERAL (SELECT id, node_id, term FROM `+p.meta+`.jobs
+		  WHERE client = $1 AND status = 'ok' ORDER BY id DESC LIMIT 1) o ON true`, CanaryClient).Scan(&last, &lastOK, &node, &term)
+	return last, lastOK, node, term, p.m.Error(err)
 }
 
 // Watermarks are the target's watermarks, "client/table" → value.

@@ -91,14 +91,14 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		c.db = db
 	}
 	n.mu.Lock()
-	stale := c.shapes == nil || time.Since(c.shapesAt) > CacheTTL
+	stale := c.shapes == nil || time.Since(c.shapesAt) > n.cfg.CacheTTL
 	n.mu.Unlock()
 	if stale {
 		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-			sh, err := ensureShapes(ctx, tx, c.db, NamespacedClientSchema(n.cfg.Namespace, c.Name))
+			sh, err := ensureShapes(ctx, tx, c.db, c.schema)
 			if err == nil {
 				n.mu.Lock()
-				c.shapes = sh
+				c.shapes, c.shapesAt = sh, time.Now()
 				n.mu.Unlock()
 			}
 			return err
@@ -106,7 +106,6 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		if err != nil {
 			return err
 		}
-		c.shapesAt = time.Now()
 	}
 	n.mu.Lock()
 	shapes := c.shapes
@@ -117,7 +116,7 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		}
 		var st tableStats
 		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-			p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(sh.Table)}
+			p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(c, sh.Table)}
 			var err error
 			if sh.hasUpdatedAt() {
 				var inc tableStats
@@ -148,9 +147,12 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		total.Written += st.Written
 		total.Deleted += st.Deleted
 		total.Conflicts += st.Conflicts
+		if c.canary { // certify's drills: not the clients' rows and conflicts
+			continue
+		}
 		n.m.rows.Add(float64(st.Written + st.Deleted))
 		n.m.conflicts.Add(float64(st.Conflicts))
-		n.m.resolved.WithLabelValues(string(n.strategyFor(sh.Table))).Add(float64(st.Resolved))
+		n.m.resolved.WithLabelValues(string(n.strategyFor(c, sh.Table))).Add(float64(st.Resolved))
 	}
 	return fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO `+n.meta+`.clients (client, last_sync_at, last_full_at)

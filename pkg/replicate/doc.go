@@ -18,8 +18,13 @@
 // pgbouncer pool_mode=transaction): no session advisory locks, no LISTEN,
 // no prepared statements (pgx's simple protocol), temp tables only ON COMMIT
 // DROP. PostgreSQL is the authority for watermarks, job history and row
-// hashes; a node keeps only a table-shape cache (at most CacheTTL) and
-// restarts without a full resync.
+// hashes; a node keeps only a table-shape cache (at most Config.CacheTTL,
+// its entries' ages in /health) and restarts without a full resync.
+//
+// A node may replicate a certification canary (canary.go): a SQLite database
+// of the deployment's own, written through POST /api/v1/canary, on which
+// fleetctl certify drills the strategies and the cache through the real
+// passes; it is kept apart from the clients in health, metrics and status.
 //
 // replicate shares the SQLite reading, type mapping and coercion with
 // pkg/migrate (one implementation) and opens connections through pkg/pg: the

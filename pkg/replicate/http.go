@@ -25,23 +25,39 @@ type Health struct {
 	LeaseExpires  *time.Time     `json:"leaseExpires,omitempty"`
 	UptimeSeconds float64        `json:"uptimeSeconds"`
 	Clients       []ClientStatus `json:"clients"`
+	// Canary is the certification canary's status (canary.go), apart from
+	// the clients; absent when the node has none.
+	Canary *ClientStatus `json:"canary,omitempty"`
+	// CacheTTLSeconds bounds each entry's shapesAgeSeconds.
+	CacheTTLSeconds float64 `json:"cacheTTLSeconds"`
 }
 
-// Clients is each client's status, by name.
+// Clients is each client's status, by name (the canary is not a client).
 func (n *Node) Clients() []ClientStatus {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]ClientStatus, 0, len(n.clients))
 	for _, c := range n.clients {
-		s := ClientStatus{Name: c.Name, LastError: c.lastErr, RowsWritten: c.written}
-		if !c.lastSync.IsZero() {
-			t := c.lastSync.UTC()
-			s.LastSync, s.LagSeconds = &t, time.Since(c.lastSync).Seconds()
+		if !c.canary {
+			out = append(out, c.status())
 		}
-		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// status is c's status; the caller holds n.mu.
+func (c *clientState) status() ClientStatus {
+	s := ClientStatus{Name: c.Name, LastError: c.lastErr, RowsWritten: c.written}
+	if !c.lastSync.IsZero() {
+		t := c.lastSync.UTC()
+		s.LastSync, s.LagSeconds = &t, time.Since(c.lastSync).Seconds()
+	}
+	if c.shapes != nil {
+		age := time.Since(c.shapesAt).Seconds()
+		s.ShapesAgeSeconds = &age
+	}
+	return s
 }
 
 // Health is the node's health document.
@@ -49,7 +65,11 @@ func (n *Node) Health() Health {
 	n.mu.Lock()
 	now := time.Now()
 	h := Health{NodeID: n.cfg.NodeID, Role: n.el.Role(now), Term: n.el.Term(), Leader: n.el.Holder(),
-		UptimeSeconds: time.Since(n.started).Seconds()}
+		UptimeSeconds: time.Since(n.started).Seconds(), CacheTTLSeconds: n.cfg.CacheTTL.Seconds()}
+	if n.canary != nil {
+		cs := n.canary.status()
+		h.Canary = &cs
+	}
 	if h.Role == Leader {
 		t := now.Add(time.Until(n.el.ValidUntil())).UTC()
 		h.LeaseExpires = &t
@@ -72,6 +92,7 @@ func (n *Node) Handler() http.Handler {
 		n.Trigger()
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "triggered"})
 	}))
+	mux.HandleFunc("POST /api/v1/canary", n.admin(n.canaryHandler))
 	mux.HandleFunc("GET /api/v1/conflicts", n.admin(func(w http.ResponseWriter, r *http.Request) {
 		cs, err := n.Conflicts(r.Context(), r.URL.Query().Get("open") == "true")
 		if err != nil {
@@ -184,8 +205,9 @@ func (n *Node) Resolve(ctx context.Context, id int64, res Outcome, by string) er
 	if !ok {
 		return ErrNotLeader
 	}
+	var client string
 	err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-		var client, table, pk string
+		var table, pk string
 		var src *string
 		err := tx.QueryRow(ctx, `SELECT client, tbl, pk, source_row::text FROM `+n.meta+`.conflicts
 			WHERE id = $1 AND resolved_at IS NULL FOR UPDATE`, id).Scan(&client, &table, &pk, &src)
@@ -230,7 +252,7 @@ func (n *Node) Resolve(ctx context.Context, id int64, res Outcome, by string) er
 		_, err = tx.Exec(ctx, `UPDATE `+n.meta+`.conflicts SET resolved_at = clock_timestamp(), resolution = $2, resolved_by = $3 WHERE id = $1`, id, string(res), by)
 		return err
 	})
-	if err == nil {
+	if err == nil && client != CanaryClient {
 		n.m.resolved.WithLabelValues(string(Manual)).Inc()
 	}
 	return err

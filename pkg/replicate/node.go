@@ -18,6 +18,7 @@ import (
 
 // CacheTTL bounds how long a node trusts what it cached (table shapes):
 // PostgreSQL stays the authority for everything else, read every pass.
+// It is the default and the largest Config.CacheTTL.
 const CacheTTL = 5 * time.Minute
 
 // Client is one SQLite database to mirror.
@@ -48,6 +49,12 @@ type Config struct {
 	// Namespace sets this fleet's schemas apart on a target shared with
 	// other fleets: client schemas NS_client_NAME ("" keeps client_NAME).
 	Namespace string
+	// Canary is the path of the certification canary's SQLite database
+	// (canary.go); "" for none.
+	Canary string
+	// CacheTTL is how long table shapes are cached (default and at most
+	// CacheTTL).
+	CacheTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -66,6 +73,9 @@ func (c *Config) defaults() {
 	if c.BusyTimeout <= 0 {
 		c.BusyTimeout = 5 * time.Second
 	}
+	if c.CacheTTL <= 0 || c.CacheTTL > CacheTTL {
+		c.CacheTTL = CacheTTL
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -78,6 +88,9 @@ type ClientStatus struct {
 	LagSeconds  float64    `json:"lagSeconds"`         // now - LastSync: every change older is in PostgreSQL
 	LastError   string     `json:"lastError,omitempty"`
 	RowsWritten int64      `json:"rowsWritten"`
+	// ShapesAgeSeconds is the age of the cached table shapes (absent when
+	// none are cached): at most the node's cache TTL.
+	ShapesAgeSeconds *float64 `json:"shapesAgeSeconds,omitempty"`
 }
 
 // Node is one sync node.
@@ -90,6 +103,11 @@ type Node struct {
 	m       *metrics
 	masker  *redact.Masker
 	trigger chan struct{}
+	// The canary (nil without Config.Canary): its state is also in
+	// clients, under CanaryClient.
+	canary    *clientState
+	canaryDB  *sql.DB // read-write, for the canary operations
+	canaryOps chan canaryReq
 
 	mu       sync.Mutex
 	el       *Election
@@ -101,6 +119,8 @@ type Node struct {
 
 type clientState struct {
 	Client
+	schema   string // target schema
+	canary   bool
 	db       *sql.DB
 	shapes   []*shape
 	shapesAt time.Time
@@ -116,7 +136,11 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, errors.New("node id is required")
 	}
 	// PostgreSQL would truncate a longer name, perhaps into another fleet's.
-	for _, s := range append([]string{cfg.MetaSchema}, mapClients(cfg.Namespace, clientNames(cfg.Clients))...) {
+	schemas := append([]string{cfg.MetaSchema}, mapClients(cfg.Namespace, clientNames(cfg.Clients))...)
+	if cfg.Canary != "" {
+		schemas = append(schemas, CanarySchema(cfg.MetaSchema))
+	}
+	for _, s := range schemas {
 		if !roleName.MatchString(s) {
 			return nil, fmt.Errorf("schema %q: not a plain identifier of at most 63 bytes", s)
 		}
@@ -131,12 +155,18 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, masker.Error(err)
 	}
 	n := &Node{cfg: cfg, db: db, meta: pgx.Identifier{cfg.MetaSchema}.Sanitize(), started: time.Now(),
-		masker: masker, trigger: make(chan struct{}, 1), clients: map[string]*clientState{},
+		masker: masker, trigger: make(chan struct{}, 1), clients: map[string]*clientState{}, canaryOps: make(chan canaryReq),
 		el: NewElection(cfg.NodeID, cfg.Lease, cfg.Renew)}
 	n.leases = leaseStore{db: db, schema: n.meta}
 	n.m = newMetrics(n)
 	for _, c := range cfg.Clients {
-		n.clients[c.Name] = &clientState{Client: c}
+		n.clients[c.Name] = &clientState{Client: c, schema: NamespacedClientSchema(cfg.Namespace, c.Name)}
+	}
+	if cfg.Canary != "" {
+		if err := n.openCanary(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -167,6 +197,9 @@ func (n *Node) Close() {
 		if c.db != nil {
 			c.db.Close()
 		}
+	}
+	if n.canaryDB != nil {
+		n.canaryDB.Close()
 	}
 	n.db.Close()
 }
@@ -210,6 +243,17 @@ func (n *Node) ElectOnce(ctx context.Context) Event {
 	ev := n.el.Observe(a)
 	term, until := n.el.Term(), n.el.ValidUntil()
 	n.mu.Unlock()
+	switch ev {
+	case BecameLeader, SteppedDown:
+		// A new term trusts no shape cached in an earlier one (another
+		// leader may have changed the target meanwhile), and a follower
+		// keeps none.
+		n.mu.Lock()
+		for _, c := range n.clients {
+			c.shapes = nil
+		}
+		n.mu.Unlock()
+	}
 	switch ev {
 	case BecameLeader:
 		n.m.electionSuccesses.Inc()
@@ -282,6 +326,9 @@ func (n *Node) syncLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-n.trigger:
+		case r := <-n.canaryOps:
+			r.done <- n.canaryOp(ctx, r.op)
+			continue
 		}
 		tok, ok := n.Token()
 		if !ok {
@@ -298,8 +345,21 @@ func (n *Node) syncLoop(ctx context.Context) {
 // in its own fenced transaction. full adds the key comparison.
 func (n *Node) SyncOnce(ctx context.Context, tok Token, full bool) error {
 	var errs []error
+	states := make([]*clientState, 0, len(n.cfg.Clients)+1)
 	for _, c := range n.cfg.Clients {
-		if err := n.syncClient(ctx, tok, n.clients[c.Name], full); err != nil {
+		states = append(states, n.clients[c.Name])
+	}
+	if n.canary != nil {
+		states = append(states, n.canary)
+	}
+	for _, c := range states {
+		if err := n.syncClient(ctx, tok, c, full); err != nil {
+			if c.canary && !errors.Is(err, ErrFenced) {
+				// Its job records it; the clients' passes (and when the
+				// next full one is due) do not depend on it.
+				n.cfg.Logger.Warn("canary pass failed", "err", n.masker.String(err.Error()))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("client %s: %w", c.Name, err))
 			if errors.Is(err, ErrFenced) {
 				break
@@ -309,7 +369,10 @@ func (n *Node) SyncOnce(ctx context.Context, tok Token, full bool) error {
 	return n.masker.Error(errors.Join(errs...))
 }
 
-func (n *Node) strategyFor(table string) Strategy {
+func (n *Node) strategyFor(c *clientState, table string) Strategy {
+	if c.canary {
+		return canaryStrategy(table)
+	}
 	if s, ok := n.cfg.TableStrategies[table]; ok {
 		return s
 	}

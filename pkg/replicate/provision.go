@@ -58,7 +58,8 @@ func (p Provision) Apply(ctx context.Context, ownerURL string) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('fleetctl-sync-provision'))"); err != nil {
 			return err
 		}
-		schemas := append([]string{p.MetaSchema}, mapClients(p.Namespace, p.Clients)...)
+		// The certification canary's schema too (canary.go).
+		schemas := append([]string{p.MetaSchema, CanarySchema(p.MetaSchema)}, mapClients(p.Namespace, p.Clients)...)
 		for _, s := range schemas {
 			if !roleName.MatchString(s) {
 				return fmt.Errorf("schema %q: not a plain identifier of at most 63 bytes", s)

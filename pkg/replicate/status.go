@@ -19,6 +19,9 @@ type ClusterStatus struct {
 	Target  *Reachability     `json:"target,omitempty"`
 	Nodes   []NodeStatus      `json:"nodes"`
 	Clients []ClientLagStatus `json:"clients"`
+	// Canary is the certification canary (CanaryClient), apart from the
+	// clients; absent before it first synced.
+	Canary *ClientLagStatus `json:"canary,omitempty"`
 }
 
 // NodeStatus is one node's last heartbeat.
@@ -105,6 +108,10 @@ func readStatus(ctx context.Context, conn *pgx.Conn, meta string, clients []stri
 		}
 		if jerr != nil {
 			c.LastError = *jerr
+		}
+		if c.Name == CanaryClient {
+			st.Canary = &c
+			continue
 		}
 		st.Clients = append(st.Clients, c)
 	}

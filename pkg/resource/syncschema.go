@@ -38,3 +38,7 @@ func SyncClientSchema(ns, client string) string {
 	}
 	return s
 }
+
+// SyncCanarySchema is the certification canary's schema in namespace ns:
+// the metadata schema's name with _canary (NS_sync_metadata_canary).
+func SyncCanarySchema(ns string) string { return SyncMetaSchema(ns) + "_canary" }
