@@ -62,7 +62,7 @@ func runCertify(ctx context.Context, env *cliEnv, file, junit string, asJSON boo
 	}
 	defer cli.Close()
 	_, _, lease, _ := spec.Sync.Timings()
-	t := certify.Target{URL: url, MetaSchema: spec.Sync.MetaSchema(), Namespace: spec.Sync.Namespace, Role: fleet.SyncRoleName(spec.Fleet),
+	t := certify.Target{URL: url, MetaSchema: spec.Sync.MetaSchema(), Namespace: spec.Sync.Namespace, Role: fleet.SyncRoleName(spec.Fleet, spec.Sync.Namespace),
 		AdminToken: secrets.Value(spec.Sync.AdminToken), Lease: lease}
 	for _, v := range secrets {
 		t.Secrets = append(t.Secrets, v)

@@ -36,7 +36,7 @@ func TestCertifySyncDeployment(t *testing.T) {
 	fleetName := "it-certify-" + randHex(4)
 	token := "certify-token-" + randHex(8)
 
-	prov := replicate.Provision{Role: fleet.SyncRoleName(fleetName), Password: "pw" + randHex(8),
+	prov := replicate.Provision{Role: fleet.SyncRoleName(fleetName, ""), Password: "pw" + randHex(8), Marker: randHex(8),
 		MetaSchema: fleet.SyncMetaSchema, Clients: []string{"acme"}}
 	if err := prov.Apply(ctx, srv.URL(db)); err != nil {
 		t.Fatal(err)

@@ -165,9 +165,21 @@ func (t SyncTarget) TargetURL(secrets Secrets) string {
 	return secrets.Value(t.URL)
 }
 
-// SyncRoleName is the nodes' restricted PostgreSQL role of a fleet.
-func SyncRoleName(fleet string) string {
-	return "fleetctl_sync_" + strings.ReplaceAll(fleet, "-", "_")
+// SyncRoleName is the nodes' restricted PostgreSQL role of a fleet with
+// sync.namespace ns: fleetctl_sync_FLEET without one (the name fleets had
+// before namespaces: an existing deployment keeps its role), and
+// NS_fleetctl_sync_FLEET with one. Roles are the cluster's, not a
+// database's: two fleets of one name on a shared target differ by their
+// namespace. A namespace has no '_', so its role's first part names it, as
+// it does its schemas (pkg/resource): no namespace can produce another's
+// role or that of a fleet without one (those start with "fleetctl_", the
+// namespaced ones' second part is "fleetctl").
+func SyncRoleName(fleet, ns string) string {
+	r := "fleetctl_sync_" + strings.ReplaceAll(fleet, "-", "_")
+	if ns != "" {
+		r = ns + "_" + r
+	}
+	return r
 }
 
 // SyncMetaSchema is the metadata schema of a fleet without sync.namespace.
@@ -189,12 +201,15 @@ var syncNamespace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCom
 // each at most 63 bytes (PostgreSQL would truncate a longer one, perhaps
 // into another fleet's), and a namespace that cannot produce another's.
 func (v validator) syncNames(path string, s *Sync, spec *Spec) {
-	if role := SyncRoleName(spec.Fleet); len(role) > resource.MaxIdentifier && v.set("fleet") {
-		v.errf("fleet", "with sync:, the nodes' role %s would be %d bytes, over PostgreSQL's %d: a fleet with sync: has a name of at most %d characters",
-			role, len(role), resource.MaxIdentifier, resource.MaxIdentifier-len(SyncRoleName("")))
-	}
 	ns := s.Namespace
 	nsPath := path + ".namespace"
+	if role := SyncRoleName(spec.Fleet, ""); len(role) > resource.MaxIdentifier && v.set("fleet") {
+		v.errf("fleet", "with sync:, the nodes' role %s would be %d bytes, over PostgreSQL's %d: a fleet with sync: has a name of at most %d characters",
+			role, len(role), resource.MaxIdentifier, resource.MaxIdentifier-len(SyncRoleName("", "")))
+	} else if role := SyncRoleName(spec.Fleet, ns); len(role) > resource.MaxIdentifier && ns != "" && v.set(nsPath) {
+		v.errf(nsPath, "too long for this fleet's name: the nodes' role %s would be %d bytes, over PostgreSQL's %d (namespace and fleet name together have at most %d characters)",
+			role, len(role), resource.MaxIdentifier, resource.MaxIdentifier-len(SyncRoleName("", "x"))+1)
+	}
 	if ns != "" && v.set(nsPath) {
 		switch {
 		case !syncNamespace().MatchString(ns):

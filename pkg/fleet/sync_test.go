@@ -30,8 +30,8 @@ func TestSyncDefaults(t *testing.T) {
 	if def != "source_wins" || tables["chat"] != "newest_wins" || s.Sync.SyncBindAddress() != "127.0.0.1" {
 		t.Errorf("strategy %s %v", def, tables)
 	}
-	if SyncRoleName("acme-corp") != "fleetctl_sync_acme_corp" {
-		t.Error(SyncRoleName("acme-corp"))
+	if SyncRoleName("acme-corp", "") != "fleetctl_sync_acme_corp" || SyncRoleName("acme-corp", "teamb") != "teamb_fleetctl_sync_acme_corp" {
+		t.Error(SyncRoleName("acme-corp", ""), SyncRoleName("acme-corp", "teamb"))
 	}
 	refs := map[SecretRef]bool{}
 	for _, r := range s.Refs() {

@@ -39,9 +39,12 @@ const (
 // SyncProvision is what a provision-sync action creates; OwnerURL and
 // Password are secrets (never in JSON).
 type SyncProvision struct {
-	OwnerURL   string
-	Role       string
-	Password   string
+	OwnerURL string
+	Role     string
+	Password string
+	// Marker marks the role and schemas as this fleet's (a digest keyed by
+	// the seed, never the seed itself; see replicate.Provision).
+	Marker     string
 	MetaSchema string
 	Clients    []string
 	// Namespace is sync.namespace: the client schemas are NS_client_NAME.
@@ -74,8 +77,9 @@ func syncKey(s *fleet.Spec, secrets fleet.Secrets) string {
 func syncProvision(s *fleet.Spec, secrets fleet.Secrets) SyncProvision {
 	p := SyncProvision{
 		OwnerURL:   s.Sync.Target.TargetURL(secrets),
-		Role:       fleet.SyncRoleName(s.Fleet),
+		Role:       fleet.SyncRoleName(s.Fleet, s.Sync.Namespace),
 		Password:   keyedDigest(syncKey(s, secrets), "role-password")[:40],
+		Marker:     keyedDigest(syncKey(s, secrets), "role-marker")[:32],
 		MetaSchema: s.Sync.MetaSchema(),
 		Namespace:  s.Sync.Namespace,
 	}

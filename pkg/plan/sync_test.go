@@ -27,8 +27,11 @@ func TestSyncPlanHidesDerivedSecrets(t *testing.T) {
 	st := &observe.State{Fleet: spec.Fleet, Images: map[string]string{}, SelfImage: goldenSelfImage}
 	p := Build(spec, secrets, st, Options{})
 	prov := p.Action("sync.provision")
-	if prov == nil || prov.SyncProvision == nil || prov.SyncProvision.Password == "" {
-		t.Fatalf("no provision-sync action with a password: %+v", prov)
+	if prov == nil || prov.SyncProvision == nil || prov.SyncProvision.Password == "" || len(prov.SyncProvision.Marker) != 32 {
+		t.Fatalf("no provision-sync action with a password and a marker: %+v", prov)
+	}
+	if m := prov.SyncProvision.Marker; strings.Contains(prov.SyncProvision.Password, m) || strings.Contains(m, secrets.Value(spec.SecretKeySeed)) {
+		t.Fatal("the marker is the password or shows the seed")
 	}
 	node := p.Action("sync-node.openwebui-sync-node-a")
 	if node == nil || node.Container == nil || !slices.Equal(node.DependsOn, []string{"sync.canary-volume", "sync.provision"}) {
@@ -55,8 +58,8 @@ func TestSyncPlanHidesDerivedSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, out := range []string{text.String(), js.String()} {
-		if strings.Contains(out, prov.SyncProvision.Password) {
-			t.Fatal("plan output holds the role's password")
+		if strings.Contains(out, prov.SyncProvision.Password) || strings.Contains(out, prov.SyncProvision.Marker) {
+			t.Fatal("plan output holds the role's password or marker")
 		}
 	}
 	// Without fleetctl's own image the nodes are a conflict, not a crash.

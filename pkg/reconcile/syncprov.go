@@ -17,7 +17,7 @@ var _ apply.SyncProvisioner = SyncProvisioner{}
 
 // ProvisionSync implements apply.SyncProvisioner.
 func (SyncProvisioner) ProvisionSync(ctx context.Context, p plan.SyncProvision) error {
-	err := replicate.Provision{Role: p.Role, Password: p.Password, MetaSchema: p.MetaSchema,
+	err := replicate.Provision{Role: p.Role, Password: p.Password, Marker: p.Marker, MetaSchema: p.MetaSchema,
 		Namespace: p.Namespace, Clients: p.Clients}.Apply(ctx, p.OwnerURL)
 	if err != nil {
 		return fmt.Errorf("provision sync role %s: %w", p.Role, err)

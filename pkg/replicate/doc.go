@@ -3,7 +3,10 @@
 // continuously, with one leader among the nodes at a time. Several fleets
 // share one target through namespaces (NS_sync_metadata, NS_client_<name>;
 // the naming rule is pkg/resource's); provisioning (provision.go) never
-// hands a schema another role owns to this fleet's role.
+// hands a schema another role owns to this fleet's role, and marks the role
+// and schemas with the fleet's marker (a comment) so that it never changes
+// another fleet's role of the same name nor takes schemas a node of another
+// fleet made as the owner.
 //
 // It owns: the lease election through PostgreSQL alone (election.go is the
 // pure state machine, lease.go the SQL; a fencing token, the term, is checked

@@ -1,6 +1,8 @@
 package replicate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,9 +18,25 @@ type fleetOnTarget struct {
 
 func provisionFleet(t *testing.T, tg target, fleet, ns, pw string) (Provision, error) {
 	t.Helper()
-	p := Provision{Role: "fleetctl_sync_" + fleet, Password: pw, Namespace: ns,
-		MetaSchema: NamespacedMetaSchema(ns), Clients: []string{"acme-corp"}}
+	p := fleetProvision(fleet, ns, pw)
 	return p, p.Apply(ctxT(t), tg.url)
+}
+
+// fleetProvision is the Provision of a fleet named fleet: its role is named
+// as pkg/fleet names it, and its marker derives from fleet, ns and pw (a
+// fleet's seed is behind both the password and the marker).
+func fleetProvision(fleet, ns, pw string) Provision {
+	role := "fleetctl_sync_" + fleet
+	if ns != "" {
+		role = ns + "_" + role
+	}
+	return Provision{Role: role, Password: pw, Marker: testMarker(fleet + "/" + ns + "/" + pw), Namespace: ns,
+		MetaSchema: NamespacedMetaSchema(ns), Clients: []string{"acme-corp"}}
+}
+
+func testMarker(seed string) string {
+	h := sha256.Sum256([]byte("marker:" + seed))
+	return hex.EncodeToString(h[:16])
 }
 
 func startFleet(t *testing.T, tg target, p Provision, node string) fleetOnTarget {
@@ -60,7 +78,7 @@ func TestSharedTargetNamespaces(t *testing.T) {
 	}
 	if got := tg.query(t, `SELECT string_agg(nspname || '=' || pg_get_userbyid(nspowner), ',' ORDER BY nspname) FROM pg_namespace
 		WHERE nspname LIKE '%client_acme_corp' OR nspname LIKE '%sync_metadata'`); got !=
-		"blue_client_acme_corp=fleetctl_sync_blue,blue_sync_metadata=fleetctl_sync_blue,green_client_acme_corp=fleetctl_sync_green,green_sync_metadata=fleetctl_sync_green" {
+		"blue_client_acme_corp=blue_fleetctl_sync_blue,blue_sync_metadata=blue_fleetctl_sync_blue,green_client_acme_corp=green_fleetctl_sync_green,green_sync_metadata=green_fleetctl_sync_green" {
 		t.Errorf("schemas and owners: %s", got)
 	}
 	// Each fleet sees nothing of the other's: not its rows, not its metadata.

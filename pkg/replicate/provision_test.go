@@ -14,7 +14,7 @@ func TestProvisionLeastPrivilege(t *testing.T) {
 	tg.query(t, `CREATE TABLE public.secrets (v text); INSERT INTO public.secrets VALUES ('x');
 		CREATE SCHEMA client_other_fleet; CREATE TABLE client_other_fleet.chat (id text)`)
 	const pw = "role-Pw-Distinct-42"
-	p := Provision{Role: "fleetctl_sync_t", Password: pw, MetaSchema: DefaultMetaSchema, Clients: []string{"acme-corp"}}
+	p := fleetProvision("t", "", pw)
 	for i := 0; i < 2; i++ { // idempotent
 		if err := p.Apply(ctx, tg.url); err != nil {
 			t.Fatal(err)
@@ -51,7 +51,7 @@ func TestProvisionLeastPrivilege(t *testing.T) {
 			t.Errorf("%s: %v", q, err)
 		}
 	}
-	if err := (Provision{Role: "bad-name", Password: "x", MetaSchema: "m"}).Apply(ctx, tg.url); err == nil {
+	if err := (Provision{Role: "bad-name", Password: "x", Marker: testMarker("x"), MetaSchema: "m"}).Apply(ctx, tg.url); err == nil {
 		t.Error("a role name that is not an identifier was accepted")
 	}
 }
