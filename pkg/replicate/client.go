@@ -26,9 +26,13 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		kind = "full"
 	}
 	// The job history is fenced like the data: a node that lost its lease
-	// records no job under its old term. The leader also closes the jobs
-	// that earlier terms left running (their node lost the lease before it
-	// could record their end, and can no longer write), once per term.
+	// records no job under its old term. The leader also closes, once per
+	// term and process, the jobs that earlier terms left running (their
+	// node lost the lease before it could record their end, and can no
+	// longer write) and its own (a node restarted with its id takes the
+	// lease back with the same term: its jobs of before the restart would
+	// stay running). A node runs one pass at a time, so none of its own is
+	// running here.
 	var jobID int64
 	n.mu.Lock()
 	sweep := n.sweptTerm != tok.Term
@@ -36,7 +40,8 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 	err = fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
 		if sweep {
 			if _, err := tx.Exec(ctx, `UPDATE `+n.meta+`.jobs SET status = 'interrupted', finished_at = clock_timestamp(),
-				error = 'the node lost the lease before the job ended' WHERE status = 'running' AND term < $1`, tok.Term); err != nil {
+				error = 'the node lost the lease or stopped before the job ended' WHERE status = 'running' AND (term < $1 OR node_id = $2)`,
+				tok.Term, tok.Holder); err != nil {
 				return err
 			}
 		}
@@ -76,6 +81,11 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 			n.cfg.Logger.Warn("record job", "err", n.masker.String(jerr.Error()))
 		}
 		n.mu.Lock()
+		if jerr != nil {
+			// The row stays running: the next pass sweeps it, should this
+			// node take the lease back with the same term.
+			n.sweptTerm = 0
+		}
 		c.lastErr = msg
 		if err == nil {
 			c.lastSync = start
