@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-move bench-rollout prometheus-image
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync bench-sync-pass fuzz clean bench-hosts bench-move bench-rollout prometheus-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ bench-rollout: build standin ## rollout of a new image to 20 clients: fleetctl (
 
 bench-sync: build ## HA sync: failover after a leader crash, graceful hand-off (20 trials each), lag at 100 writes/s, node RSS (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-sync.sh $(BIN)/fleetctl
+
+bench-sync-pass: ## HA sync: what recording a job (fenced vs unfenced) costs a pass, in round trips and time, directly and through pgbouncer
+	$(GO) test -tags syncbench -count=1 -v -run '^TestPassCost$$' ./pkg/replicate/ | grep -E '^ *bench_pass_test.go:[0-9]+: \|' | sed 's/^ *bench_pass_test.go:[0-9]*: //'
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
