@@ -17,6 +17,7 @@ import (
 type tableStats struct {
 	Read, Written, Deleted, Conflicts, Resolved int64
 	Watermark                                   int64
+	Chunks, Differing                           int64 // full pass: chunks compared, chunks that differed
 	Alterations                                 map[string]int64
 }
 
@@ -29,6 +30,8 @@ type tablePass struct {
 	sh       *shape
 	tok      Token
 	strategy Strategy
+	scope    string // full pass: SQL condition on the target row t limiting deletes to the differing chunks
+	keyed    bool   // full pass in rows mode: _k holds every staged key with its source line hash
 }
 
 // incremental copies the rows whose updated_at is at or above the table's
@@ -67,11 +70,15 @@ func (p *tablePass) incremental(ctx context.Context) (tableStats, error) {
 	return st, nil
 }
 
-// full compares the whole table by primary key: deletes rows the source no
-// longer has (Open WebUI hard-deletes) and, for a table without updated_at,
-// copies every row that differs. A table with updated_at stages only its
-// keys.
+// full compares the table by chunks of its primary key space (chunk.go):
+// deletes rows the source no longer has (Open WebUI hard-deletes) and, for
+// a table without updated_at, copies the rows that differ. A key whose text
+// is not the same on both sides is compared whole, by key: a table with
+// updated_at stages only its keys.
 func (p *tablePass) full(ctx context.Context) (tableStats, error) {
+	if p.sh.chunkable() {
+		return p.chunked(ctx)
+	}
 	var st tableStats
 	cols := p.sh.PK
 	if !p.sh.hasUpdatedAt() {
