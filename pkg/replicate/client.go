@@ -134,6 +134,8 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 				st.Deleted += f.Deleted
 				st.Conflicts += f.Conflicts
 				st.Resolved += f.Resolved
+				st.Read += f.Read
+				st.Chunks, st.Differing = f.Chunks, f.Differing
 				return err
 			}
 			return nil
@@ -152,6 +154,9 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 		}
 		n.m.rows.Add(float64(st.Written + st.Deleted))
 		n.m.conflicts.Add(float64(st.Conflicts))
+		n.m.chunks.Add(float64(st.Chunks))
+		n.m.chunksDiffering.Add(float64(st.Differing))
+		n.m.staged.Add(float64(st.Read))
 		n.m.resolved.WithLabelValues(string(n.strategyFor(c, sh.Table))).Add(float64(st.Resolved))
 	}
 	return fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
