@@ -42,7 +42,7 @@ func (p *tablePass) apply(ctx context.Context, st *tableStats) error {
 	}
 	upd := "NULL::bigint, NULL::bigint"
 	if sh.hasUpdatedAt() {
-		upd = `s."updated_at"::bigint, t."updated_at"::bigint`
+		upd = sh.updatedAtInt("s") + ", " + sh.updatedAtInt("t")
 	}
 	rows, err := p.tx.Query(ctx, `SELECT `+sh.pkExpr("t")+`, row_to_json(s)::text, row_to_json(t)::text, md5(t::text), `+upd+`
 		FROM _s s JOIN `+sh.quotedName+` t ON `+sh.pkMatch("s", "t")+`

@@ -52,11 +52,23 @@ func (p *tablePass) incremental(ctx context.Context) (tableStats, error) {
 		where, args = " WHERE "+migrate.SQLiteIdent("updated_at")+" >= ?", []any{wm}
 	}
 	st.Watermark = wm
-	if err := p.stage(ctx, p.sh.Cols, where, args, &st); err != nil {
-		return st, err
+	first := false
+	if !found {
+		if first, err = p.emptyTarget(ctx); err != nil {
+			return st, err
+		}
 	}
-	if err := p.apply(ctx, &st); err != nil {
-		return st, err
+	if first {
+		if err := p.firstCopy(ctx, &st); err != nil {
+			return st, err
+		}
+	} else {
+		if err := p.stage(ctx, p.sh.Cols, where, args, &st); err != nil {
+			return st, err
+		}
+		if err := p.apply(ctx, &st); err != nil {
+			return st, err
+		}
 	}
 	if st.Watermark != wm || !found {
 		_, err = p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.watermarks (client, tbl, watermark, term, updated_at)
@@ -101,6 +113,12 @@ func (p *tablePass) stage(ctx context.Context, cols []string, where string, args
 	if _, err := p.tx.Exec(ctx, "CREATE TEMP TABLE _s ON COMMIT DROP AS SELECT "+qcols(cols, "")+" FROM "+p.sh.quotedName+" WITH NO DATA"); err != nil {
 		return fmt.Errorf("stage %s: %w", p.sh.Table, err)
 	}
+	return p.copyRows(ctx, "_s", cols, where, args, st)
+}
+
+// copyRows streams SQLite rows into table (COPY FROM STDIN), coerced by
+// the migration's encoders.
+func (p *tablePass) copyRows(ctx context.Context, table string, cols []string, where string, args []any, st *tableStats) error {
 	udt := map[string]string{}
 	for i, c := range p.sh.Cols {
 		udt[c] = p.sh.UDTs[i]
@@ -122,7 +140,7 @@ func (p *tablePass) stage(ctx context.Context, cols []string, where string, args
 		pw.CloseWithError(err)
 		errc <- err
 	}()
-	_, err := p.tx.Conn().PgConn().CopyFrom(ctx, pr, "COPY _s ("+qcols(cols, "")+") FROM STDIN")
+	_, err := p.tx.Conn().PgConn().CopyFrom(ctx, pr, "COPY "+table+" ("+qcols(cols, "")+") FROM STDIN")
 	pr.CloseWithError(io.ErrClosedPipe)
 	cancel()
 	rerr := <-errc

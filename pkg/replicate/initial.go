@@ -1,0 +1,48 @@
+package replicate
+
+import (
+	"context"
+	"fmt"
+)
+
+// The first copy of a table: nothing of it in the target yet (no rows, no
+// row hashes, no open conflicts), so there is nothing to compare the source
+// with and nothing to conflict with. Its rows go by COPY straight into the
+// table, as the migration copies, instead of through the staging table, the
+// comparison and the upsert; the row hashes are then computed from the
+// table in one statement. A row that appears in the target meanwhile (a
+// write outside the sync) fails the COPY on its key and the whole
+// transaction: the next pass compares as usual.
+
+// emptyTarget says whether the table has nothing of the sync's in the target.
+func (p *tablePass) emptyTarget(ctx context.Context) (bool, error) {
+	var empty bool
+	err := p.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+p.sh.quotedName+`)
+		AND NOT EXISTS (SELECT 1 FROM `+p.meta+`.row_hashes WHERE client = $1 AND tbl = $2)
+		AND NOT EXISTS (SELECT 1 FROM `+p.meta+`.conflicts WHERE client = $1 AND tbl = $2 AND resolved_at IS NULL)`,
+		p.client, p.sh.Table).Scan(&empty)
+	if err != nil {
+		return false, fmt.Errorf("first copy %s: %w", p.sh.Table, err)
+	}
+	return empty, nil
+}
+
+// firstCopy copies every source row into the empty table and records their
+// hashes. An empty _s is left for callers that drop it after a pass.
+func (p *tablePass) firstCopy(ctx context.Context, st *tableStats) error {
+	sh := p.sh
+	if _, err := p.tx.Exec(ctx, "CREATE TEMP TABLE _s ON COMMIT DROP AS SELECT "+qcols(sh.Cols, "")+" FROM "+sh.quotedName+" WITH NO DATA"); err != nil {
+		return fmt.Errorf("first copy %s: %w", sh.Table, err)
+	}
+	if err := p.copyRows(ctx, sh.quotedName, sh.Cols, "", nil, st); err != nil {
+		return err
+	}
+	tag, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, term, written_at)
+		SELECT $1, $2, `+sh.pkExpr("t")+`, md5(t::text), $3, clock_timestamp() FROM `+sh.quotedName+` t`,
+		p.client, sh.Table, p.tok.Term)
+	if err != nil {
+		return fmt.Errorf("first copy %s: row hashes: %w", sh.Table, err)
+	}
+	st.Written += tag.RowsAffected()
+	return nil
+}
