@@ -21,7 +21,7 @@ go=${GO:-go}
 work=$(mktemp -d /tmp/fleetctl-bench-sync-initial.XXXXXX)
 chown postgres: "$work"
 pgrun() { runuser -u postgres -- "$@"; }
-cleanup() { pgrun "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+cleanup() { pgrun "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -222,6 +222,15 @@ func (p *tablePass) chunked(ctx context.Context) (tableStats, error) {
 	if rowsMode {
 		cols = p.sh.Cols
 	}
+	if rowsMode {
+		empty, err := p.emptyTarget(ctx)
+		if err != nil {
+			return st, err
+		}
+		if empty {
+			return st, p.firstRows(ctx, &st)
+		}
+	}
 	// 1. Source sums per fine bucket.
 	var fine [1 << fineBits]chunkSum
 	var total int64

@@ -6,9 +6,14 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
+
+// long is a lease no pass of these thousands of rows outlasts, even under
+// -race on a loaded machine (tests renew only between passes).
+func long(c *Config) { c.Lease, c.Renew = 60*time.Second, 5*time.Second }
 
 // chunkCounters are the full passes' chunk counters so far.
 type chunkCounters struct{ compared, differing, staged int64 }
@@ -66,7 +71,7 @@ func TestChunkedFullPass(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tg := mk(t)
 			app := newApp(t)
-			n := newNode(t, tg, "node-a", []Client{{Name: "chunky", SQLitePath: app.path}})
+			n := newNode(t, tg, "node-a", []Client{{Name: "chunky", SQLitePath: app.path}}, long)
 			schema := ClientSchema("chunky")
 			app.fill(t, rows)
 			if err := pass(t, n, true); err != nil {
@@ -199,7 +204,7 @@ func TestChunkedConflictWithoutUpdatedAt(t *testing.T) {
 	tg := targets(t)["direct"](t)
 	app := newApp(t)
 	n := newNode(t, tg, "node-a", []Client{{Name: "tw", SQLitePath: app.path}},
-		func(c *Config) { c.TableStrategies = map[string]Strategy{"tag": TargetWins} })
+		long, func(c *Config) { c.TableStrategies = map[string]Strategy{"tag": TargetWins} })
 	app.fill(t, 100)
 	if err := pass(t, n, true); err != nil {
 		t.Fatal(err)
@@ -233,7 +238,7 @@ func TestChunkedDeletesUnderWrites(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tg := mk(t)
 			app := newApp(t)
-			n := newNode(t, tg, "node-a", []Client{{Name: "churn", SQLitePath: app.path}})
+			n := newNode(t, tg, "node-a", []Client{{Name: "churn", SQLitePath: app.path}}, long)
 			app.fill(t, 3000)
 			var werr error
 			stop := make(chan struct{})

@@ -44,5 +44,29 @@ func (p *tablePass) firstCopy(ctx context.Context, st *tableStats) error {
 		return fmt.Errorf("first copy %s: row hashes: %w", sh.Table, err)
 	}
 	st.Written += tag.RowsAffected()
+	p.copied = true
+	return nil
+}
+
+// firstRows is the first copy of a table without updated_at, whose rows
+// need their source line hashes (chunk.go): staged with them, inserted
+// whole, hashed from the table.
+func (p *tablePass) firstRows(ctx context.Context, st *tableStats) error {
+	sh := p.sh
+	if err := p.stageChunks(ctx, sh.Cols, true, func(int) bool { return true }, st); err != nil {
+		return err
+	}
+	if _, err := p.tx.Exec(ctx, `INSERT INTO `+sh.quotedName+` (`+qcols(sh.Cols, "")+`) SELECT `+qcols(sh.Cols, "")+` FROM _s`); err != nil {
+		return fmt.Errorf("first copy %s: %w", sh.Table, err)
+	}
+	tag, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, src, term, written_at)
+		SELECT $1, $2, `+sh.pkExpr("t")+`, md5(t::text), k._src, $3, clock_timestamp()
+		FROM `+sh.quotedName+` t JOIN _k k ON `+sh.pkMatch("k", "t"),
+		p.client, sh.Table, p.tok.Term)
+	if err != nil {
+		return fmt.Errorf("first copy %s: row hashes: %w", sh.Table, err)
+	}
+	st.Written += tag.RowsAffected()
+	p.copied = true
 	return nil
 }

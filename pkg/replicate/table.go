@@ -32,6 +32,7 @@ type tablePass struct {
 	strategy Strategy
 	scope    string // full pass: SQL condition on the target row t limiting deletes to the differing chunks
 	keyed    bool   // full pass in rows mode: _k holds every staged key with its source line hash
+	copied   bool   // this pass made the table's first copy (initial.go): nothing to compare yet
 }
 
 // incremental copies the rows whose updated_at is at or above the table's
@@ -88,10 +89,13 @@ func (p *tablePass) incremental(ctx context.Context) (tableStats, error) {
 // is not the same on both sides is compared whole, by key: a table with
 // updated_at stages only its keys.
 func (p *tablePass) full(ctx context.Context) (tableStats, error) {
+	var st tableStats
+	if p.copied {
+		return st, nil
+	}
 	if p.sh.chunkable() {
 		return p.chunked(ctx)
 	}
-	var st tableStats
 	cols := p.sh.PK
 	if !p.sh.hasUpdatedAt() {
 		cols = p.sh.Cols
