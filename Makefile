@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync fuzz clean bench-hosts bench-move bench-rollout prometheus-image
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync bench-sync-initial fuzz clean bench-hosts bench-move bench-rollout prometheus-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,7 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	./scripts/bench-migrate.sh
 	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
 	./scripts/bench-sync.sh $(BIN)/fleetctl
+	./scripts/bench-sync-initial.sh
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader on the real v0.11.0 schema, 1M and 2M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
@@ -85,6 +86,9 @@ bench-rollout: build standin ## rollout of a new image to 20 clients: fleetctl (
 
 bench-sync: build ## HA sync: failover after a leader crash, graceful hand-off (20 trials each), lag at 100 writes/s, node RSS (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-sync.sh $(BIN)/fleetctl
+
+bench-sync-initial: ## HA sync: initial sync of the 1M-row v0.11.0 fixture through a node vs the migration's copy, same PostgreSQL, 3 rounds (prints the docs/BENCHMARKS.md section)
+	./scripts/bench-sync-initial.sh
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl
