@@ -8,6 +8,9 @@
 # A second full pass over the unchanged database is measured too (the slow
 # cycle's cost when nothing changed).
 #   scripts/bench-sync-initial.sh [ROWS] [ROUNDS]     default 1000000 3
+# FIXTURE=FILE reuses a fixture generated before (with FILE.json, its summary).
+# STAGED=1: the first pass takes the path of every later pass (stage, compare,
+# upsert) instead of copying straight into the empty tables, for comparison.
 # Prints a Markdown section for docs/BENCHMARKS.md on stdout; details go to stderr.
 set -euo pipefail
 rows=${1:-1000000}
@@ -44,7 +47,11 @@ url() { echo "postgresql://postgres:bench@127.0.0.1:$port/$1"; }
 (cd "$root" && "$go" test -c -tags syncbench -o "$work/replicate.test" ./pkg/replicate/)
 
 db="$work/webui.db"
-"$work/owui-fixture" generate -schema v0.11.0 -o "$db" -rows "$rows" -chat-json 800 > "$work/fixture.json"
+if [ -n "${FIXTURE:-}" ]; then # FIXTURE=FILE: reuse a generated fixture (FILE.json beside it)
+  cp "$FIXTURE" "$db"; cp "$FIXTURE.json" "$work/fixture.json"
+else
+  "$work/owui-fixture" generate -schema v0.11.0 -o "$db" -rows "$rows" -chat-json 800 > "$work/fixture.json"
+fi
 chmod a+r "$db"
 size=$(stat -c %s "$db")
 total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"])' "$work/fixture.json")
@@ -63,7 +70,7 @@ for r in $(seq 1 "$rounds"); do
   l1=$(load)
   # pgtest (TestMain) starts its own throw-away server for the package's
   # other tests; the measured pass runs against this one.
-  (cd "$root/pkg/replicate" && SYNC_FIXTURE="$db" SYNC_TARGET_URL=$(url "sync_$r") /usr/bin/time -v -o "$work/sync-$r.time" \
+  (cd "$root/pkg/replicate" && SYNC_BENCH_STAGED="${STAGED:-}" SYNC_FIXTURE="$db" SYNC_TARGET_URL=$(url "sync_$r") /usr/bin/time -v -o "$work/sync-$r.time" \
     "$work/replicate.test" -test.run '^TestInitialSync$' -test.count=1 -test.v > "$work/sync-$r.out" 2>&1) || { echo "sync round $r failed" >&2; tail -30 "$work/sync-$r.out" >&2; exit 1; }
   l2=$(load)
   copy=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["durations"]["copy"],2))' "$work/mig-$r.json")
@@ -86,7 +93,8 @@ for l in open(path):
     j = json.loads(p[8])
     rs.append(dict(r=int(p[0]), mig=float(p[1]), copy=float(p[2]), migrss=int(p[3]), l0=p[4], syncrss=int(p[5])//1024, l1=p[6], l2=p[7], **j))
 med = lambda k: statistics.median(x[k] for x in rs)
-print("## HA sync: initial sync vs the migration's copy\n")
+import os
+print("## HA sync: initial sync vs the migration's copy" + (" (STAGED=1: the staged path, for comparison)" if os.environ.get("STAGED") else "") + "\n")
 print(f"{total} rows ({size//1000000} MB SQLite), Open WebUI v0.11.0's real schema (`owui-fixture generate -schema v0.11.0 -rows N -chat-json 800`),")
 print(f"PostgreSQL 15 (fsync off), {cores} cores, {day}; {rounds} rounds, each: the migration (`owui-fixture migrate`, into the")
 print("application's schema, its FKs in force; copy then verify), then a node's first pass (one leader, `SyncOnce` full, as a node's")

@@ -37,8 +37,12 @@ func (p *tablePass) firstCopy(ctx context.Context, st *tableStats) error {
 	if err := p.copyRows(ctx, sh.quotedName, sh.Cols, "", nil, st); err != nil {
 		return err
 	}
+	// In key order: the row_hashes index then grows at its right edge
+	// (PostgreSQL's fast path for ascending inserts, full pages) instead of
+	// splitting pages all over it for keys in heap order.
 	tag, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, term, written_at)
-		SELECT $1, $2, `+sh.pkExpr("t")+`, md5(t::text), $3, clock_timestamp() FROM `+sh.quotedName+` t`,
+		SELECT $1, $2, pk, h, $3, statement_timestamp() FROM (SELECT `+sh.pkExpr("t")+` AS pk, md5(t::text) AS h
+		FROM `+sh.quotedName+` t) q ORDER BY pk`,
 		p.client, sh.Table, p.tok.Term)
 	if err != nil {
 		return fmt.Errorf("first copy %s: row hashes: %w", sh.Table, err)
