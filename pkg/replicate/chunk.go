@@ -231,22 +231,16 @@ func (p *tablePass) chunked(ctx context.Context) (tableStats, error) {
 			return st, p.firstRows(ctx, &st)
 		}
 	}
-	// 1. Source sums per fine bucket.
-	var fine [1 << fineBits]chunkSum
-	var total int64
-	c := newRowCodec(p.sh, cols)
-	err := p.scan(ctx, c, func(b int, kx uint64) error {
-		if rowsMode {
-			kx = lineHash(c.line)
+	// 1. Source sums per fine bucket: read before the transaction began
+	// (syncTable), else now.
+	sums := p.sums
+	if sums == nil {
+		var err error
+		if sums, err = p.sourceSums(ctx); err != nil {
+			return st, err
 		}
-		fine[b].n++
-		fine[b].x ^= kx
-		total++
-		return nil
-	})
-	if err != nil {
-		return st, err
 	}
+	fine, total := &sums.fine, sums.total
 	bits := chunkBits(total)
 	shift := fineBits - bits
 	src := make([]chunkSum, 1<<bits)
@@ -295,6 +289,37 @@ func (p *tablePass) chunked(ctx context.Context) (tableStats, error) {
 		return st, p.recordSource(ctx)
 	}
 	return st, nil
+}
+
+// sourceSums are a table's source sums per fine bucket.
+type sourceSums struct {
+	fine  [1 << fineBits]chunkSum
+	total int64
+}
+
+// sourceSums reads every source key (or row, without updated_at). It needs
+// only p.src and p.sh: the node runs it before the table's transaction
+// begins, as a read of a large table outlasts the transaction's idle
+// timeout (idleInTx) while PostgreSQL waits. The comparison stays correct
+// with sums older than the target's: they only choose the chunks to stage.
+func (p *tablePass) sourceSums(ctx context.Context) (*sourceSums, error) {
+	rowsMode := !p.sh.hasUpdatedAt()
+	cols := p.sh.PK
+	if rowsMode {
+		cols = p.sh.Cols
+	}
+	s := &sourceSums{}
+	c := newRowCodec(p.sh, cols)
+	err := p.scan(ctx, c, func(b int, kx uint64) error {
+		if rowsMode {
+			kx = lineHash(c.line)
+		}
+		s.fine[b].n++
+		s.fine[b].x ^= kx
+		s.total++
+		return nil
+	})
+	return s, err
 }
 
 // targetSums are the target's chunk sums. A chunk with a row the node did

@@ -182,8 +182,23 @@ const tableWorkers = 2
 // syncTable is one table's pass in its own fenced transaction.
 func (n *Node) syncTable(ctx context.Context, tok Token, c *clientState, sh *shape, full bool) (tableStats, error) {
 	var st tableStats
+	var sums *sourceSums
+	if full && sh.chunkable() {
+		// The source's chunk sums, read outside the transaction (chunk.go);
+		// not for a table with nothing in the target yet (a first copy).
+		var has bool
+		if err := n.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+sh.quotedName+`)`).Scan(&has); err != nil {
+			return st, err
+		}
+		if has {
+			var err error
+			if sums, err = (&tablePass{src: c.db, sh: sh}).sourceSums(ctx); err != nil {
+				return st, err
+			}
+		}
+	}
 	err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-		p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(c, sh.Table)}
+		p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(c, sh.Table), sums: sums}
 		var err error
 		if sh.hasUpdatedAt() {
 			var inc tableStats

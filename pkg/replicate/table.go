@@ -30,9 +30,10 @@ type tablePass struct {
 	sh       *shape
 	tok      Token
 	strategy Strategy
-	scope    string // full pass: SQL condition on the target row t limiting deletes to the differing chunks
-	keyed    bool   // full pass in rows mode: _k holds every staged key with its source line hash
-	copied   bool   // this pass made the table's first copy (initial.go): nothing to compare yet
+	scope    string      // full pass: SQL condition on the target row t limiting deletes to the differing chunks
+	keyed    bool        // full pass in rows mode: _k holds every staged key with its source line hash
+	copied   bool        // this pass made the table's first copy (initial.go): nothing to compare yet
+	sums     *sourceSums // full pass: the source's chunk sums, read before the transaction
 }
 
 // incremental copies the rows whose updated_at is at or above the table's
