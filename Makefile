@@ -7,7 +7,7 @@ STANDIN    ?= fleetctl/webui-standin:dev
 DEMO       := examples/demo/fleet.yaml
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync bench-sync-pass fuzz clean bench-hosts bench-move bench-rollout prometheus-image
+.PHONY: help build build-test standin image test test-unit vet shellcheck fmt-check demo demo-clean bench bench-migrate bench-backup bench-startup bench-sync bench-sync-pass bench-sync-initial fuzz clean bench-hosts bench-move bench-rollout prometheus-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,8 @@ bench: build standin ## benchmarks: planner scaling, and fleetctl vs docker-comp
 	./scripts/bench-migrate.sh
 	./scripts/bench-backup.sh $(BIN)/fleetctl $(STANDIN)
 	./scripts/bench-sync.sh $(BIN)/fleetctl
+	./scripts/bench-sync-initial.sh
+	$(MAKE) bench-sync-pass
 
 bench-migrate: ## SQLite → PostgreSQL migration: fleetctl's engine vs pgloader on the real v0.11.0 schema, 1M and 2M rows (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-migrate.sh
@@ -88,6 +90,9 @@ bench-sync: build ## HA sync: failover after a leader crash, graceful hand-off (
 
 bench-sync-pass: ## HA sync: what recording a job (fenced vs unfenced) costs a pass, in round trips and time, directly and through pgbouncer
 	$(GO) test -tags syncbench -count=1 -v -run '^TestPassCost$$' ./pkg/replicate/ | grep -E '^ *bench_pass_test.go:[0-9]+: \|' | sed 's/^ *bench_pass_test.go:[0-9]*: //'
+
+bench-sync-initial: ## HA sync: initial sync of the 1M-row v0.11.0 fixture through a node vs the migration's copy, same PostgreSQL, 3 rounds (prints the docs/BENCHMARKS.md section)
+	./scripts/bench-sync-initial.sh
 
 bench-startup: build ## process start-up: fleetctl version vs a Go hello-world, medians of 20 (prints the docs/BENCHMARKS.md section)
 	./scripts/bench-startup.sh --inittrace --breakdown $(BIN)/fleetctl

@@ -102,3 +102,7 @@ func (e *Encoder) Alterations() map[string]int64 { return e.e.alter }
 
 // PGTypeFor is the PostgreSQL type for a SQLite declared type (pgTypeFor).
 func PGTypeFor(decl string) string { return pgTypeFor(decl) }
+
+// UnescapeField is a COPY text field's value (reverses the encoders'
+// escaping; \N is the caller's).
+func UnescapeField(f []byte) []byte { return unescapeCopy(f) }

@@ -42,7 +42,7 @@ func (p *tablePass) apply(ctx context.Context, st *tableStats) error {
 	}
 	upd := "NULL::bigint, NULL::bigint"
 	if sh.hasUpdatedAt() {
-		upd = `s."updated_at"::bigint, t."updated_at"::bigint`
+		upd = sh.updatedAtInt("s") + ", " + sh.updatedAtInt("t")
 	}
 	rows, err := p.tx.Query(ctx, `SELECT `+sh.pkExpr("t")+`, row_to_json(s)::text, row_to_json(t)::text, md5(t::text), `+upd+`
 		FROM _s s JOIN `+sh.quotedName+` t ON `+sh.pkMatch("s", "t")+`
@@ -135,11 +135,17 @@ func (p *tablePass) decide(ctx context.Context, found []conflictRow, st *tableSt
 }
 
 // setHash records the target row's hash as the sync's own; kept, when not
-// empty, is the source version decided against (keptSource).
+// empty, is the source version decided against (keptSource). In a chunked
+// full pass the kept row's source line hash is accepted too (its chunk then
+// compares equal until the source changes it).
 func (p *tablePass) setHash(ctx context.Context, pk, hash, kept string) error {
-	_, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, term, written_at, kept_source)
-		VALUES ($1, $2, $3, $4, $5, clock_timestamp(), nullif($6, '')) ON CONFLICT (client, tbl, pk) DO UPDATE
-		SET hash = EXCLUDED.hash, term = EXCLUDED.term, written_at = EXCLUDED.written_at, kept_source = EXCLUDED.kept_source`,
+	src := "NULL::bigint"
+	if p.keyed {
+		src = `(SELECT k._src FROM _k k WHERE ` + p.sh.pkExpr("k") + ` = $3)`
+	}
+	_, err := p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.row_hashes (client, tbl, pk, hash, src, term, written_at, kept_source)
+		VALUES ($1, $2, $3, $4, `+src+`, $5, clock_timestamp(), nullif($6, '')) ON CONFLICT (client, tbl, pk) DO UPDATE
+		SET hash = EXCLUDED.hash, src = EXCLUDED.src, term = EXCLUDED.term, written_at = EXCLUDED.written_at, kept_source = EXCLUDED.kept_source`,
 		p.client, p.sh.Table, pk, hash, p.tok.Term, kept)
 	if err != nil {
 		return fmt.Errorf("row hash %s: %w", p.sh.Table, err)
@@ -166,7 +172,7 @@ func (p *tablePass) deletes(ctx context.Context, st *tableStats) error {
 	rows, err := p.tx.Query(ctx, `SELECT `+sh.pkExpr("t")+`, row_to_json(t)::text, md5(t::text), coalesce(h.hash = md5(t::text), false)
 		FROM `+sh.quotedName+` t
 		LEFT JOIN `+m+`.row_hashes h ON h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
-		WHERE NOT EXISTS (SELECT 1 FROM _s s WHERE `+sh.pkMatch("s", "t")+`)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.keySet()+` s WHERE `+sh.pkMatch("s", "t")+`)`+p.scope+`
 		  AND NOT EXISTS (SELECT 1 FROM `+m+`.conflicts c WHERE c.client = $1 AND c.tbl = $2
 		    AND c.resolved_at IS NULL AND c.pk = `+sh.pkExpr("t")+`)
 		  AND NOT coalesce(h.kept_source = 'deleted' AND h.hash = md5(t::text), false)`, p.client, sh.Table)

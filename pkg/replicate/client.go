@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -120,49 +121,59 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 	n.mu.Lock()
 	shapes := c.shapes
 	n.mu.Unlock()
+	// Tables pass tableWorkers at a time, each in its own fenced
+	// transaction: one table's PostgreSQL work (upsert, row hashes) overlaps
+	// the next one's SQLite read. The first failure starts no more tables.
+	var (
+		wg   sync.WaitGroup
+		smu  sync.Mutex
+		ferr error
+	)
+	sem := make(chan struct{}, tableWorkers)
 	for _, sh := range shapes {
 		if sh.Skip != "" || (!full && !sh.hasUpdatedAt()) {
 			continue
 		}
-		var st tableStats
-		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-			p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(c, sh.Table)}
-			var err error
-			if sh.hasUpdatedAt() {
-				var inc tableStats
-				if inc, err = p.incremental(ctx); err != nil {
-					return err
-				}
-				st = inc
-			}
-			if full {
-				if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS _s"); err != nil {
-					return err
-				}
-				f, err := p.full(ctx)
-				st.Written += f.Written
-				st.Deleted += f.Deleted
-				st.Conflicts += f.Conflicts
-				st.Resolved += f.Resolved
-				return err
-			}
-			return nil
-		})
-		if err != nil {
-			n.mu.Lock()
-			c.shapes = nil // re-describe next time (the app may have changed its schema)
-			n.mu.Unlock()
-			return fmt.Errorf("table %s: %w", sh.Table, err)
+		sem <- struct{}{}
+		smu.Lock()
+		failed := ferr != nil
+		smu.Unlock()
+		if failed {
+			<-sem
+			break
 		}
-		total.Written += st.Written
-		total.Deleted += st.Deleted
-		total.Conflicts += st.Conflicts
-		if c.canary { // certify's drills: not the clients' rows and conflicts
-			continue
-		}
-		n.m.rows.Add(float64(st.Written + st.Deleted))
-		n.m.conflicts.Add(float64(st.Conflicts))
-		n.m.resolved.WithLabelValues(string(n.strategyFor(c, sh.Table))).Add(float64(st.Resolved))
+		wg.Add(1)
+		go func(sh *shape) {
+			defer func() { <-sem; wg.Done() }()
+			st, err := n.syncTable(ctx, tok, c, sh, full)
+			smu.Lock()
+			defer smu.Unlock()
+			if err != nil {
+				if ferr == nil {
+					ferr = fmt.Errorf("table %s: %w", sh.Table, err)
+				}
+				return
+			}
+			total.Written += st.Written
+			total.Deleted += st.Deleted
+			total.Conflicts += st.Conflicts
+			if c.canary { // certify's drills: not the clients' rows and conflicts
+				return
+			}
+			n.m.rows.Add(float64(st.Written + st.Deleted))
+			n.m.conflicts.Add(float64(st.Conflicts))
+			n.m.chunks.Add(float64(st.Chunks))
+			n.m.chunksDiffering.Add(float64(st.Differing))
+			n.m.staged.Add(float64(st.Read))
+			n.m.resolved.WithLabelValues(string(n.strategyFor(c, sh.Table))).Add(float64(st.Resolved))
+		}(sh)
+	}
+	wg.Wait()
+	if ferr != nil {
+		n.mu.Lock()
+		c.shapes = nil // re-describe next time (the app may have changed its schema)
+		n.mu.Unlock()
+		return ferr
 	}
 	return fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO `+n.meta+`.clients (client, last_sync_at, last_full_at)
@@ -171,4 +182,55 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 			c.Name, start.UTC(), full)
 		return err
 	})
+}
+
+// tableWorkers is how many tables of a client pass at once: two, as the
+// source opens at most two connections (pkg/migrate) and the pool has four
+// (one for the lease and the job rows).
+const tableWorkers = 2
+
+// syncTable is one table's pass in its own fenced transaction.
+func (n *Node) syncTable(ctx context.Context, tok Token, c *clientState, sh *shape, full bool) (tableStats, error) {
+	var st tableStats
+	var sums *sourceSums
+	if full && sh.chunkable() {
+		// The source's chunk sums, read outside the transaction (chunk.go);
+		// not for a table with nothing in the target yet (a first copy).
+		var has bool
+		if err := n.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+sh.quotedName+`)`).Scan(&has); err != nil {
+			return st, err
+		}
+		if has {
+			var err error
+			if sums, err = (&tablePass{src: c.db, sh: sh}).sourceSums(ctx); err != nil {
+				return st, err
+			}
+		}
+	}
+	err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
+		p := &tablePass{tx: tx, src: c.db, meta: n.meta, client: c.Name, sh: sh, tok: tok, strategy: n.strategyFor(c, sh.Table), sums: sums}
+		var err error
+		if sh.hasUpdatedAt() {
+			var inc tableStats
+			if inc, err = p.incremental(ctx); err != nil {
+				return err
+			}
+			st = inc
+		}
+		if full {
+			if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS _s"); err != nil {
+				return err
+			}
+			f, err := p.full(ctx)
+			st.Written += f.Written
+			st.Deleted += f.Deleted
+			st.Conflicts += f.Conflicts
+			st.Resolved += f.Resolved
+			st.Read += f.Read
+			st.Chunks, st.Differing = f.Chunks, f.Differing
+			return err
+		}
+		return nil
+	})
+	return st, err
 }

@@ -13,8 +13,11 @@
 // inside every replication write transaction, job history included, so an
 // old leader that lost its lease writes nothing), the metadata schema
 // (schema.go: lease, nodes, jobs, watermarks, row hashes, conflicts and
-// their views), the incremental and full copy of a table (table.go), the
-// five conflict strategies (conflict.go, pure rules), the node's loops (node.go) and its HTTP API (http.go, with the
+// their views), the incremental copy of a table (table.go), its first copy
+// straight into an empty table (initial.go), the full pass's comparison by
+// chunks of the key space (chunk.go: hash buckets, only differing chunks
+// staged), the five conflict strategies (conflict.go, pure rules), the
+// node's loops (node.go) and its HTTP API (http.go, with the
 // old system's metric names in metrics.go).
 //
 // Everything works through a transaction pooler (Supabase's port 6543,

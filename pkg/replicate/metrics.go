@@ -20,6 +20,9 @@ type metrics struct {
 	conflicts         prometheus.Counter
 	resolved          *prometheus.CounterVec
 	failovers         prometheus.Counter
+	chunks            prometheus.Counter
+	chunksDiffering   prometheus.Counter
+	staged            prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -34,6 +37,9 @@ func newMetrics(n *Node) *metrics {
 	m.heartbeatFailures = counter("sync_heartbeat_failures_total", "Lease renewals or heartbeats that failed.")
 	m.rows = counter("sync_rows_synced_total", "Rows written or deleted in the target.")
 	m.conflicts = counter("sync_conflicts_detected_total", "Conflicts detected.")
+	m.chunks = counter("sync_chunks_compared_total", "Key-space chunks compared by full passes.")
+	m.chunksDiffering = counter("sync_chunks_differing_total", "Chunks whose source and target hashes differed (staged and compared row by row).")
+	m.staged = counter("sync_rows_staged_total", "Source rows (or keys) staged into the target for comparison.")
 	m.failovers = counter("sync_failover_events_total", "Times this node took the lease over from another node.")
 	m.leaseExpires = prometheus.NewGauge(prometheus.GaugeOpts{Name: "sync_leader_lease_expires_timestamp",
 		Help: "Unix time the lease held by this node ends (0: not leading)."})

@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS @.row_hashes (
   PRIMARY KEY (client, tbl, pk));
 CREATE INDEX IF NOT EXISTS row_hashes_term ON @.row_hashes (term, written_at);
 ALTER TABLE @.row_hashes ADD COLUMN IF NOT EXISTS kept_source text;
+-- src: FNV-1a of the row's source COPY line as last written or accepted
+-- (tables without updated_at; chunked comparison, chunk.go).
+ALTER TABLE @.row_hashes ADD COLUMN IF NOT EXISTS src bigint;
 CREATE TABLE IF NOT EXISTS @.conflicts (
   id bigserial PRIMARY KEY,
   client text NOT NULL,

@@ -147,6 +147,20 @@ func (s *shape) textRow(alias string) string {
 	return "ROW(" + strings.Join(q, ", ") + ")"
 }
 
+// updatedAtInt is updated_at as a bigint the conflict rules compare: an
+// integer as is, a time as microseconds since the epoch (v0.11.0's
+// config_old has a timestamp updated_at), anything else NULL.
+func (s *shape) updatedAtInt(alias string) string {
+	c := alias + `."updated_at"`
+	switch s.UDTs[s.UpdatedAt] {
+	case "int2", "int4", "int8":
+		return c + "::bigint"
+	case "timestamp", "timestamptz", "date":
+		return "(extract(epoch FROM " + c + ") * 1000000)::bigint"
+	}
+	return "NULL::bigint"
+}
+
 func (s *shape) nonPK() []string {
 	var out []string
 	for _, c := range s.Cols {

@@ -17,6 +17,7 @@ import (
 type tableStats struct {
 	Read, Written, Deleted, Conflicts, Resolved int64
 	Watermark                                   int64
+	Chunks, Differing                           int64 // full pass: chunks compared, chunks that differed
 	Alterations                                 map[string]int64
 }
 
@@ -29,6 +30,10 @@ type tablePass struct {
 	sh       *shape
 	tok      Token
 	strategy Strategy
+	scope    string      // full pass: SQL condition on the target row t limiting deletes to the differing chunks
+	keyed    bool        // full pass in rows mode: _k holds every staged key with its source line hash
+	copied   bool        // this pass made the table's first copy (initial.go): nothing to compare yet
+	sums     *sourceSums // full pass: the source's chunk sums, read before the transaction
 }
 
 // incremental copies the rows whose updated_at is at or above the table's
@@ -49,11 +54,23 @@ func (p *tablePass) incremental(ctx context.Context) (tableStats, error) {
 		where, args = " WHERE "+migrate.SQLiteIdent("updated_at")+" >= ?", []any{wm}
 	}
 	st.Watermark = wm
-	if err := p.stage(ctx, p.sh.Cols, where, args, &st); err != nil {
-		return st, err
+	first := false
+	if !found {
+		if first, err = p.emptyTarget(ctx); err != nil {
+			return st, err
+		}
 	}
-	if err := p.apply(ctx, &st); err != nil {
-		return st, err
+	if first {
+		if err := p.firstCopy(ctx, &st); err != nil {
+			return st, err
+		}
+	} else {
+		if err := p.stage(ctx, p.sh.Cols, where, args, &st); err != nil {
+			return st, err
+		}
+		if err := p.apply(ctx, &st); err != nil {
+			return st, err
+		}
 	}
 	if st.Watermark != wm || !found {
 		_, err = p.tx.Exec(ctx, `INSERT INTO `+p.meta+`.watermarks (client, tbl, watermark, term, updated_at)
@@ -67,12 +84,19 @@ func (p *tablePass) incremental(ctx context.Context) (tableStats, error) {
 	return st, nil
 }
 
-// full compares the whole table by primary key: deletes rows the source no
-// longer has (Open WebUI hard-deletes) and, for a table without updated_at,
-// copies every row that differs. A table with updated_at stages only its
-// keys.
+// full compares the table by chunks of its primary key space (chunk.go):
+// deletes rows the source no longer has (Open WebUI hard-deletes) and, for
+// a table without updated_at, copies the rows that differ. A key whose text
+// is not the same on both sides is compared whole, by key: a table with
+// updated_at stages only its keys.
 func (p *tablePass) full(ctx context.Context) (tableStats, error) {
 	var st tableStats
+	if p.copied {
+		return st, nil
+	}
+	if p.sh.chunkable() {
+		return p.chunked(ctx)
+	}
 	cols := p.sh.PK
 	if !p.sh.hasUpdatedAt() {
 		cols = p.sh.Cols
@@ -94,6 +118,12 @@ func (p *tablePass) stage(ctx context.Context, cols []string, where string, args
 	if _, err := p.tx.Exec(ctx, "CREATE TEMP TABLE _s ON COMMIT DROP AS SELECT "+qcols(cols, "")+" FROM "+p.sh.quotedName+" WITH NO DATA"); err != nil {
 		return fmt.Errorf("stage %s: %w", p.sh.Table, err)
 	}
+	return p.copyRows(ctx, "_s", cols, where, args, st)
+}
+
+// copyRows streams SQLite rows into table (COPY FROM STDIN), coerced by
+// the migration's encoders.
+func (p *tablePass) copyRows(ctx context.Context, table string, cols []string, where string, args []any, st *tableStats) error {
 	udt := map[string]string{}
 	for i, c := range p.sh.Cols {
 		udt[c] = p.sh.UDTs[i]
@@ -115,7 +145,7 @@ func (p *tablePass) stage(ctx context.Context, cols []string, where string, args
 		pw.CloseWithError(err)
 		errc <- err
 	}()
-	_, err := p.tx.Conn().PgConn().CopyFrom(ctx, pr, "COPY _s ("+qcols(cols, "")+") FROM STDIN")
+	_, err := p.tx.Conn().PgConn().CopyFrom(ctx, pr, "COPY "+table+" ("+qcols(cols, "")+") FROM STDIN")
 	pr.CloseWithError(io.ErrClosedPipe)
 	cancel()
 	rerr := <-errc
