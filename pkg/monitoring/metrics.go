@@ -23,4 +23,7 @@ var SyncMetrics = []string{
 	"sync_conflicts_resolved_total",
 	"sync_failover_events_total",
 	"sync_replication_lag_seconds",
+	"sync_chunks_compared_total",
+	"sync_chunks_differing_total",
+	"sync_rows_staged_total",
 }
