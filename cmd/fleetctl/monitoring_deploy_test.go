@@ -140,6 +140,28 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 		t.Error("the reload marker is left after a reload that took")
 	}
 
+	// monitoring.dir replaced on the host (mv, then a copy at the same
+	// path): the containers' mounts still show the old directory, where a
+	// reload would read the old files, so the plan recreates them.
+	if err := os.Rename(monDir, monDir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-r", monDir+".old", monDir).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	promID = containerID(t, prom)
+	p = f.run("plan", "--detailed-exitcode")
+	if p.code != 2 || !strings.Contains(p.stdout, monDir+"/prometheus replaced on the host after "+prom+" was created") {
+		t.Fatalf("plan after replacing %s (exit %d):\n%s", monDir, p.code, p.all())
+	}
+	f.mustApply()
+	if id := containerID(t, prom); id == promID {
+		t.Error("Prometheus was not recreated on the replaced directory")
+	}
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after recreating on the replaced directory (exit %d):\n%s", r.code, r.all())
+	}
+
 	// deploy: false removes the containers, keeps the volumes and files.
 	if err := os.WriteFile(f.file, []byte(strings.Replace(grown, "deploy: true", "deploy: false", 1)), 0o644); err != nil {
 		t.Fatal(err)

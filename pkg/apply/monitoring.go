@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"maps"
 
 	"github.com/quantabase/fleetctl/pkg/plan"
 	"github.com/quantabase/fleetctl/pkg/resource"
@@ -18,6 +19,24 @@ type Monitoring interface {
 	// ReloadPrometheus reloads the Prometheus at url, checks that the
 	// reload took, and clears dir's pending record.
 	ReloadPrometheus(ctx context.Context, url, dir string) error
+	// DirID is the identity of the directory at path ("device:inode",
+	// "" when unknown).
+	DirID(path string) string
+}
+
+// container is the action's container to create; a monitoring container
+// records the identity of the directories it mounts, as they are now
+// (after the plan's write created them), in plan.LabelMonitoringMounts.
+func (r *runner) container(a *plan.Action) resource.Container {
+	c := *a.Container
+	if c.Labels[plan.LabelMonitoring] == "" || r.opt.Monitoring == nil {
+		return c
+	}
+	if v := plan.MonitoringMountsLabel(c.Binds, r.opt.Monitoring.DirID); v != "" {
+		c.Labels = maps.Clone(c.Labels)
+		c.Labels[plan.LabelMonitoringMounts] = v
+	}
+	return c
 }
 
 func (r *runner) monitoring(ctx context.Context, a *plan.Action) error {

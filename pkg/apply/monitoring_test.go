@@ -17,6 +17,8 @@ type fakeMonitoring struct {
 	reloadErr error
 }
 
+func (m *fakeMonitoring) DirID(path string) string { return "1:" + path }
+
 func (m *fakeMonitoring) WriteFiles(_ context.Context, dir string, changes []resource.FileChange, pending bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

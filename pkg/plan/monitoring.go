@@ -85,6 +85,67 @@ func PrometheusURL(m *fleet.Monitoring) string {
 	return "http://" + net.JoinHostPort(loopback(m.BindAddress), strconv.Itoa(m.Prometheus.Port))
 }
 
+// MonitoringBinds are the directories of dir the container of role
+// ("prometheus", "grafana") mounts, read-only.
+func MonitoringBinds(dir, role string) []resource.Bind {
+	if role == roleProm {
+		return []resource.Bind{{Source: dir + "/prometheus", Target: "/etc/prometheus", ReadOnly: true}}
+	}
+	return []resource.Bind{
+		{Source: dir + "/grafana/provisioning", Target: "/etc/grafana/provisioning", ReadOnly: true},
+		{Source: dir + "/grafana/dashboards", Target: "/etc/grafana/dashboards", ReadOnly: true},
+	}
+}
+
+// LabelMonitoringMounts records, on a monitoring container, the identity
+// (device:inode) of each directory it bind-mounts, as they were when it
+// was created: "/etc/prometheus=64769:1234". Set by apply (the directories
+// may not exist before the plan's write); a directory replaced on the host
+// since is still the old one in the container, so the plan recreates it.
+const LabelMonitoringMounts = "io.fleetctl.monitoring-mounts"
+
+// MonitoringMountsLabel is the value of LabelMonitoringMounts for binds,
+// with id the identity of a source directory ("" when any is unknown).
+func MonitoringMountsLabel(binds []resource.Bind, id func(source string) string) string {
+	parts := make([]string, 0, len(binds))
+	for _, b := range binds {
+		v := id(b.Source)
+		if v == "" {
+			return ""
+		}
+		parts = append(parts, b.Target+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+// replacedBind names the directories of container cur that were replaced
+// on the host after it was created ("" when none, or nothing is known).
+func (b *builder) replacedBind(cur *observe.Container, role, dir string) string {
+	had := cur.Labels[LabelMonitoringMounts]
+	if b.st.Monitoring == nil || had == "" {
+		return ""
+	}
+	binds := MonitoringBinds(dir, role)
+	now := MonitoringMountsLabel(binds, func(src string) string {
+		return b.st.Monitoring.DirIDs[strings.TrimPrefix(strings.TrimPrefix(src, dir), "/")]
+	})
+	if now == "" || now == had {
+		return ""
+	}
+	old := map[string]string{}
+	for _, kv := range strings.Split(had, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		old[k] = v
+	}
+	var out []string
+	for _, bd := range binds {
+		if old[bd.Target] != b.st.Monitoring.DirIDs[strings.TrimPrefix(strings.TrimPrefix(bd.Source, dir), "/")] {
+			out = append(out, bd.Source)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // renderMonitoring is the container of role, with its config and hash.
 func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (resource.Container, monConfig, string) {
 	m := s.Monitoring
@@ -102,7 +163,7 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 			"--web.listen-address=" + net.JoinHostPort(m.BindAddress, strconv.Itoa(cfg.Port)),
 		}
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/prometheus"}}
-		cfg.Binds = []resource.Bind{{Source: dir + "/prometheus", Target: "/etc/prometheus", ReadOnly: true}}
+		cfg.Binds = MonitoringBinds(dir, role)
 		health.Path = "/-/ready"
 	case roleGrafana:
 		cfg.Image, cfg.Port = m.Grafana.Image, m.Grafana.Port
@@ -115,10 +176,7 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 		}
 		resource.SortEnv(env)
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/var/lib/grafana"}}
-		cfg.Binds = []resource.Bind{
-			{Source: dir + "/grafana/provisioning", Target: "/etc/grafana/provisioning", ReadOnly: true},
-			{Source: dir + "/grafana/dashboards", Target: "/etc/grafana/dashboards", ReadOnly: true},
-		}
+		cfg.Binds = MonitoringBinds(dir, role)
 		health.Path = "/api/health"
 	}
 	key := monitoringKey(s, secrets)
@@ -295,6 +353,10 @@ func (b *builder) monContainer(role, dir string) *Action {
 		a.Causes = []string{role + " config changed: " + strings.Join(monConfigDiff(parseMonConfig(cur.Labels), &cfg), ", ")}
 	case cur.State == "dead":
 		a.Kind, a.Causes = KindRecreateContainer, []string{role + " container is dead"}
+	case b.replacedBind(cur, role, dir) != "":
+		a.Kind = KindRecreateContainer
+		a.Causes = []string{b.replacedBind(cur, role, dir) + " replaced on the host after " + name + " was created: its mount still shows the old directory " +
+			"(a reload would read the old files); recreate it on the new one"}
 	case prev != nil:
 		a.Kind, a.ExistingMatches = KindRecreateContainer, true
 		a.Causes = []string{"finish an interrupted recreate: " + prev.Name + " is still kept"}

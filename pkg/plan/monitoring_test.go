@@ -119,6 +119,18 @@ func TestMonitoringGolden(t *testing.T) {
 				}
 			}
 		}},
+		// monitoring.dir replaced on the host (mv and a fresh copy): Prometheus' mount still shows the old one.
+		{name: "dir-replaced", before: base, after: base, tweak: func(st *observe.State) {
+			st.Monitoring.DirIDs = map[string]string{"prometheus": "64769:2002", "grafana/provisioning": "64769:3", "grafana/dashboards": "64769:4"}
+			for i := range st.Containers {
+				c := &st.Containers[i]
+				if role := c.Labels[LabelMonitoring]; role != "" {
+					c.Labels[LabelMonitoringMounts] = MonitoringMountsLabel(MonitoringBinds(monDir, role), func(src string) string {
+						return map[string]string{monDir + "/prometheus": "64769:2", monDir + "/grafana/provisioning": "64769:3", monDir + "/grafana/dashboards": "64769:4"}[src]
+					})
+				}
+			}
+		}},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {

@@ -105,3 +105,6 @@ func (MonitoringDeployer) ReloadPrometheus(ctx context.Context, url, dir string)
 	}
 	return nil
 }
+
+// DirID implements apply.Monitoring.
+func (MonitoringDeployer) DirID(path string) string { return rendered.DirID(path) }

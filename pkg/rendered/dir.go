@@ -11,7 +11,9 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/resource"
@@ -54,6 +56,16 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 		if strings.HasPrefix(e.Name(), ".") && p != abs {
 			if e.IsDir() {
 				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			if id := DirID(p); id != "" {
+				rel, _ := filepath.Rel(abs, p)
+				if st.DirIDs == nil {
+					st.DirIDs = map[string]string{}
+				}
+				st.DirIDs[filepath.ToSlash(rel)] = id
 			}
 			return nil
 		}
@@ -148,4 +160,19 @@ func (d Dir) Reloaded() error {
 		return fmt.Errorf("remove reload marker: %w", err)
 	}
 	return nil
+}
+
+// DirID is the identity of the directory at path, "device:inode" (""
+// when it is not a directory that can be stat'ed). A bind mount keeps the
+// directory it was made on: one replaced at the same path has another.
+func DirID(path string) string {
+	info, err := os.Lstat(path)
+	if err != nil || !info.IsDir() {
+		return ""
+	}
+	sys, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return strconv.FormatUint(uint64(sys.Dev), 10) + ":" + strconv.FormatUint(sys.Ino, 10)
 }
