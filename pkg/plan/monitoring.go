@@ -362,7 +362,9 @@ func (b *builder) monContainer(role, dir string) *Action {
 		a.Causes = []string{"finish an interrupted recreate: " + prev.Name + " is still kept"}
 	case !cur.Running():
 		a.Kind, a.Causes = KindStartContainer, []string{role + " is " + cur.State + ", desired running"}
+		b.monDown(role, cur, a) // problems.go
 	default:
+		b.monDown(role, cur, nil) // crash-looping, restarting or failing its probe: reported, not recreated again and again
 		return nil
 	}
 	if a.Kind == KindCreateContainer || (a.Kind == KindRecreateContainer && !a.ExistingMatches) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -104,6 +105,42 @@ func (MonitoringDeployer) ReloadPrometheus(ctx context.Context, url, dir string)
 		return fmt.Errorf("prometheus reloaded, but %w", err)
 	}
 	return nil
+}
+
+// lookMonitoring completes the snapshot with the truth about the fleet's
+// Prometheus and Grafana, as look does for the clients: each container is
+// inspected (state, restarts, exit code, last log lines) and, running, asked
+// its readiness (Prometheus /-/ready, Grafana /api/health) within
+// probeTimeout. The plan reports one that is down as a problem.
+func lookMonitoring(ctx context.Context, cli *docker.Client, spec *fleet.Spec, st *observe.State) {
+	if !deploysMonitoring(spec) {
+		return
+	}
+	m := spec.Monitoring
+	pr := health.Prober{HTTP: probeClient, Host: cli.ProbeHost(), AnyOK: true}
+	var inspect []*observe.Container
+	for _, w := range []struct {
+		role, path string
+		port       int
+	}{{"prometheus", "/-/ready", m.Prometheus.Port}, {"grafana", "/api/health", m.Grafana.Port}} {
+		name := plan.MonitoringContainerName(spec.Fleet, w.role)
+		for i := range st.Containers {
+			ctr := &st.Containers[i]
+			if ctr.Name != name || !observe.Managed(ctr.Labels, spec.Fleet) || ctr.Labels[plan.LabelMonitoring] != w.role {
+				continue
+			}
+			inspect = append(inspect, ctr)
+			if ctr.State == "running" {
+				pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+				res := pr.Probe(pctx, m.BindAddress, w.port, w.path)
+				cancel()
+				ctr.Probe = &res
+			}
+		}
+	}
+	if len(inspect) > 0 {
+		st.Unverified = append(st.Unverified, cli.InspectInto(ctx, inspect, false)...)
+	}
 }
 
 // DirID implements apply.Monitoring.
