@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -93,8 +94,9 @@ const (
 )
 
 // monitoring checks what the schema cannot: addresses that parse, distinct
-// ports, a password when Grafana is deployed.
-func (v validator) monitoring(path string, m *Monitoring) {
+// ports (from each other, the clients' and the sync nodes'), a password
+// when Grafana is deployed.
+func (v validator) monitoring(path string, m *Monitoring, spec *Spec) {
 	if m == nil {
 		return
 	}
@@ -125,6 +127,41 @@ func (v validator) monitoring(path string, m *Monitoring) {
 		pp, gp := path+".prometheus.port", path+".grafana.port"
 		if v.set(pp) && v.set(gp) && m.Prometheus.Port == m.Grafana.Port {
 			v.errf(gp, "must differ from prometheus.port (%d)", m.Prometheus.Port)
+		}
+		v.monitoringPort(path, "prometheus", m.Prometheus.Port, DefaultPrometheusPort, spec)
+		v.monitoringPort(path, "grafana", m.Grafana.Port, DefaultGrafanaPort, spec)
+	}
+}
+
+// monitoringPort checks that role's port (def when unset) is no client's
+// or sync node's: Prometheus and Grafana listen on the host network.
+func (v validator) monitoringPort(path, role string, port, def int, spec *Spec) {
+	p := path + "." + role + ".port"
+	where := p
+	if port == 0 {
+		port, where = def, path
+	} else if !v.set(p) {
+		return
+	}
+	msg := func(owner string) {
+		if where == path {
+			v.errf(where, "%s's default port %d is already used by %s: set %s.port", role, port, owner, role)
+		} else {
+			v.errf(where, "port %d is already used by %s", port, owner)
+		}
+	}
+	for i := range spec.Clients {
+		if spec.Clients[i].Port == port {
+			msg(fmt.Sprintf("%s (%s)", joinIndex("clients", i), spec.Clients[i].Name))
+			return
+		}
+	}
+	if spec.Sync != nil {
+		for i, n := range spec.Sync.Nodes {
+			if n.Port == port {
+				msg(fmt.Sprintf("%s (%s)", joinIndex("sync.nodes", i), n.Name))
+				return
+			}
 		}
 	}
 }

@@ -60,7 +60,7 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 	v.proxy("proxy", s.Proxy)                // proxy.go
 	v.backups("backups", s.Backups)          // backups.go
 	v.sync("sync", s.Sync, s)                // sync.go
-	v.monitoring("monitoring", s.Monitoring) // monitoring.go
+	v.monitoring("monitoring", s.Monitoring, s) // monitoring.go
 	v.unique(s.Clients)
 	v.hosts(s) // hosts.go
 	for i := range s.Clients {
