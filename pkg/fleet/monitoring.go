@@ -130,6 +130,47 @@ func (v validator) monitoring(path string, m *Monitoring, spec *Spec) {
 		}
 		v.monitoringPort(path, "prometheus", m.Prometheus.Port, DefaultPrometheusPort, spec)
 		v.monitoringPort(path, "grafana", m.Grafana.Port, DefaultGrafanaPort, spec)
+		v.monitoringNames(spec)
+	}
+}
+
+// MonitoringNames are the container and data volume of the monitoring
+// deploy's role ("prometheus", "grafana") in fleet.
+func MonitoringNames(fleet, role string) (container, volume string) {
+	return fleet + "-" + role, fleet + "-" + role + "-data"
+}
+
+// monitoringNames checks that no client's container or volume, and no sync
+// node, has the name of a monitoring container or volume: both would be
+// planned, and one would take the other's.
+func (v validator) monitoringNames(spec *Spec) {
+	for _, role := range []string{"prometheus", "grafana"} {
+		ctr, vol := MonitoringNames(spec.Fleet, role)
+		for i := range spec.Clients {
+			c := &spec.Clients[i]
+			p := joinIndex("clients", i)
+			at := p + ".name"
+			if !v.set(at) {
+				at = p
+			}
+			if spec.ContainerName(c) == ctr {
+				v.errf(at, "client %s's container would be %s, the name of the monitoring deploy's %s: rename the client", quote(c.Name), ctr, role)
+			}
+			if spec.VolumeName(c) == vol {
+				if v.set(p + ".volume") {
+					at = p + ".volume"
+				}
+				v.errf(at, "client %s's volume would be %s, the monitoring deploy's %s data volume: rename the client or its volume", quote(c.Name), vol, role)
+			}
+		}
+		if spec.Sync == nil {
+			continue
+		}
+		for i, n := range spec.Sync.Nodes {
+			if p := joinIndex("sync.nodes", i) + ".name"; n.Name == ctr && v.set(p) {
+				v.errf(p, "%s is the name of the monitoring deploy's %s container: rename the node", ctr, role)
+			}
+		}
 	}
 }
 

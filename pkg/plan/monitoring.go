@@ -43,10 +43,16 @@ const (
 )
 
 // MonitoringContainerName is the container of role (prometheus, grafana).
-func MonitoringContainerName(fleetName, role string) string { return fleetName + "-" + role }
+func MonitoringContainerName(fleetName, role string) string {
+	c, _ := fleet.MonitoringNames(fleetName, role)
+	return c
+}
 
 // MonitoringVolumeName is the data volume of role.
-func MonitoringVolumeName(fleetName, role string) string { return fleetName + "-" + role + "-data" }
+func MonitoringVolumeName(fleetName, role string) string {
+	_, v := fleet.MonitoringNames(fleetName, role)
+	return v
+}
 
 // monConfig is the normalized input of a monitoring container (its label):
 // a change recreates it. The rendered files are not in it: a changed
@@ -312,6 +318,15 @@ func (b *builder) monContainer(role, dir string) *Action {
 		b.conflict("", name, "container %s exists and is not this fleet's %s: rename or remove it", name, role)
 		return nil
 	}
+	vol := MonitoringVolumeName(b.spec.Fleet, role)
+	if v := b.volumes[vol]; v != nil && !(observe.Managed(v.Labels, b.spec.Fleet) && v.Labels[LabelMonitoring] == role) {
+		owner := "is not fleetctl's"
+		if v.Labels[observe.LabelManagedBy] == observe.ManagedByValue {
+			owner = fmt.Sprintf("belongs to fleet %q, %s", v.Labels[observe.LabelFleet], orNone(v.Labels[LabelMonitoring], "client "+strconv.Quote(v.Labels[observe.LabelClient])))
+		}
+		b.conflict("", vol, "volume %s exists and %s, not this fleet's %s data: rename or remove it (its data is not used)", vol, owner, role)
+		return nil
+	}
 	for _, other := range b.ports[cfg.Port] {
 		if other != name && other != name+observe.PreviousSuffix {
 			b.conflict("", name, "%s: host port %d is used by container %s", role, cfg.Port, other)
@@ -372,7 +387,6 @@ func (b *builder) monContainer(role, dir string) *Action {
 			a.DependsOn = append(a.DependsOn, dep)
 		}
 	}
-	vol := MonitoringVolumeName(b.spec.Fleet, role)
 	if b.volumes[vol] == nil {
 		v := resource.Volume{Name: vol, Labels: map[string]string{
 			observe.LabelManagedBy: observe.ManagedByValue, observe.LabelFleet: b.spec.Fleet, LabelMonitoring: role}}
@@ -567,4 +581,12 @@ func monView(labels map[string]string) map[string]any {
 		v["env"] = env
 	}
 	return v
+}
+
+// orNone is s, or none when s is "".
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
 }

@@ -147,6 +147,12 @@ func TestMonitoringGolden(t *testing.T) {
 				}
 			}
 		}},
+		// A volume with Prometheus' data name that another fleet's client owns: a conflict, not mounted.
+		{name: "volume-taken", before: noMon, after: base, tweak: func(st *observe.State) {
+			st.Monitoring = &observe.MonitoringState{Dir: monDir, Files: []observe.ObservedFile{}}
+			st.Volumes = append(st.Volumes, observe.Volume{Name: "golden-prometheus-data", Labels: map[string]string{
+				observe.LabelManagedBy: observe.ManagedByValue, observe.LabelFleet: "golden2", observe.LabelClient: "prometheus"}})
+		}},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {
