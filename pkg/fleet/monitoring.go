@@ -94,9 +94,8 @@ const (
 )
 
 // monitoring checks what the schema cannot: addresses that parse, distinct
-// ports (from each other, the clients' and the sync nodes'), a password
-// when Grafana is deployed.
-func (v validator) monitoring(path string, m *Monitoring, spec *Spec) {
+// ports, a password when Grafana is deployed.
+func (v validator) monitoring(path string, m *Monitoring) {
 	if m == nil {
 		return
 	}
@@ -128,8 +127,15 @@ func (v validator) monitoring(path string, m *Monitoring, spec *Spec) {
 		if v.set(pp) && v.set(gp) && m.Prometheus.Port == m.Grafana.Port {
 			v.errf(gp, "must differ from prometheus.port (%d)", m.Prometheus.Port)
 		}
-		v.monitoringPort(path, "prometheus", m.Prometheus.Port, DefaultPrometheusPort, spec)
-		v.monitoringPort(path, "grafana", m.Grafana.Port, DefaultGrafanaPort, spec)
+	}
+}
+
+// monitoringShared checks that the deployed monitoring shares no port
+// and no name with the clients and sync nodes.
+func (v validator) monitoringShared(spec *Spec) {
+	if m := spec.Monitoring; m != nil && m.Deploy {
+		v.monitoringPort("monitoring", "prometheus", m.Prometheus.Port, DefaultPrometheusPort, spec)
+		v.monitoringPort("monitoring", "grafana", m.Grafana.Port, DefaultGrafanaPort, spec)
 		v.monitoringNames(spec)
 	}
 }

@@ -60,8 +60,9 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 	v.proxy("proxy", s.Proxy)                // proxy.go
 	v.backups("backups", s.Backups)          // backups.go
 	v.sync("sync", s.Sync, s)                // sync.go
-	v.monitoring("monitoring", s.Monitoring, s) // monitoring.go
+	v.monitoring("monitoring", s.Monitoring) // monitoring.go
 	v.unique(s.Clients)
+	v.monitoringShared(s)
 	v.hosts(s) // hosts.go
 	for i := range s.Clients {
 		cl := &s.Clients[i]
