@@ -134,6 +134,9 @@ func (v validator) monitoring(path string, m *Monitoring) {
 // and no name with the clients and sync nodes.
 func (v validator) monitoringShared(spec *Spec) {
 	if m := spec.Monitoring; m != nil && m.Deploy {
+		if len(spec.Hosts) > 0 && v.set("monitoring.deploy") {
+			v.errf("monitoring.deploy", "not supported with hosts: (Prometheus and Grafana run on a single local engine): set deploy: false and run them yourself from `fleetctl monitoring render`")
+		}
 		v.monitoringPort("monitoring", "prometheus", m.Prometheus.Port, DefaultPrometheusPort, spec)
 		v.monitoringPort("monitoring", "grafana", m.Grafana.Port, DefaultGrafanaPort, spec)
 		v.monitoringNames(spec)

@@ -222,11 +222,13 @@ func (b *builder) monitoring() {
 	}
 	st := b.st.Monitoring
 	if st == nil {
+		// Not a warning: nothing of the deploy is known, so the plan must
+		// not claim that the fleet matches fleet.yaml.
 		msg := "monitoring.deploy is on but its directory " + b.spec.MonitoringDir() + " was not observed; Prometheus and Grafana are not planned"
 		if b.st.MonitoringErr != "" {
 			msg += " (" + b.st.MonitoringErr + ")"
 		}
-		b.plan.Warnings = append(b.plan.Warnings, msg)
+		b.conflict("", "monitoring", "%s", msg)
 		return
 	}
 	rendered, err := monitoring.Render(monitoring.Input{Spec: b.spec, Sync: monitoring.SyncClusters(b.spec)})

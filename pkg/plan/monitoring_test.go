@@ -153,6 +153,10 @@ func TestMonitoringGolden(t *testing.T) {
 			st.Volumes = append(st.Volumes, observe.Volume{Name: "golden-prometheus-data", Labels: map[string]string{
 				observe.LabelManagedBy: observe.ManagedByValue, observe.LabelFleet: "golden2", observe.LabelClient: "prometheus"}})
 		}},
+		// The directory cannot be read: a conflict, so the plan does not claim convergence.
+		{name: "unobserved", before: base, after: base, tweak: func(st *observe.State) {
+			st.Monitoring, st.MonitoringErr = nil, "read monitoring dir "+monDir+": permission denied"
+		}},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {
