@@ -43,10 +43,10 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	cs := f.clients()
 	f.write(cs, "")
 	monDir := filepath.Join(f.dir, "mon")
-	section := fmt.Sprintf("monitoring:\n  deploy: true\n  dir: mon\n  scrapeInterval: 1s\n  evaluationInterval: 1s\n"+
+	section := fmt.Sprintf("monitoring:\n  deploy: true\n  dir: %s\n  scrapeInterval: 1s\n  evaluationInterval: 1s\n"+
 		"  targets:\n    watch: [%s]\n  prometheus:\n    image: %s\n    port: %d\n"+
 		"  grafana:\n    image: %s\n    port: %d\n    adminPassword: ${env:IT_GRAFANA_PW}\n",
-		watch, prometheusImage, promPort, standinImage, grafPort)
+		monDir, watch, prometheusImage, promPort, standinImage, grafPort)
 	appendFile(t, f.file, section)
 	prom, graf := f.name+"-prometheus", f.name+"-grafana"
 	t.Cleanup(func() {

@@ -17,9 +17,10 @@ type Monitoring struct {
 	// BindAddress is where deployed Prometheus and Grafana publish their
 	// ports (default 127.0.0.1: never exposed by accident).
 	BindAddress string `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
-	// Dir is where deploy writes the rendered files the containers mount
-	// (default "monitoring", relative to fleet.yaml's directory): the same
-	// layout as `fleetctl monitoring render --out DIR`.
+	// Dir is where deploy writes the rendered files the containers mount,
+	// the same layout as `fleetctl monitoring render --out DIR`; required
+	// and absolute with deploy (otherwise default "monitoring", relative
+	// to fleet.yaml's directory).
 	Dir                string               `yaml:"dir,omitempty" json:"dir,omitempty"`
 	ScrapeInterval     Duration             `yaml:"scrapeInterval,omitempty" json:"scrapeInterval,omitempty"`
 	EvaluationInterval Duration             `yaml:"evaluationInterval,omitempty" json:"evaluationInterval,omitempty"`
@@ -119,6 +120,15 @@ func (v validator) monitoring(path string, m *Monitoring) {
 		}
 	}
 	if m.Deploy {
+		// The containers bind-mount the directory, and its path is part of
+		// their config: relative to fleet.yaml, a CI workspace and the watch
+		// daemon's /etc/fleetctl would recreate each other's containers.
+		if m.Dir == "" {
+			v.errAt(v.ix.val(path), path+".dir",
+				"deploy: true needs dir, an absolute path such as /var/lib/fleetctl/monitoring (the containers mount it; every plan/apply/watch must see it at the same path, writable)")
+		} else if !filepath.IsAbs(m.Dir) && v.set(path+".dir") {
+			v.errf(path+".dir", "with deploy: true, must be an absolute path (the containers mount it and their config names it: a path relative to fleet.yaml differs between checkouts)")
+		}
 		if m.Grafana.AdminPassword.IsZero() {
 			v.errAt(v.ix.val(path), path+".grafana.adminPassword",
 				"deploy: true runs Grafana, which needs adminPassword, a secret reference such as ${env:GRAFANA_ADMIN_PASSWORD}")
