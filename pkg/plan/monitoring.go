@@ -367,7 +367,13 @@ func (b *builder) monContainer(role, dir string) *Action {
 		return nil
 	case cur.Labels[observe.LabelConfigHash] != hash:
 		a.Kind = KindRecreateContainer
-		a.Causes = []string{role + " config changed: " + strings.Join(monConfigDiff(parseMonConfig(cur.Labels), &cfg), ", ")}
+		diff := monConfigDiff(parseMonConfig(cur.Labels), &cfg)
+		a.Causes = []string{role + " config changed: " + strings.Join(diff, ", ")}
+		if slices.Contains(diff, "env "+GrafanaEnvPassword) && b.volumes[MonitoringVolumeName(b.spec.Fleet, role)] != nil {
+			a.Causes = append(a.Causes, "Grafana applies "+GrafanaEnvPassword+" only when its database is new: on the existing volume "+
+				MonitoringVolumeName(b.spec.Fleet, role)+" the old admin password stays; after apply, run "+
+				"`docker exec "+name+" grafana cli admin reset-admin-password NEW` (the new password)")
+		}
 	case cur.State == "dead":
 		a.Kind, a.Causes = KindRecreateContainer, []string{role + " container is dead"}
 	case b.replacedBind(cur, role, dir) != "":
