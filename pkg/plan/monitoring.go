@@ -247,10 +247,16 @@ func (b *builder) monitoring() {
 	if prom != nil || !b.monRunning(roleProm) {
 		reload = false // a created, replaced or started Prometheus reads the new files
 	}
-	if len(changes) > 0 || reload {
+	// A created, replaced or started Prometheus reads the files: the
+	// write (without a reload due) clears a marker left by an earlier apply.
+	clearMarker := st.ReloadPending && !reload
+	if len(changes) > 0 || reload || clearMarker {
 		causes := []string{fmt.Sprintf("%d rendered monitoring file(s) differ from fleet.yaml", len(changes))}
-		if len(changes) == 0 {
+		switch {
+		case len(changes) == 0 && reload:
 			causes = []string{"files were written but Prometheus was not reloaded since"}
+		case len(changes) == 0:
+			causes = []string{"Prometheus starts on the files an earlier apply wrote: clear the reload-pending marker"}
 		}
 		acts = append(acts, Action{ID: MonitoringFilesID, Kind: KindWriteMonitoring, Object: st.Dir,
 			Causes: causes, Files: changes,

@@ -89,6 +89,9 @@ func TestMonitoringGolden(t *testing.T) {
 		{name: "scrape-interval", before: base, after: strings.Replace(base, "  deploy: true\n", "  deploy: true\n  scrapeInterval: 30s\n", 1)},
 		// Files written by an apply that died before the reload.
 		{name: "reload-pending", before: base, after: base, tweak: func(st *observe.State) { st.Monitoring.ReloadPending = true }},
+		// A reload was pending and Prometheus is replaced anyway: the marker is cleared, no reload.
+		{name: "reload-pending-recreate", before: base, after: strings.Replace(base, "fleetctl/prometheus-local:dev", "fleetctl/prometheus-local:v2", 1),
+			tweak: func(st *observe.State) { st.Monitoring.ReloadPending = true }},
 		{name: "image-change", before: base, after: strings.Replace(base, "fleetctl/prometheus-local:dev", "fleetctl/prometheus-local:v2", 1)},
 		{name: "port-change", before: base, after: strings.Replace(base, "    image: fleetctl/prometheus-local:dev\n", "    image: fleetctl/prometheus-local:dev\n    port: 9091\n", 1)},
 		{name: "password-change", before: base, after: strings.Replace(base, "GRAFANA_PW}", "GRAFANA_PW_2}", 1)},

@@ -98,7 +98,8 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 // Write writes each change atomically, creating directories as needed
 // (0755, files 0644: the containers run as other users and only read).
 // With pending, the marker is written first, so a crash between the
-// files and the reload is seen by the next observe.
+// files and the reload is seen by the next observe; without, a marker left
+// is removed (the plan restarts Prometheus on the files instead).
 func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending bool) error {
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("create monitoring dir: %w", err)
@@ -107,6 +108,10 @@ func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending b
 		if err := os.WriteFile(filepath.Join(d.Path, PendingMarker), []byte("written, not yet reloaded\n"), 0o644); err != nil {
 			return fmt.Errorf("write reload marker: %w", err)
 		}
+	} else if err := d.Reloaded(); err != nil {
+		// No reload due: Prometheus is created, replaced or started on
+		// these files, so an earlier apply's marker is stale.
+		return err
 	}
 	for _, c := range changes {
 		if ctx.Err() != nil {

@@ -64,3 +64,22 @@ func TestWriteRefusesPathsOutsideTheDir(t *testing.T) {
 		}
 	}
 }
+
+// A write with no reload due (Prometheus is created or restarted on the
+// files) removes the marker an earlier apply left.
+func TestWriteWithoutReloadClearsMarker(t *testing.T) {
+	ctx := context.Background()
+	d := Dir{Path: filepath.Join(t.TempDir(), "mon")}
+	if err := d.Write(ctx, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := d.Observe(ctx); err != nil || !st.ReloadPending {
+		t.Fatalf("marker not written: %+v %v", st, err)
+	}
+	if err := d.Write(ctx, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := d.Observe(ctx); err != nil || st.ReloadPending {
+		t.Fatalf("marker left: %+v %v", st, err)
+	}
+}
