@@ -105,7 +105,7 @@ func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending b
 		return fmt.Errorf("create monitoring dir: %w", err)
 	}
 	if pending {
-		if err := os.WriteFile(filepath.Join(d.Path, PendingMarker), []byte("written, not yet reloaded\n"), 0o644); err != nil {
+		if err := d.writeMarker(); err != nil {
 			return fmt.Errorf("write reload marker: %w", err)
 		}
 	} else if err := d.Reloaded(); err != nil {
@@ -130,7 +130,7 @@ func (d Dir) writeOne(c resource.FileChange) error {
 		return fmt.Errorf("write %q: not a plain relative path", c.Path)
 	}
 	dst := filepath.Join(d.Path, filepath.FromSlash(clean))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := d.mkdirs(path.Dir(clean)); err != nil {
 		return fmt.Errorf("write %s: %w", clean, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".fleetctl-*")
@@ -157,6 +157,51 @@ func (d Dir) writeOne(c resource.FileChange) error {
 		return fmt.Errorf("write %s: %w", clean, err)
 	}
 	return nil
+}
+
+// mkdirs creates the directories of rel (slash-separated, below the
+// directory) one by one, refusing a symbolic link among them: a write must
+// not land outside the directory (Observe does not follow links either).
+func (d Dir) mkdirs(rel string) error {
+	if rel == "." {
+		return nil
+	}
+	cur := d.Path
+	for _, part := range strings.Split(rel, "/") {
+		cur = filepath.Join(cur, part)
+		info, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(cur, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+		case err != nil:
+			return err
+		case info.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link: fleetctl writes only into real directories below %s", cur, d.Path)
+		case !info.IsDir():
+			return fmt.Errorf("%s is not a directory", cur)
+		}
+	}
+	return nil
+}
+
+// writeMarker writes the pending marker as a new file (a link of that name
+// is replaced, never followed).
+func (d Dir) writeMarker() error {
+	p := filepath.Join(d.Path, PendingMarker)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("written, not yet reloaded\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Reloaded removes the pending marker (a reload took).

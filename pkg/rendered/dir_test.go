@@ -83,3 +83,40 @@ func TestWriteWithoutReloadClearsMarker(t *testing.T) {
 		t.Fatalf("marker left: %+v %v", st, err)
 	}
 }
+
+// A symbolic link to a directory inside the monitoring dir is not written
+// through (Observe does not follow it either).
+func TestWriteRefusesSymlinkedDirs(t *testing.T) {
+	root := t.TempDir()
+	outside := filepath.Join(root, "outside")
+	d := Dir{Path: filepath.Join(root, "mon")}
+	for _, p := range []string{outside, d.Path} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(d.Path, "prometheus")); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Write(context.Background(), []resource.FileChange{{Op: resource.SiteCreate, Path: "prometheus/prometheus.yml", Data: []byte("x")}}, false)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Write through a link: %v", err)
+	}
+	if left, _ := os.ReadDir(outside); len(left) != 0 {
+		t.Fatalf("written outside the dir: %v", left)
+	}
+	// The marker's name as a link to a file outside: replaced, not followed.
+	target := filepath.Join(outside, "victim")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(d.Path, PendingMarker)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(context.Background(), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Fatalf("marker written through a link: %q", b)
+	}
+}
