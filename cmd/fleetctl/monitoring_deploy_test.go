@@ -94,6 +94,10 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	if code := getJSON(t, grafPort, "/api/health", &h); code != 200 || h["database"] != "ok" {
 		t.Errorf("Grafana stand-in /api/health: HTTP %d %v", code, h)
 	}
+	// Grafana listens on bindAddress only (GF_SERVER_HTTP_ADDR; the stand-in honours it).
+	if out := dockerCLI(t, "logs", graf); !strings.Contains(out, "listening on 127.0.0.1:"+strconv.Itoa(grafPort)+";") {
+		t.Errorf("Grafana (stand-in) does not listen on 127.0.0.1:%d only:\n%s", grafPort, out)
+	}
 	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("second plan (exit %d):\n%s", r.code, r.all())
 	}
