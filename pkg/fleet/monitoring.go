@@ -62,9 +62,13 @@ type MonitorThresholds struct {
 
 // MonitoringPrometheus is the Prometheus container plan/apply run with deploy.
 type MonitoringPrometheus struct {
-	Image     string   `yaml:"image,omitempty" json:"image,omitempty"`
-	Port      int      `yaml:"port,omitempty" json:"port,omitempty"`
-	Retention Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// BindAddress is where Prometheus listens (default 127.0.0.1, not
+	// monitoring.bindAddress: --web.enable-lifecycle serves an
+	// unauthenticated /-/quit).
+	BindAddress string   `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	Image       string   `yaml:"image,omitempty" json:"image,omitempty"`
+	Port        int      `yaml:"port,omitempty" json:"port,omitempty"`
+	Retention   Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
 }
 
 // MonitoringGrafana is the Grafana container plan/apply run with deploy.
@@ -101,6 +105,7 @@ func (v validator) monitoring(path string, m *Monitoring) {
 		return
 	}
 	v.bindAddress(path+".bindAddress", m.BindAddress)
+	v.bindAddress(path+".prometheus.bindAddress", m.Prometheus.BindAddress)
 	for _, list := range []struct {
 		name  string
 		addrs []string
@@ -260,6 +265,7 @@ func applyMonitoringDefaults(m *Monitoring) {
 		return
 	}
 	m.BindAddress = first(m.BindAddress, DefaultBindAddress)
+	m.Prometheus.BindAddress = first(m.Prometheus.BindAddress, DefaultBindAddress)
 	setDur(&m.ScrapeInterval, DefaultScrapeInterval)
 	setDur(&m.EvaluationInterval, DefaultEvaluationInterval)
 	if len(m.Targets.Watch) == 0 {

@@ -88,7 +88,7 @@ func loopback(bind string) string {
 
 // PrometheusURL is where the deployed Prometheus answers.
 func PrometheusURL(m *fleet.Monitoring) string {
-	return "http://" + net.JoinHostPort(loopback(m.BindAddress), strconv.Itoa(m.Prometheus.Port))
+	return "http://" + net.JoinHostPort(loopback(m.Prometheus.BindAddress), strconv.Itoa(m.Prometheus.Port))
 }
 
 // MonitoringBinds are the directories of dir the container of role
@@ -160,13 +160,13 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 	health := resource.Health{AnyOK: true, Timeout: 2 * time.Minute}
 	switch role {
 	case roleProm:
-		cfg.Image, cfg.Port = m.Prometheus.Image, m.Prometheus.Port
+		cfg.Image, cfg.Port, cfg.Bind = m.Prometheus.Image, m.Prometheus.Port, m.Prometheus.BindAddress
 		cfg.Cmd = []string{
 			"--config.file=/etc/prometheus/prometheus.yml",
 			"--storage.tsdb.path=/prometheus",
 			"--storage.tsdb.retention.time=" + m.Prometheus.Retention.Std().String(),
 			"--web.enable-lifecycle",
-			"--web.listen-address=" + net.JoinHostPort(m.BindAddress, strconv.Itoa(cfg.Port)),
+			"--web.listen-address=" + net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)),
 		}
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/prometheus"}}
 		cfg.Binds = MonitoringBinds(dir, role)

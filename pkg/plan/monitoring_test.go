@@ -160,6 +160,8 @@ func TestMonitoringGolden(t *testing.T) {
 		{name: "unobserved", before: base, after: base, tweak: func(st *observe.State) {
 			st.Monitoring, st.MonitoringErr = nil, "read monitoring dir "+monDir+": permission denied"
 		}},
+		// Grafana opened to the network: Prometheus (unauthenticated /-/quit) stays on 127.0.0.1.
+		{name: "grafana-exposed", before: base, after: strings.Replace(base, "  deploy: true\n", "  deploy: true\n  bindAddress: 0.0.0.0\n", 1)},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {

@@ -70,16 +70,16 @@ func monitoringBoundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBin
 	m := spec.Monitoring
 	var out []observe.PortBinding
 	for _, w := range []struct {
-		role string
-		port int
-	}{{"prometheus", m.Prometheus.Port}, {"grafana", m.Grafana.Port}} {
+		role, bind string
+		port       int
+	}{{"prometheus", m.Prometheus.BindAddress, m.Prometheus.Port}, {"grafana", m.BindAddress, m.Grafana.Port}} {
 		name := plan.MonitoringContainerName(spec.Fleet, w.role)
 		exists := false
 		for _, c := range st.Containers {
 			exists = exists || c.Name == name || c.Name == name+observe.PreviousSuffix
 		}
-		if !exists && health.PortHeld(m.BindAddress, w.port) {
-			out = append(out, observe.PortBinding{HostIP: m.BindAddress, HostPort: w.port})
+		if !exists && health.PortHeld(w.bind, w.port) {
+			out = append(out, observe.PortBinding{HostIP: w.bind, HostPort: w.port})
 		}
 	}
 	return out
@@ -120,9 +120,9 @@ func lookMonitoring(ctx context.Context, cli *docker.Client, spec *fleet.Spec, s
 	pr := health.Prober{HTTP: probeClient, Host: cli.ProbeHost(), AnyOK: true}
 	var inspect []*observe.Container
 	for _, w := range []struct {
-		role, path string
-		port       int
-	}{{"prometheus", "/-/ready", m.Prometheus.Port}, {"grafana", "/api/health", m.Grafana.Port}} {
+		role, path, bind string
+		port             int
+	}{{"prometheus", "/-/ready", m.Prometheus.BindAddress, m.Prometheus.Port}, {"grafana", "/api/health", m.BindAddress, m.Grafana.Port}} {
 		name := plan.MonitoringContainerName(spec.Fleet, w.role)
 		for i := range st.Containers {
 			ctr := &st.Containers[i]
@@ -132,7 +132,7 @@ func lookMonitoring(ctx context.Context, cli *docker.Client, spec *fleet.Spec, s
 			inspect = append(inspect, ctr)
 			if ctr.State == "running" {
 				pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-				res := pr.Probe(pctx, m.BindAddress, w.port, w.path)
+				res := pr.Probe(pctx, w.bind, w.port, w.path)
 				cancel()
 				ctr.Probe = &res
 			}
