@@ -19,7 +19,9 @@ type fakeMonitoring struct {
 
 func (m *fakeMonitoring) DirID(path string) string { return "1:" + path }
 
-func (m *fakeMonitoring) WriteFiles(_ context.Context, dir string, changes []resource.FileChange, pending bool) error {
+func (m *fakeMonitoring) GrafanaRestarted(string) error { return nil }
+
+func (m *fakeMonitoring) WriteFiles(_ context.Context, dir string, changes []resource.FileChange, pending, _ bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range changes {

@@ -250,6 +250,11 @@ func (b *builder) monitoring() {
 	// A created, replaced or started Prometheus reads the files: the
 	// write (without a reload due) clears a marker left by an earlier apply.
 	clearMarker := st.ReloadPending && !reload
+	// Grafana reads its datasources at start: a running one is restarted
+	// for changed provisioning, or for what an earlier apply wrote and did
+	// not restart it for (its marker).
+	provisioning := changed("grafana/provisioning/")
+	restartGrafana := graf == nil && b.monRunning(roleGrafana) && (provisioning || st.GrafanaRestartPending)
 	if len(changes) > 0 || reload || clearMarker {
 		causes := []string{fmt.Sprintf("%d rendered monitoring file(s) differ from fleet.yaml", len(changes))}
 		switch {
@@ -260,7 +265,7 @@ func (b *builder) monitoring() {
 		}
 		acts = append(acts, Action{ID: MonitoringFilesID, Kind: KindWriteMonitoring, Object: st.Dir,
 			Causes: causes, Files: changes,
-			After: map[string]any{"dir": st.Dir, "reload": reload}})
+			After: map[string]any{"dir": st.Dir, "reload": reload, "restartGrafana": restartGrafana && provisioning}})
 	}
 	for _, a := range []*Action{prom, graf} {
 		if a == nil {
@@ -281,16 +286,43 @@ func (b *builder) monitoring() {
 			Causes: []string{cause},
 			After:  map[string]any{"url": PrometheusURL(m), "dir": st.Dir}})
 	}
-	if graf == nil && b.monRunning(roleGrafana) && changed("grafana/provisioning/") {
-		// Grafana reads its datasources at start; dashboards it rereads itself.
+	if restartGrafana {
+		// Dashboards it rereads itself.
 		ctr, _, _ := renderMonitoring(b.spec, b.secrets, st.Dir, roleGrafana)
 		cur := b.containers[ctr.Name]
-		acts = append(acts, Action{ID: "monitoring." + roleGrafana, Kind: KindRestartContainer, Object: ctr.Name,
-			ExistingID: cur.ID, Container: &ctr, Start: true, DependsOn: []string{MonitoringFilesID},
+		a := Action{ID: "monitoring." + roleGrafana, Kind: KindRestartContainer, Object: ctr.Name,
+			ExistingID: cur.ID, Container: &ctr, Start: true,
 			Causes: []string{"Grafana's provisioning changed: restart (it reads datasources at start)"},
-			Before: observedView(cur), After: monView(ctr.Labels)})
+			Before: observedView(cur), After: monView(ctr.Labels)}
+		if !provisioning {
+			a.Causes = []string{"an earlier apply wrote Grafana's provisioning and did not restart it: restart (it reads datasources at start)"}
+		}
+		if len(acts) > 0 && acts[0].ID == MonitoringFilesID {
+			a.DependsOn = []string{MonitoringFilesID}
+		}
+		acts = append(acts, a)
 	}
 	b.plan.Actions = append(b.plan.Actions, acts...)
+}
+
+// GrafanaStartsOn is the monitoring dir when a starts this fleet's Grafana
+// on the rendered files (its create, recreate, start or restart): apply
+// then clears Grafana's restart marker. "" for any other action.
+func GrafanaStartsOn(a *Action) string {
+	if a.Container == nil || a.Container.Labels[LabelMonitoring] != roleGrafana {
+		return ""
+	}
+	switch a.Kind {
+	case KindCreateContainer, KindRecreateContainer, KindStartContainer, KindRestartContainer:
+	default:
+		return ""
+	}
+	for _, b := range a.Container.Binds {
+		if dir, ok := strings.CutSuffix(b.Source, "/grafana/provisioning"); ok {
+			return dir
+		}
+	}
+	return ""
 }
 
 // monRunning reports whether this fleet's container of role exists and

@@ -92,6 +92,8 @@ func TestMonitoringGolden(t *testing.T) {
 		// A reload was pending and Prometheus is replaced anyway: the marker is cleared, no reload.
 		{name: "reload-pending-recreate", before: base, after: strings.Replace(base, "fleetctl/prometheus-local:dev", "fleetctl/prometheus-local:v2", 1),
 			tweak: func(st *observe.State) { st.Monitoring.ReloadPending = true }},
+		// Grafana's provisioning written by an apply that died before the restart.
+		{name: "grafana-restart-pending", before: base, after: base, tweak: func(st *observe.State) { st.Monitoring.GrafanaRestartPending = true }},
 		{name: "image-change", before: base, after: strings.Replace(base, "fleetctl/prometheus-local:dev", "fleetctl/prometheus-local:v2", 1)},
 		{name: "port-change", before: base, after: strings.Replace(base, "    image: fleetctl/prometheus-local:dev\n", "    image: fleetctl/prometheus-local:dev\n    port: 9091\n", 1)},
 		{name: "password-change", before: base, after: strings.Replace(base, "GRAFANA_PW}", "GRAFANA_PW_2}", 1)},
@@ -221,5 +223,31 @@ func TestMonitoringConverges(t *testing.T) {
 		var text bytes.Buffer
 		_ = p.WriteText(&text)
 		t.Fatalf("applied state plans changes:\n%s", text.String())
+	}
+}
+
+// apply clears Grafana's restart marker after an action that starts
+// Grafana on the files, and after no other.
+func TestGrafanaStartsOn(t *testing.T) {
+	raw, err := os.ReadFile("testdata/monitoring/base.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, secrets := monSpec(t, string(raw))
+	graf, _, _ := renderMonitoring(spec, secrets, monDir, roleGrafana)
+	prom, _, _ := renderMonitoring(spec, secrets, monDir, roleProm)
+	for _, c := range []struct {
+		a    Action
+		want string
+	}{
+		{Action{Kind: KindRestartContainer, Container: &graf}, monDir},
+		{Action{Kind: KindCreateContainer, Container: &graf}, monDir},
+		{Action{Kind: KindRemoveContainer, Container: &graf}, ""},
+		{Action{Kind: KindRestartContainer, Container: &prom}, ""},
+		{Action{Kind: KindWriteMonitoring}, ""},
+	} {
+		if got := GrafanaStartsOn(&c.a); got != c.want {
+			t.Errorf("%s %v: %q, want %q", c.a.Kind, c.a.Container != nil, got, c.want)
+		}
 	}
 }

@@ -92,8 +92,13 @@ type MonitoringDeployer struct{}
 var _ apply.Monitoring = MonitoringDeployer{}
 
 // WriteFiles implements apply.Monitoring.
-func (MonitoringDeployer) WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending bool) error {
-	return rendered.Dir{Path: dir}.Write(ctx, changes, pending)
+func (MonitoringDeployer) WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending, restartGrafana bool) error {
+	return rendered.Dir{Path: dir}.Write(ctx, changes, pending, restartGrafana)
+}
+
+// GrafanaRestarted implements apply.Monitoring.
+func (MonitoringDeployer) GrafanaRestarted(dir string) error {
+	return rendered.Dir{Path: dir}.GrafanaRestarted()
 }
 
 // ReloadPrometheus implements apply.Monitoring.

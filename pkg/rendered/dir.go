@@ -23,6 +23,10 @@ import (
 // written was not reloaded yet.
 const PendingMarker = ".fleetctl-reload-pending"
 
+// GrafanaMarker is the file, in the directory, that says Grafana's
+// provisioning was written and Grafana was not restarted since.
+const GrafanaMarker = ".fleetctl-grafana-restart-pending"
+
 // maxFile bounds what is read of one file (rendered files are small).
 const maxFile = 8 << 20
 
@@ -40,8 +44,11 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 		return nil, fmt.Errorf("monitoring dir %s: %w", d.Path, err)
 	}
 	st := &observe.MonitoringState{Dir: abs, Files: []observe.ObservedFile{}}
-	if _, err := os.Stat(filepath.Join(abs, PendingMarker)); err == nil {
+	if _, err := os.Lstat(filepath.Join(abs, PendingMarker)); err == nil {
 		st.ReloadPending = true
+	}
+	if _, err := os.Lstat(filepath.Join(abs, GrafanaMarker)); err == nil {
+		st.GrafanaRestartPending = true
 	}
 	err = filepath.WalkDir(abs, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -100,12 +107,20 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 // With pending, the marker is written first, so a crash between the
 // files and the reload is seen by the next observe; without, a marker left
 // is removed (the plan restarts Prometheus on the files instead).
-func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending bool) error {
+//
+// With restartGrafana, Grafana's marker is written first likewise, and
+// removed by GrafanaRestarted.
+func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending, restartGrafana bool) error {
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("create monitoring dir: %w", err)
 	}
+	if restartGrafana {
+		if err := d.writeMarker(GrafanaMarker); err != nil {
+			return fmt.Errorf("write Grafana's restart marker: %w", err)
+		}
+	}
 	if pending {
-		if err := d.writeMarker(); err != nil {
+		if err := d.writeMarker(PendingMarker); err != nil {
 			return fmt.Errorf("write reload marker: %w", err)
 		}
 	} else if err := d.Reloaded(); err != nil {
@@ -188,8 +203,8 @@ func (d Dir) mkdirs(rel string) error {
 
 // writeMarker writes the pending marker as a new file (a link of that name
 // is replaced, never followed).
-func (d Dir) writeMarker() error {
-	p := filepath.Join(d.Path, PendingMarker)
+func (d Dir) writeMarker(name string) error {
+	p := filepath.Join(d.Path, name)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -197,7 +212,7 @@ func (d Dir) writeMarker() error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString("written, not yet reloaded\n"); err != nil {
+	if _, err := f.WriteString("written, not yet reloaded or restarted\n"); err != nil {
 		f.Close()
 		return err
 	}
@@ -225,4 +240,12 @@ func DirID(path string) string {
 		return ""
 	}
 	return strconv.FormatUint(uint64(sys.Dev), 10) + ":" + strconv.FormatUint(sys.Ino, 10)
+}
+
+// GrafanaRestarted removes Grafana's marker (it was started on the files).
+func (d Dir) GrafanaRestarted() error {
+	if err := os.Remove(filepath.Join(d.Path, GrafanaMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove Grafana's restart marker: %w", err)
+	}
+	return nil
 }
