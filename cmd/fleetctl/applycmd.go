@@ -268,8 +268,8 @@ func finishApply(env *cliEnv, asJSON bool, p *plan.Plan, res *apply.Result) int 
 		fmt.Fprintf(out, "%d client(s) left unchanged because of conflicts (see above).\n", len(p.Conflicts))
 	}
 	for _, d := range rep.Down {
-		fmt.Fprintf(out, "Error: client %s is %s: its container matches fleet.yaml, so apply does not recreate it again; fix the cause in its logs (above) or change its config.\n",
-			d.Client, d.Message)
+		fmt.Fprintf(out, "Error: %s is %s: its container matches fleet.yaml, so apply does not recreate it again; fix the cause in its logs (above) or change its config.\n",
+			d.Who(), d.Message)
 	}
 	if !rep.Success {
 		return exitError

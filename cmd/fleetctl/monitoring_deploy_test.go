@@ -43,10 +43,10 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	cs := f.clients()
 	f.write(cs, "")
 	monDir := filepath.Join(f.dir, "mon")
-	section := fmt.Sprintf("monitoring:\n  deploy: true\n  dir: mon\n  scrapeInterval: 1s\n  evaluationInterval: 1s\n"+
+	section := fmt.Sprintf("monitoring:\n  deploy: true\n  dir: %s\n  scrapeInterval: 1s\n  evaluationInterval: 1s\n"+
 		"  targets:\n    watch: [%s]\n  prometheus:\n    image: %s\n    port: %d\n"+
 		"  grafana:\n    image: %s\n    port: %d\n    adminPassword: ${env:IT_GRAFANA_PW}\n",
-		watch, prometheusImage, promPort, standinImage, grafPort)
+		monDir, watch, prometheusImage, promPort, standinImage, grafPort)
 	appendFile(t, f.file, section)
 	prom, graf := f.name+"-prometheus", f.name+"-grafana"
 	t.Cleanup(func() {
@@ -94,6 +94,10 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	if code := getJSON(t, grafPort, "/api/health", &h); code != 200 || h["database"] != "ok" {
 		t.Errorf("Grafana stand-in /api/health: HTTP %d %v", code, h)
 	}
+	// Grafana listens on bindAddress only (GF_SERVER_HTTP_ADDR; the stand-in honours it).
+	if out := dockerCLI(t, "logs", graf); !strings.Contains(out, "listening on 127.0.0.1:"+strconv.Itoa(grafPort)+";") {
+		t.Errorf("Grafana (stand-in) does not listen on 127.0.0.1:%d only:\n%s", grafPort, out)
+	}
 	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("second plan (exit %d):\n%s", r.code, r.all())
 	}
@@ -138,6 +142,28 @@ func TestApplyDeploysMonitoring(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(monDir, ".fleetctl-reload-pending")); err == nil {
 		t.Error("the reload marker is left after a reload that took")
+	}
+
+	// monitoring.dir replaced on the host (mv, then a copy at the same
+	// path): the containers' mounts still show the old directory, where a
+	// reload would read the old files, so the plan recreates them.
+	if err := os.Rename(monDir, monDir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-r", monDir+".old", monDir).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	promID = containerID(t, prom)
+	p = f.run("plan", "--detailed-exitcode")
+	if p.code != 2 || !strings.Contains(p.stdout, monDir+"/prometheus replaced on the host after "+prom+" was created") {
+		t.Fatalf("plan after replacing %s (exit %d):\n%s", monDir, p.code, p.all())
+	}
+	f.mustApply()
+	if id := containerID(t, prom); id == promID {
+		t.Error("Prometheus was not recreated on the replaced directory")
+	}
+	if r := f.run("plan", "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after recreating on the replaced directory (exit %d):\n%s", r.code, r.all())
 	}
 
 	// deploy: false removes the containers, keeps the volumes and files.

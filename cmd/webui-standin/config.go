@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,6 +21,7 @@ const (
 // config is everything the stand-in reads from its environment, read once at start.
 type config struct {
 	port    string
+	host    string // GF_SERVER_HTTP_ADDR when standing in for Grafana ("": every interface)
 	dataDir string
 	db      dbConfig
 	name    string // WEBUI_NAME, exactly as given (displayName adds the app's suffix)
@@ -109,6 +111,12 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	if port == "" {
 		// Standing in for Grafana in fleetctl's monitoring tests (grafana.go).
 		port = get("GF_SERVER_HTTP_PORT")
+		if h := get("GF_SERVER_HTTP_ADDR"); h != "" {
+			if net.ParseIP(h) == nil {
+				return c, fmt.Errorf("GF_SERVER_HTTP_ADDR=%q: want an IP address", h)
+			}
+			c.host = h
+		}
 	}
 	if v := port; v != "" {
 		n, err := strconv.Atoi(v)

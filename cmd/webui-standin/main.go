@@ -82,7 +82,7 @@ func run(ctx context.Context, e env, stdout, stderr io.Writer, onListen func(net
 		fmt.Fprintf(stderr, "webui-standin: warning: %v\n", err)
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("", cfg.port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, cfg.port))
 	if err != nil {
 		fmt.Fprintf(stderr, "webui-standin: listen: %v\n", err)
 		closeStore()

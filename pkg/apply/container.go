@@ -16,7 +16,7 @@ import (
 // removed), so the next plan retries it with a start and the operator can
 // read its logs; one that did not even start is removed.
 func (r *runner) create(ctx context.Context, a *plan.Action) error {
-	id, err := r.eng.CreateContainer(ctx, *a.Container)
+	id, err := r.eng.CreateContainer(ctx, r.container(a))
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (r *runner) recreate(ctx context.Context, a *plan.Action) error {
 	id := a.ExistingID
 	if !a.ExistingMatches {
 		var err error
-		if id, err = r.eng.CreateContainer(ctx, *a.Container); err != nil {
+		if id, err = r.eng.CreateContainer(ctx, r.container(a)); err != nil {
 			return r.restore(ctx, a, prev, "", fmt.Errorf("create new container: %w", err))
 		}
 	}

@@ -17,7 +17,11 @@ type fakeMonitoring struct {
 	reloadErr error
 }
 
-func (m *fakeMonitoring) WriteFiles(_ context.Context, dir string, changes []resource.FileChange, pending bool) error {
+func (m *fakeMonitoring) DirID(path string) string { return "1:" + path }
+
+func (m *fakeMonitoring) GrafanaRestarted(string) error { return nil }
+
+func (m *fakeMonitoring) WriteFiles(_ context.Context, dir string, changes []resource.FileChange, pending, _ bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range changes {

@@ -235,6 +235,13 @@ func (r *runner) emit(e Event) {
 
 // exec maps one action onto engine calls.
 func (r *runner) exec(ctx context.Context, a *plan.Action) error {
+	if err := r.execKind(ctx, a); err != nil {
+		return err
+	}
+	return r.monitoringStarted(a) // monitoring.go
+}
+
+func (r *runner) execKind(ctx context.Context, a *plan.Action) error {
 	switch a.Kind {
 	case plan.KindPullImage:
 		return r.eng.PullImage(ctx, a.Image)

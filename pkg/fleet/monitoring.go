@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -16,9 +17,10 @@ type Monitoring struct {
 	// BindAddress is where deployed Prometheus and Grafana publish their
 	// ports (default 127.0.0.1: never exposed by accident).
 	BindAddress string `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
-	// Dir is where deploy writes the rendered files the containers mount
-	// (default "monitoring", relative to fleet.yaml's directory): the same
-	// layout as `fleetctl monitoring render --out DIR`.
+	// Dir is where deploy writes the rendered files the containers mount,
+	// the same layout as `fleetctl monitoring render --out DIR`; required
+	// and absolute with deploy (otherwise default "monitoring", relative
+	// to fleet.yaml's directory).
 	Dir                string               `yaml:"dir,omitempty" json:"dir,omitempty"`
 	ScrapeInterval     Duration             `yaml:"scrapeInterval,omitempty" json:"scrapeInterval,omitempty"`
 	EvaluationInterval Duration             `yaml:"evaluationInterval,omitempty" json:"evaluationInterval,omitempty"`
@@ -60,9 +62,13 @@ type MonitorThresholds struct {
 
 // MonitoringPrometheus is the Prometheus container plan/apply run with deploy.
 type MonitoringPrometheus struct {
-	Image     string   `yaml:"image,omitempty" json:"image,omitempty"`
-	Port      int      `yaml:"port,omitempty" json:"port,omitempty"`
-	Retention Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// BindAddress is where Prometheus listens (default 127.0.0.1, not
+	// monitoring.bindAddress: --web.enable-lifecycle serves an
+	// unauthenticated /-/quit).
+	BindAddress string   `yaml:"bindAddress,omitempty" json:"bindAddress,omitempty"`
+	Image       string   `yaml:"image,omitempty" json:"image,omitempty"`
+	Port        int      `yaml:"port,omitempty" json:"port,omitempty"`
+	Retention   Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
 }
 
 // MonitoringGrafana is the Grafana container plan/apply run with deploy.
@@ -99,6 +105,7 @@ func (v validator) monitoring(path string, m *Monitoring) {
 		return
 	}
 	v.bindAddress(path+".bindAddress", m.BindAddress)
+	v.bindAddress(path+".prometheus.bindAddress", m.Prometheus.BindAddress)
 	for _, list := range []struct {
 		name  string
 		addrs []string
@@ -118,6 +125,15 @@ func (v validator) monitoring(path string, m *Monitoring) {
 		}
 	}
 	if m.Deploy {
+		// The containers bind-mount the directory, and its path is part of
+		// their config: relative to fleet.yaml, a CI workspace and the watch
+		// daemon's /etc/fleetctl would recreate each other's containers.
+		if m.Dir == "" {
+			v.errAt(v.ix.val(path), path+".dir",
+				"deploy: true needs dir, an absolute path such as /var/lib/fleetctl/monitoring (the containers mount it; every plan/apply/watch must see it at the same path, writable)")
+		} else if !filepath.IsAbs(m.Dir) && v.set(path+".dir") {
+			v.errf(path+".dir", "with deploy: true, must be an absolute path (the containers mount it and their config names it: a path relative to fleet.yaml differs between checkouts)")
+		}
 		if m.Grafana.AdminPassword.IsZero() {
 			v.errAt(v.ix.val(path), path+".grafana.adminPassword",
 				"deploy: true runs Grafana, which needs adminPassword, a secret reference such as ${env:GRAFANA_ADMIN_PASSWORD}")
@@ -125,6 +141,92 @@ func (v validator) monitoring(path string, m *Monitoring) {
 		pp, gp := path+".prometheus.port", path+".grafana.port"
 		if v.set(pp) && v.set(gp) && m.Prometheus.Port == m.Grafana.Port {
 			v.errf(gp, "must differ from prometheus.port (%d)", m.Prometheus.Port)
+		}
+	}
+}
+
+// monitoringShared checks that the deployed monitoring shares no port
+// and no name with the clients and sync nodes.
+func (v validator) monitoringShared(spec *Spec) {
+	if m := spec.Monitoring; m != nil && m.Deploy {
+		if len(spec.Hosts) > 0 && v.set("monitoring.deploy") {
+			v.errf("monitoring.deploy", "not supported with hosts: (Prometheus and Grafana run on a single local engine): set deploy: false and run them yourself from `fleetctl monitoring render`")
+		}
+		v.monitoringPort("monitoring", "prometheus", m.Prometheus.Port, DefaultPrometheusPort, spec)
+		v.monitoringPort("monitoring", "grafana", m.Grafana.Port, DefaultGrafanaPort, spec)
+		v.monitoringNames(spec)
+	}
+}
+
+// MonitoringNames are the container and data volume of the monitoring
+// deploy's role ("prometheus", "grafana") in fleet.
+func MonitoringNames(fleet, role string) (container, volume string) {
+	return fleet + "-" + role, fleet + "-" + role + "-data"
+}
+
+// monitoringNames checks that no client's container or volume, and no sync
+// node, has the name of a monitoring container or volume: both would be
+// planned, and one would take the other's.
+func (v validator) monitoringNames(spec *Spec) {
+	for _, role := range []string{"prometheus", "grafana"} {
+		ctr, vol := MonitoringNames(spec.Fleet, role)
+		for i := range spec.Clients {
+			c := &spec.Clients[i]
+			p := joinIndex("clients", i)
+			at := p + ".name"
+			if !v.set(at) {
+				at = p
+			}
+			if spec.ContainerName(c) == ctr {
+				v.errf(at, "client %s's container would be %s, the name of the monitoring deploy's %s: rename the client", quote(c.Name), ctr, role)
+			}
+			if spec.VolumeName(c) == vol {
+				if v.set(p + ".volume") {
+					at = p + ".volume"
+				}
+				v.errf(at, "client %s's volume would be %s, the monitoring deploy's %s data volume: rename the client or its volume", quote(c.Name), vol, role)
+			}
+		}
+		if spec.Sync == nil {
+			continue
+		}
+		for i, n := range spec.Sync.Nodes {
+			if p := joinIndex("sync.nodes", i) + ".name"; n.Name == ctr && v.set(p) {
+				v.errf(p, "%s is the name of the monitoring deploy's %s container: rename the node", ctr, role)
+			}
+		}
+	}
+}
+
+// monitoringPort checks that role's port (def when unset) is no client's
+// or sync node's: Prometheus and Grafana listen on the host network.
+func (v validator) monitoringPort(path, role string, port, def int, spec *Spec) {
+	p := path + "." + role + ".port"
+	where := p
+	if port == 0 {
+		port, where = def, path
+	} else if !v.set(p) {
+		return
+	}
+	msg := func(owner string) {
+		if where == path {
+			v.errf(where, "%s's default port %d is already used by %s: set %s.port", role, port, owner, role)
+		} else {
+			v.errf(where, "port %d is already used by %s", port, owner)
+		}
+	}
+	for i := range spec.Clients {
+		if spec.Clients[i].Port == port {
+			msg(fmt.Sprintf("%s (%s)", joinIndex("clients", i), spec.Clients[i].Name))
+			return
+		}
+	}
+	if spec.Sync != nil {
+		for i, n := range spec.Sync.Nodes {
+			if n.Port == port {
+				msg(fmt.Sprintf("%s (%s)", joinIndex("sync.nodes", i), n.Name))
+				return
+			}
 		}
 	}
 }
@@ -163,6 +265,7 @@ func applyMonitoringDefaults(m *Monitoring) {
 		return
 	}
 	m.BindAddress = first(m.BindAddress, DefaultBindAddress)
+	m.Prometheus.BindAddress = first(m.Prometheus.BindAddress, DefaultBindAddress)
 	setDur(&m.ScrapeInterval, DefaultScrapeInterval)
 	setDur(&m.EvaluationInterval, DefaultEvaluationInterval)
 	if len(m.Targets.Watch) == 0 {

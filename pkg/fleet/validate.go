@@ -62,6 +62,7 @@ func validate(c *collector, s *Spec, ix nodeIndex) {
 	v.sync("sync", s.Sync, s)                // sync.go
 	v.monitoring("monitoring", s.Monitoring) // monitoring.go
 	v.unique(s.Clients)
+	v.monitoringShared(s)
 	v.hosts(s) // hosts.go
 	for i := range s.Clients {
 		cl := &s.Clients[i]

@@ -35,7 +35,7 @@ type datasource struct {
 // datasource points Grafana at the Prometheus of this section (on its bind
 // address; Grafana runs beside it on the host network when deployed).
 func (r renderer) datasource() ([]byte, error) {
-	host := r.mon.BindAddress
+	host := r.mon.Prometheus.BindAddress
 	if host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}

@@ -18,6 +18,14 @@ type MonitoringState struct {
 	// ReloadPending: files were written for a running Prometheus that was
 	// not reloaded since (an apply died, or the reload failed).
 	ReloadPending bool `json:"reloadPending,omitempty"`
+	// GrafanaRestartPending: Grafana's provisioning was written and Grafana
+	// not restarted since (it reads its datasources at start).
+	GrafanaRestartPending bool `json:"grafanaRestartPending,omitempty"`
+	// DirIDs are the identities (device:inode) of the directories below
+	// Dir, by slash-separated relative path. A container records those of
+	// the directories it mounts: one replaced on the host (mv and
+	// recreate, a fresh clone) is still the old one inside it.
+	DirIDs map[string]string `json:"dirIDs,omitempty"`
 }
 
 // ObservedFile is one file of a MonitoringState.
@@ -42,8 +50,16 @@ func (m *MonitoringState) File(path string) *ObservedFile {
 }
 
 func (m *MonitoringState) fingerprint(h hash.Hash) {
-	fmt.Fprintf(h, "monitoring %s pending=%t\n", m.Dir, m.ReloadPending)
+	fmt.Fprintf(h, "monitoring %s pending=%t grafana=%t\n", m.Dir, m.ReloadPending, m.GrafanaRestartPending)
 	for _, f := range m.Files {
 		fmt.Fprintf(h, "m %s %s\n", f.Path, f.Digest)
+	}
+	ids := make([]string, 0, len(m.DirIDs))
+	for k := range m.DirIDs {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids)
+	for _, k := range ids {
+		fmt.Fprintf(h, "d %s %s\n", k, m.DirIDs[k])
 	}
 }

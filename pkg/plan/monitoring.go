@@ -43,10 +43,16 @@ const (
 )
 
 // MonitoringContainerName is the container of role (prometheus, grafana).
-func MonitoringContainerName(fleetName, role string) string { return fleetName + "-" + role }
+func MonitoringContainerName(fleetName, role string) string {
+	c, _ := fleet.MonitoringNames(fleetName, role)
+	return c
+}
 
 // MonitoringVolumeName is the data volume of role.
-func MonitoringVolumeName(fleetName, role string) string { return fleetName + "-" + role + "-data" }
+func MonitoringVolumeName(fleetName, role string) string {
+	_, v := fleet.MonitoringNames(fleetName, role)
+	return v
+}
 
 // monConfig is the normalized input of a monitoring container (its label):
 // a change recreates it. The rendered files are not in it: a changed
@@ -82,7 +88,68 @@ func loopback(bind string) string {
 
 // PrometheusURL is where the deployed Prometheus answers.
 func PrometheusURL(m *fleet.Monitoring) string {
-	return "http://" + net.JoinHostPort(loopback(m.BindAddress), strconv.Itoa(m.Prometheus.Port))
+	return "http://" + net.JoinHostPort(loopback(m.Prometheus.BindAddress), strconv.Itoa(m.Prometheus.Port))
+}
+
+// MonitoringBinds are the directories of dir the container of role
+// ("prometheus", "grafana") mounts, read-only.
+func MonitoringBinds(dir, role string) []resource.Bind {
+	if role == roleProm {
+		return []resource.Bind{{Source: dir + "/prometheus", Target: "/etc/prometheus", ReadOnly: true}}
+	}
+	return []resource.Bind{
+		{Source: dir + "/grafana/provisioning", Target: "/etc/grafana/provisioning", ReadOnly: true},
+		{Source: dir + "/grafana/dashboards", Target: "/etc/grafana/dashboards", ReadOnly: true},
+	}
+}
+
+// LabelMonitoringMounts records, on a monitoring container, the identity
+// (device:inode) of each directory it bind-mounts, as they were when it
+// was created: "/etc/prometheus=64769:1234". Set by apply (the directories
+// may not exist before the plan's write); a directory replaced on the host
+// since is still the old one in the container, so the plan recreates it.
+const LabelMonitoringMounts = "io.fleetctl.monitoring-mounts"
+
+// MonitoringMountsLabel is the value of LabelMonitoringMounts for binds,
+// with id the identity of a source directory ("" when any is unknown).
+func MonitoringMountsLabel(binds []resource.Bind, id func(source string) string) string {
+	parts := make([]string, 0, len(binds))
+	for _, b := range binds {
+		v := id(b.Source)
+		if v == "" {
+			return ""
+		}
+		parts = append(parts, b.Target+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+// replacedBind names the directories of container cur that were replaced
+// on the host after it was created ("" when none, or nothing is known).
+func (b *builder) replacedBind(cur *observe.Container, role, dir string) string {
+	had := cur.Labels[LabelMonitoringMounts]
+	if b.st.Monitoring == nil || had == "" {
+		return ""
+	}
+	binds := MonitoringBinds(dir, role)
+	now := MonitoringMountsLabel(binds, func(src string) string {
+		return b.st.Monitoring.DirIDs[strings.TrimPrefix(strings.TrimPrefix(src, dir), "/")]
+	})
+	if now == "" || now == had {
+		return ""
+	}
+	old := map[string]string{}
+	for _, kv := range strings.Split(had, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		old[k] = v
+	}
+	var out []string
+	for _, bd := range binds {
+		if old[bd.Target] != b.st.Monitoring.DirIDs[strings.TrimPrefix(strings.TrimPrefix(bd.Source, dir), "/")] {
+			out = append(out, bd.Source)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // renderMonitoring is the container of role, with its config and hash.
@@ -93,16 +160,16 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 	health := resource.Health{AnyOK: true, Timeout: 2 * time.Minute}
 	switch role {
 	case roleProm:
-		cfg.Image, cfg.Port = m.Prometheus.Image, m.Prometheus.Port
+		cfg.Image, cfg.Port, cfg.Bind = m.Prometheus.Image, m.Prometheus.Port, m.Prometheus.BindAddress
 		cfg.Cmd = []string{
 			"--config.file=/etc/prometheus/prometheus.yml",
 			"--storage.tsdb.path=/prometheus",
 			"--storage.tsdb.retention.time=" + m.Prometheus.Retention.Std().String(),
 			"--web.enable-lifecycle",
-			"--web.listen-address=" + net.JoinHostPort(m.BindAddress, strconv.Itoa(cfg.Port)),
+			"--web.listen-address=" + net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)),
 		}
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/prometheus"}}
-		cfg.Binds = []resource.Bind{{Source: dir + "/prometheus", Target: "/etc/prometheus", ReadOnly: true}}
+		cfg.Binds = MonitoringBinds(dir, role)
 		health.Path = "/-/ready"
 	case roleGrafana:
 		cfg.Image, cfg.Port = m.Grafana.Image, m.Grafana.Port
@@ -115,10 +182,7 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 		}
 		resource.SortEnv(env)
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/var/lib/grafana"}}
-		cfg.Binds = []resource.Bind{
-			{Source: dir + "/grafana/provisioning", Target: "/etc/grafana/provisioning", ReadOnly: true},
-			{Source: dir + "/grafana/dashboards", Target: "/etc/grafana/dashboards", ReadOnly: true},
-		}
+		cfg.Binds = MonitoringBinds(dir, role)
 		health.Path = "/api/health"
 	}
 	key := monitoringKey(s, secrets)
@@ -158,11 +222,13 @@ func (b *builder) monitoring() {
 	}
 	st := b.st.Monitoring
 	if st == nil {
+		// Not a warning: nothing of the deploy is known, so the plan must
+		// not claim that the fleet matches fleet.yaml.
 		msg := "monitoring.deploy is on but its directory " + b.spec.MonitoringDir() + " was not observed; Prometheus and Grafana are not planned"
 		if b.st.MonitoringErr != "" {
 			msg += " (" + b.st.MonitoringErr + ")"
 		}
-		b.plan.Warnings = append(b.plan.Warnings, msg)
+		b.conflict("", "monitoring", "%s", msg)
 		return
 	}
 	rendered, err := monitoring.Render(monitoring.Input{Spec: b.spec, Sync: monitoring.SyncClusters(b.spec)})
@@ -181,14 +247,25 @@ func (b *builder) monitoring() {
 	if prom != nil || !b.monRunning(roleProm) {
 		reload = false // a created, replaced or started Prometheus reads the new files
 	}
-	if len(changes) > 0 || reload {
+	// A created, replaced or started Prometheus reads the files: the
+	// write (without a reload due) clears a marker left by an earlier apply.
+	clearMarker := st.ReloadPending && !reload
+	// Grafana reads its datasources at start: a running one is restarted
+	// for changed provisioning, or for what an earlier apply wrote and did
+	// not restart it for (its marker).
+	provisioning := changed("grafana/provisioning/")
+	restartGrafana := graf == nil && b.monRunning(roleGrafana) && (provisioning || st.GrafanaRestartPending)
+	if len(changes) > 0 || reload || clearMarker {
 		causes := []string{fmt.Sprintf("%d rendered monitoring file(s) differ from fleet.yaml", len(changes))}
-		if len(changes) == 0 {
+		switch {
+		case len(changes) == 0 && reload:
 			causes = []string{"files were written but Prometheus was not reloaded since"}
+		case len(changes) == 0:
+			causes = []string{"Prometheus starts on the files an earlier apply wrote: clear the reload-pending marker"}
 		}
 		acts = append(acts, Action{ID: MonitoringFilesID, Kind: KindWriteMonitoring, Object: st.Dir,
 			Causes: causes, Files: changes,
-			After: map[string]any{"dir": st.Dir, "reload": reload}})
+			After: map[string]any{"dir": st.Dir, "reload": reload, "restartGrafana": restartGrafana && provisioning}})
 	}
 	for _, a := range []*Action{prom, graf} {
 		if a == nil {
@@ -209,16 +286,43 @@ func (b *builder) monitoring() {
 			Causes: []string{cause},
 			After:  map[string]any{"url": PrometheusURL(m), "dir": st.Dir}})
 	}
-	if graf == nil && b.monRunning(roleGrafana) && changed("grafana/provisioning/") {
-		// Grafana reads its datasources at start; dashboards it rereads itself.
+	if restartGrafana {
+		// Dashboards it rereads itself.
 		ctr, _, _ := renderMonitoring(b.spec, b.secrets, st.Dir, roleGrafana)
 		cur := b.containers[ctr.Name]
-		acts = append(acts, Action{ID: "monitoring." + roleGrafana, Kind: KindRestartContainer, Object: ctr.Name,
-			ExistingID: cur.ID, Container: &ctr, Start: true, DependsOn: []string{MonitoringFilesID},
+		a := Action{ID: "monitoring." + roleGrafana, Kind: KindRestartContainer, Object: ctr.Name,
+			ExistingID: cur.ID, Container: &ctr, Start: true,
 			Causes: []string{"Grafana's provisioning changed: restart (it reads datasources at start)"},
-			Before: observedView(cur), After: monView(ctr.Labels)})
+			Before: observedView(cur), After: monView(ctr.Labels)}
+		if !provisioning {
+			a.Causes = []string{"an earlier apply wrote Grafana's provisioning and did not restart it: restart (it reads datasources at start)"}
+		}
+		if len(acts) > 0 && acts[0].ID == MonitoringFilesID {
+			a.DependsOn = []string{MonitoringFilesID}
+		}
+		acts = append(acts, a)
 	}
 	b.plan.Actions = append(b.plan.Actions, acts...)
+}
+
+// GrafanaStartsOn is the monitoring dir when a starts this fleet's Grafana
+// on the rendered files (its create, recreate, start or restart): apply
+// then clears Grafana's restart marker. "" for any other action.
+func GrafanaStartsOn(a *Action) string {
+	if a.Container == nil || a.Container.Labels[LabelMonitoring] != roleGrafana {
+		return ""
+	}
+	switch a.Kind {
+	case KindCreateContainer, KindRecreateContainer, KindStartContainer, KindRestartContainer:
+	default:
+		return ""
+	}
+	for _, b := range a.Container.Binds {
+		if dir, ok := strings.CutSuffix(b.Source, "/grafana/provisioning"); ok {
+			return dir
+		}
+	}
+	return ""
 }
 
 // monRunning reports whether this fleet's container of role exists and
@@ -252,6 +356,15 @@ func (b *builder) monContainer(role, dir string) *Action {
 	cur, prev := b.containers[name], b.containers[name+observe.PreviousSuffix]
 	if cur != nil && !(observe.Managed(cur.Labels, b.spec.Fleet) && cur.Labels[LabelMonitoring] == role) {
 		b.conflict("", name, "container %s exists and is not this fleet's %s: rename or remove it", name, role)
+		return nil
+	}
+	vol := MonitoringVolumeName(b.spec.Fleet, role)
+	if v := b.volumes[vol]; v != nil && !(observe.Managed(v.Labels, b.spec.Fleet) && v.Labels[LabelMonitoring] == role) {
+		owner := "is not fleetctl's"
+		if v.Labels[observe.LabelManagedBy] == observe.ManagedByValue {
+			owner = fmt.Sprintf("belongs to fleet %q, %s", v.Labels[observe.LabelFleet], orNone(v.Labels[LabelMonitoring], "client "+strconv.Quote(v.Labels[observe.LabelClient])))
+		}
+		b.conflict("", vol, "volume %s exists and %s, not this fleet's %s data: rename or remove it (its data is not used)", vol, owner, role)
 		return nil
 	}
 	for _, other := range b.ports[cfg.Port] {
@@ -292,15 +405,27 @@ func (b *builder) monContainer(role, dir string) *Action {
 		return nil
 	case cur.Labels[observe.LabelConfigHash] != hash:
 		a.Kind = KindRecreateContainer
-		a.Causes = []string{role + " config changed: " + strings.Join(monConfigDiff(parseMonConfig(cur.Labels), &cfg), ", ")}
+		diff := monConfigDiff(parseMonConfig(cur.Labels), &cfg)
+		a.Causes = []string{role + " config changed: " + strings.Join(diff, ", ")}
+		if slices.Contains(diff, "env "+GrafanaEnvPassword) && b.volumes[MonitoringVolumeName(b.spec.Fleet, role)] != nil {
+			a.Causes = append(a.Causes, "Grafana applies "+GrafanaEnvPassword+" only when its database is new: on the existing volume "+
+				MonitoringVolumeName(b.spec.Fleet, role)+" the old admin password stays; after apply, run "+
+				"`docker exec "+name+" grafana cli admin reset-admin-password NEW` (the new password)")
+		}
 	case cur.State == "dead":
 		a.Kind, a.Causes = KindRecreateContainer, []string{role + " container is dead"}
+	case b.replacedBind(cur, role, dir) != "":
+		a.Kind = KindRecreateContainer
+		a.Causes = []string{b.replacedBind(cur, role, dir) + " replaced on the host after " + name + " was created: its mount still shows the old directory " +
+			"(a reload would read the old files); recreate it on the new one"}
 	case prev != nil:
 		a.Kind, a.ExistingMatches = KindRecreateContainer, true
 		a.Causes = []string{"finish an interrupted recreate: " + prev.Name + " is still kept"}
 	case !cur.Running():
 		a.Kind, a.Causes = KindStartContainer, []string{role + " is " + cur.State + ", desired running"}
+		b.monDown(role, cur, a) // problems.go
 	default:
+		b.monDown(role, cur, nil) // crash-looping, restarting or failing its probe: reported, not recreated again and again
 		return nil
 	}
 	if a.Kind == KindCreateContainer || (a.Kind == KindRecreateContainer && !a.ExistingMatches) {
@@ -308,7 +433,6 @@ func (b *builder) monContainer(role, dir string) *Action {
 			a.DependsOn = append(a.DependsOn, dep)
 		}
 	}
-	vol := MonitoringVolumeName(b.spec.Fleet, role)
 	if b.volumes[vol] == nil {
 		v := resource.Volume{Name: vol, Labels: map[string]string{
 			observe.LabelManagedBy: observe.ManagedByValue, observe.LabelFleet: b.spec.Fleet, LabelMonitoring: role}}
@@ -503,4 +627,12 @@ func monView(labels map[string]string) map[string]any {
 		v["env"] = env
 	}
 	return v
+}
+
+// orNone is s, or none when s is "".
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
 }

@@ -89,6 +89,11 @@ func TestMonitoringGolden(t *testing.T) {
 		{name: "scrape-interval", before: base, after: strings.Replace(base, "  deploy: true\n", "  deploy: true\n  scrapeInterval: 30s\n", 1)},
 		// Files written by an apply that died before the reload.
 		{name: "reload-pending", before: base, after: base, tweak: func(st *observe.State) { st.Monitoring.ReloadPending = true }},
+		// A reload was pending and Prometheus is replaced anyway: the marker is cleared, no reload.
+		{name: "reload-pending-recreate", before: base, after: strings.Replace(base, "fleetctl/prometheus-local:dev", "fleetctl/prometheus-local:v2", 1),
+			tweak: func(st *observe.State) { st.Monitoring.ReloadPending = true }},
+		// Grafana's provisioning written by an apply that died before the restart.
+		{name: "grafana-restart-pending", before: base, after: base, tweak: func(st *observe.State) { st.Monitoring.GrafanaRestartPending = true }},
 		{name: "image-change", before: base, after: strings.Replace(base, "fleetctl/prometheus-local:dev", "fleetctl/prometheus-local:v2", 1)},
 		{name: "port-change", before: base, after: strings.Replace(base, "    image: fleetctl/prometheus-local:dev\n", "    image: fleetctl/prometheus-local:dev\n    port: 9091\n", 1)},
 		{name: "password-change", before: base, after: strings.Replace(base, "GRAFANA_PW}", "GRAFANA_PW_2}", 1)},
@@ -119,6 +124,46 @@ func TestMonitoringGolden(t *testing.T) {
 				}
 			}
 		}},
+		// monitoring.dir replaced on the host (mv and a fresh copy): Prometheus' mount still shows the old one.
+		{name: "dir-replaced", before: base, after: base, tweak: func(st *observe.State) {
+			st.Monitoring.DirIDs = map[string]string{"prometheus": "64769:2002", "grafana/provisioning": "64769:3", "grafana/dashboards": "64769:4"}
+			for i := range st.Containers {
+				c := &st.Containers[i]
+				if role := c.Labels[LabelMonitoring]; role != "" {
+					c.Labels[LabelMonitoringMounts] = MonitoringMountsLabel(MonitoringBinds(monDir, role), func(src string) string {
+						return map[string]string{monDir + "/prometheus": "64769:2", monDir + "/grafana/provisioning": "64769:3", monDir + "/grafana/dashboards": "64769:4"}[src]
+					})
+				}
+			}
+		}},
+		// Prometheus crash-loops (its log shows Grafana's password, masked), Grafana fails /api/health:
+		// problems, not converged, nothing recreated again and again.
+		{name: "down", before: base, after: base, tweak: func(st *observe.State) {
+			for i := range st.Containers {
+				c := &st.Containers[i]
+				switch c.Name {
+				case "golden-prometheus":
+					c.State = "restarting"
+					c.Runtime = &observe.Runtime{Status: "restarting", Restarting: true, RestartCount: 4, ExitCode: 2,
+						Logs: []string{"err: bad config near golden-grafana-pass-1"}}
+				case "golden-grafana":
+					c.Runtime = &observe.Runtime{Status: "running", Running: true}
+					c.Probe = &observe.Probe{Path: "/api/health", Detail: "HTTP 503"}
+				}
+			}
+		}},
+		// A volume with Prometheus' data name that another fleet's client owns: a conflict, not mounted.
+		{name: "volume-taken", before: noMon, after: base, tweak: func(st *observe.State) {
+			st.Monitoring = &observe.MonitoringState{Dir: monDir, Files: []observe.ObservedFile{}}
+			st.Volumes = append(st.Volumes, observe.Volume{Name: "golden-prometheus-data", Labels: map[string]string{
+				observe.LabelManagedBy: observe.ManagedByValue, observe.LabelFleet: "golden2", observe.LabelClient: "prometheus"}})
+		}},
+		// The directory cannot be read: a conflict, so the plan does not claim convergence.
+		{name: "unobserved", before: base, after: base, tweak: func(st *observe.State) {
+			st.Monitoring, st.MonitoringErr = nil, "read monitoring dir "+monDir+": permission denied"
+		}},
+		// Grafana opened to the network: Prometheus (unauthenticated /-/quit) stays on 127.0.0.1.
+		{name: "grafana-exposed", before: base, after: strings.Replace(base, "  deploy: true\n", "  deploy: true\n  bindAddress: 0.0.0.0\n", 1)},
 		{name: "deploy-off", before: base, after: strings.Replace(base, "deploy: true", "deploy: false", 1)},
 		{name: "removed", before: base, after: noMon},
 	} {
@@ -174,9 +219,35 @@ func TestMonitoringConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec, secrets := monSpec(t, string(raw))
-	if p := Build(spec, secrets, monApplied(t, spec, secrets), Options{}); !p.Empty() {
+	if p := Build(spec, secrets, monApplied(t, spec, secrets), Options{}); !p.Converged() {
 		var text bytes.Buffer
 		_ = p.WriteText(&text)
 		t.Fatalf("applied state plans changes:\n%s", text.String())
+	}
+}
+
+// apply clears Grafana's restart marker after an action that starts
+// Grafana on the files, and after no other.
+func TestGrafanaStartsOn(t *testing.T) {
+	raw, err := os.ReadFile("testdata/monitoring/base.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, secrets := monSpec(t, string(raw))
+	graf, _, _ := renderMonitoring(spec, secrets, monDir, roleGrafana)
+	prom, _, _ := renderMonitoring(spec, secrets, monDir, roleProm)
+	for _, c := range []struct {
+		a    Action
+		want string
+	}{
+		{Action{Kind: KindRestartContainer, Container: &graf}, monDir},
+		{Action{Kind: KindCreateContainer, Container: &graf}, monDir},
+		{Action{Kind: KindRemoveContainer, Container: &graf}, ""},
+		{Action{Kind: KindRestartContainer, Container: &prom}, ""},
+		{Action{Kind: KindWriteMonitoring}, ""},
+	} {
+		if got := GrafanaStartsOn(&c.a); got != c.want {
+			t.Errorf("%s %v: %q, want %q", c.a.Kind, c.a.Container != nil, got, c.want)
+		}
 	}
 }

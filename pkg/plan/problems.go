@@ -12,7 +12,10 @@ import (
 // client is not converged, even with no action: apply does not recreate a
 // container that matches its spec again and again, it reports it and fails.
 type Down struct {
-	Client    string `json:"client"`
+	Client string `json:"client"`
+	// Service is "prometheus" or "grafana" for the monitoring deploy's
+	// containers (Client is then "").
+	Service   string `json:"service,omitempty"`
 	Container string `json:"container"`
 	// Status is crash-looping, restarting, exited or unhealthy.
 	Status string `json:"status"`
@@ -37,7 +40,7 @@ const (
 )
 
 // Converged reports whether the fleet matches fleet.yaml: nothing to do, no
-// conflict, and every client that should run is up.
+// conflict, and every client (and monitoring container) that should run is up.
 func (p *Plan) Converged() bool {
 	return p.Empty() && len(p.Conflicts) == 0 && len(p.Down) == 0
 }
@@ -99,6 +102,34 @@ func (b *builder) down(client string, primary *observe.Container, act *Action, v
 			}
 		}
 		d.Logs[i] = l
+	}
+	b.plan.Down = append(b.plan.Down, *d)
+}
+
+// Who names the down container's owner: "client c0", "prometheus".
+func (d *Down) Who() string {
+	if d.Service != "" {
+		return d.Service
+	}
+	return "client " + d.Client
+}
+
+// monDown records the monitoring container of role when it is down (as
+// down does for a client); the Grafana password is masked in its logs.
+func (b *builder) monDown(role string, ctr *observe.Container, act *Action) {
+	d := DownOf(ctr)
+	if d == nil {
+		return
+	}
+	d.Service = role
+	if act != nil {
+		d.Action = act.ID
+	}
+	pw := b.secrets.Value(b.spec.Monitoring.Grafana.AdminPassword)
+	for i, l := range d.Logs {
+		if pw != "" {
+			d.Logs[i] = strings.ReplaceAll(l, pw, Masked)
+		}
 	}
 	b.plan.Down = append(b.plan.Down, *d)
 }

@@ -30,7 +30,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if len(p.Down) > 0 {
 		tw.printf("Problems (clients that should run and are not up; a container that matches fleet.yaml is not recreated again and again: fix the cause shown in its logs, or change its config):\n")
 		for _, d := range p.Down {
-			tw.printf("  ! client %s: %s %s", d.Client, d.Container, d.Message)
+			tw.printf("  ! %s: %s %s", d.Who(), d.Container, d.Message)
 			if d.Action != "" {
 				tw.printf(" (the plan starts it again)")
 			}
@@ -72,7 +72,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 func (p *Plan) SummaryLine() string {
 	s := p.Summary
 	if p.Empty() && len(p.Down) > 0 {
-		return fmt.Sprintf("No changes, but the fleet does not match fleet.yaml: %d client(s) down (see Problems above).", len(p.Down))
+		return fmt.Sprintf("No changes, but the fleet does not match fleet.yaml: %s down (see Problems above).", downCount(p.Down))
 	}
 	if p.Empty() {
 		if len(p.Conflicts) > 0 {
@@ -233,4 +233,23 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 // Describe is a one-line description of an action for progress output.
 func (a *Action) Describe() string {
 	return strings.TrimSpace(fmt.Sprintf("%s %s %s", a.Kind.Symbol(), a.Kind, a.Object))
+}
+
+// downCount is "2 client(s)", "1 monitoring container(s)" or both.
+func downCount(downs []Down) string {
+	clients, services := 0, 0
+	for _, d := range downs {
+		if d.Service != "" {
+			services++
+		} else {
+			clients++
+		}
+	}
+	switch {
+	case services == 0:
+		return fmt.Sprintf("%d client(s)", clients)
+	case clients == 0:
+		return fmt.Sprintf("%d monitoring container(s)", services)
+	}
+	return fmt.Sprintf("%d client(s) and %d monitoring container(s)", clients, services)
 }

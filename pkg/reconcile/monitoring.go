@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/quantabase/fleetctl/pkg/apply"
+	"github.com/quantabase/fleetctl/pkg/docker"
 	"github.com/quantabase/fleetctl/pkg/fleet"
 	"github.com/quantabase/fleetctl/pkg/health"
 	"github.com/quantabase/fleetctl/pkg/observe"
@@ -69,16 +70,16 @@ func monitoringBoundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBin
 	m := spec.Monitoring
 	var out []observe.PortBinding
 	for _, w := range []struct {
-		role string
-		port int
-	}{{"prometheus", m.Prometheus.Port}, {"grafana", m.Grafana.Port}} {
+		role, bind string
+		port       int
+	}{{"prometheus", m.Prometheus.BindAddress, m.Prometheus.Port}, {"grafana", m.BindAddress, m.Grafana.Port}} {
 		name := plan.MonitoringContainerName(spec.Fleet, w.role)
 		exists := false
 		for _, c := range st.Containers {
 			exists = exists || c.Name == name || c.Name == name+observe.PreviousSuffix
 		}
-		if !exists && health.PortHeld(m.BindAddress, w.port) {
-			out = append(out, observe.PortBinding{HostIP: m.BindAddress, HostPort: w.port})
+		if !exists && health.PortHeld(w.bind, w.port) {
+			out = append(out, observe.PortBinding{HostIP: w.bind, HostPort: w.port})
 		}
 	}
 	return out
@@ -91,8 +92,13 @@ type MonitoringDeployer struct{}
 var _ apply.Monitoring = MonitoringDeployer{}
 
 // WriteFiles implements apply.Monitoring.
-func (MonitoringDeployer) WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending bool) error {
-	return rendered.Dir{Path: dir}.Write(ctx, changes, pending)
+func (MonitoringDeployer) WriteFiles(ctx context.Context, dir string, changes []resource.FileChange, pending, restartGrafana bool) error {
+	return rendered.Dir{Path: dir}.Write(ctx, changes, pending, restartGrafana)
+}
+
+// GrafanaRestarted implements apply.Monitoring.
+func (MonitoringDeployer) GrafanaRestarted(dir string) error {
+	return rendered.Dir{Path: dir}.GrafanaRestarted()
 }
 
 // ReloadPrometheus implements apply.Monitoring.
@@ -105,3 +111,42 @@ func (MonitoringDeployer) ReloadPrometheus(ctx context.Context, url, dir string)
 	}
 	return nil
 }
+
+// lookMonitoring completes the snapshot with the truth about the fleet's
+// Prometheus and Grafana, as look does for the clients: each container is
+// inspected (state, restarts, exit code, last log lines) and, running, asked
+// its readiness (Prometheus /-/ready, Grafana /api/health) within
+// probeTimeout. The plan reports one that is down as a problem.
+func lookMonitoring(ctx context.Context, cli *docker.Client, spec *fleet.Spec, st *observe.State) {
+	if !deploysMonitoring(spec) {
+		return
+	}
+	m := spec.Monitoring
+	pr := health.Prober{HTTP: probeClient, Host: cli.ProbeHost(), AnyOK: true}
+	var inspect []*observe.Container
+	for _, w := range []struct {
+		role, path, bind string
+		port             int
+	}{{"prometheus", "/-/ready", m.Prometheus.BindAddress, m.Prometheus.Port}, {"grafana", "/api/health", m.BindAddress, m.Grafana.Port}} {
+		name := plan.MonitoringContainerName(spec.Fleet, w.role)
+		for i := range st.Containers {
+			ctr := &st.Containers[i]
+			if ctr.Name != name || !observe.Managed(ctr.Labels, spec.Fleet) || ctr.Labels[plan.LabelMonitoring] != w.role {
+				continue
+			}
+			inspect = append(inspect, ctr)
+			if ctr.State == "running" {
+				pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+				res := pr.Probe(pctx, w.bind, w.port, w.path)
+				cancel()
+				ctr.Probe = &res
+			}
+		}
+	}
+	if len(inspect) > 0 {
+		st.Unverified = append(st.Unverified, cli.InspectInto(ctx, inspect, false)...)
+	}
+}
+
+// DirID implements apply.Monitoring.
+func (MonitoringDeployer) DirID(path string) string { return rendered.DirID(path) }

@@ -99,6 +99,7 @@ func (r *Runner) observe(ctx context.Context, spec *fleet.Spec, trustLabels bool
 		if r.Docker.Local() && !r.probePublished {
 			st.BoundPorts = append(st.BoundPorts, monitoringBoundPorts(spec, st)...)
 		}
+		lookMonitoring(lctx, r.Docker, spec, st) // monitoring.go
 	}
 	if spec.Sync != nil && r.Hosts == nil {
 		// The sync nodes run fleetctl's own binary. A plan only names its

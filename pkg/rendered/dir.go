@@ -11,7 +11,9 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/quantabase/fleetctl/pkg/observe"
 	"github.com/quantabase/fleetctl/pkg/resource"
@@ -20,6 +22,10 @@ import (
 // PendingMarker is the file, in the directory, that says the configuration
 // written was not reloaded yet.
 const PendingMarker = ".fleetctl-reload-pending"
+
+// GrafanaMarker is the file, in the directory, that says Grafana's
+// provisioning was written and Grafana was not restarted since.
+const GrafanaMarker = ".fleetctl-grafana-restart-pending"
 
 // maxFile bounds what is read of one file (rendered files are small).
 const maxFile = 8 << 20
@@ -38,8 +44,11 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 		return nil, fmt.Errorf("monitoring dir %s: %w", d.Path, err)
 	}
 	st := &observe.MonitoringState{Dir: abs, Files: []observe.ObservedFile{}}
-	if _, err := os.Stat(filepath.Join(abs, PendingMarker)); err == nil {
+	if _, err := os.Lstat(filepath.Join(abs, PendingMarker)); err == nil {
 		st.ReloadPending = true
+	}
+	if _, err := os.Lstat(filepath.Join(abs, GrafanaMarker)); err == nil {
+		st.GrafanaRestartPending = true
 	}
 	err = filepath.WalkDir(abs, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -54,6 +63,16 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 		if strings.HasPrefix(e.Name(), ".") && p != abs {
 			if e.IsDir() {
 				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			if id := DirID(p); id != "" {
+				rel, _ := filepath.Rel(abs, p)
+				if st.DirIDs == nil {
+					st.DirIDs = map[string]string{}
+				}
+				st.DirIDs[filepath.ToSlash(rel)] = id
 			}
 			return nil
 		}
@@ -86,15 +105,28 @@ func (d Dir) Observe(ctx context.Context) (*observe.MonitoringState, error) {
 // Write writes each change atomically, creating directories as needed
 // (0755, files 0644: the containers run as other users and only read).
 // With pending, the marker is written first, so a crash between the
-// files and the reload is seen by the next observe.
-func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending bool) error {
+// files and the reload is seen by the next observe; without, a marker left
+// is removed (the plan restarts Prometheus on the files instead).
+//
+// With restartGrafana, Grafana's marker is written first likewise, and
+// removed by GrafanaRestarted.
+func (d Dir) Write(ctx context.Context, changes []resource.FileChange, pending, restartGrafana bool) error {
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("create monitoring dir: %w", err)
 	}
+	if restartGrafana {
+		if err := d.writeMarker(GrafanaMarker); err != nil {
+			return fmt.Errorf("write Grafana's restart marker: %w", err)
+		}
+	}
 	if pending {
-		if err := os.WriteFile(filepath.Join(d.Path, PendingMarker), []byte("written, not yet reloaded\n"), 0o644); err != nil {
+		if err := d.writeMarker(PendingMarker); err != nil {
 			return fmt.Errorf("write reload marker: %w", err)
 		}
+	} else if err := d.Reloaded(); err != nil {
+		// No reload due: Prometheus is created, replaced or started on
+		// these files, so an earlier apply's marker is stale.
+		return err
 	}
 	for _, c := range changes {
 		if ctx.Err() != nil {
@@ -113,7 +145,7 @@ func (d Dir) writeOne(c resource.FileChange) error {
 		return fmt.Errorf("write %q: not a plain relative path", c.Path)
 	}
 	dst := filepath.Join(d.Path, filepath.FromSlash(clean))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := d.mkdirs(path.Dir(clean)); err != nil {
 		return fmt.Errorf("write %s: %w", clean, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".fleetctl-*")
@@ -142,10 +174,78 @@ func (d Dir) writeOne(c resource.FileChange) error {
 	return nil
 }
 
+// mkdirs creates the directories of rel (slash-separated, below the
+// directory) one by one, refusing a symbolic link among them: a write must
+// not land outside the directory (Observe does not follow links either).
+func (d Dir) mkdirs(rel string) error {
+	if rel == "." {
+		return nil
+	}
+	cur := d.Path
+	for _, part := range strings.Split(rel, "/") {
+		cur = filepath.Join(cur, part)
+		info, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(cur, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+		case err != nil:
+			return err
+		case info.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link: fleetctl writes only into real directories below %s", cur, d.Path)
+		case !info.IsDir():
+			return fmt.Errorf("%s is not a directory", cur)
+		}
+	}
+	return nil
+}
+
+// writeMarker writes the pending marker as a new file (a link of that name
+// is replaced, never followed).
+func (d Dir) writeMarker(name string) error {
+	p := filepath.Join(d.Path, name)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("written, not yet reloaded or restarted\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // Reloaded removes the pending marker (a reload took).
 func (d Dir) Reloaded() error {
 	if err := os.Remove(filepath.Join(d.Path, PendingMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove reload marker: %w", err)
+	}
+	return nil
+}
+
+// DirID is the identity of the directory at path, "device:inode" (""
+// when it is not a directory that can be stat'ed). A bind mount keeps the
+// directory it was made on: one replaced at the same path has another.
+func DirID(path string) string {
+	info, err := os.Lstat(path)
+	if err != nil || !info.IsDir() {
+		return ""
+	}
+	sys, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return strconv.FormatUint(uint64(sys.Dev), 10) + ":" + strconv.FormatUint(sys.Ino, 10)
+}
+
+// GrafanaRestarted removes Grafana's marker (it was started on the files).
+func (d Dir) GrafanaRestarted() error {
+	if err := os.Remove(filepath.Join(d.Path, GrafanaMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove Grafana's restart marker: %w", err)
 	}
 	return nil
 }
