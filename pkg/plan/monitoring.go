@@ -540,23 +540,7 @@ func monConfigDiff(before, after *monConfig) []string {
 	if !slices.Equal(before.Binds, after.Binds) {
 		out = append(out, "binds")
 	}
-	keys := map[string]bool{}
-	for k := range before.Env {
-		keys[k] = true
-	}
-	for k := range after.Env {
-		keys[k] = true
-	}
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		if before.Env[k] != after.Env[k] {
-			out = append(out, "env "+k)
-		}
-	}
+	out = append(out, envCauses(before.Env, after.Env)...)
 	if len(out) == 0 {
 		out = append(out, "config hash changed (secret key or hash version)")
 	}

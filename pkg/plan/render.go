@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -208,18 +207,7 @@ func diffConfig(before, after *ContainerConfig) []Change {
 	field("restartPolicy", before.Restart, after.Restart)
 	field("resources.memory", strconv.FormatInt(before.MemoryBytes, 10), strconv.FormatInt(after.MemoryBytes, 10))
 	field("resources.cpus", strconv.FormatInt(before.NanoCPUs, 10), strconv.FormatInt(after.NanoCPUs, 10))
-	names := map[string]bool{}
-	for k := range before.Env {
-		names[k] = true
-	}
-	for k := range after.Env {
-		names[k] = true
-	}
-	sorted := make([]string, 0, len(names))
-	for k := range names {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := envKeys(before.Env, after.Env)
 	sens := map[string]bool{}
 	for _, k := range append(append([]string(nil), before.Sensitive...), after.Sensitive...) {
 		sens[k] = true

@@ -368,23 +368,7 @@ func syncConfigDiff(before, after *syncNodeConfig) []string {
 	if !slices.Equal(before.Mounts, after.Mounts) {
 		out = append(out, "mounts")
 	}
-	names := map[string]bool{}
-	for k := range before.Env {
-		names[k] = true
-	}
-	for k := range after.Env {
-		names[k] = true
-	}
-	keys := make([]string, 0, len(names))
-	for k := range names {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if before.Env[k] != after.Env[k] {
-			out = append(out, "env "+k)
-		}
-	}
+	out = append(out, envCauses(before.Env, after.Env)...)
 	if len(out) == 0 {
 		out = append(out, "config hash changed (secret key or hash version)")
 	}
