@@ -106,7 +106,7 @@ func (n *Node) syncClient(ctx context.Context, tok Token, c *clientState, full b
 	n.mu.Unlock()
 	if stale {
 		err := fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-			sh, err := ensureShapes(ctx, tx, c.db, c.schema)
+			sh, err := ensureShapes(ctx, tx, c.db, c.schema, n.meta, c.Name)
 			if err == nil {
 				n.mu.Lock()
 				c.shapes, c.shapesAt = sh, time.Now()

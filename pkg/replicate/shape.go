@@ -29,7 +29,18 @@ func (s *shape) hasUpdatedAt() bool { return s.UpdatedAt >= 0 }
 // database missing there (the migration's own CREATE TABLE), adds columns
 // the application added since, and describes the result. Tables without a
 // primary key cannot be mirrored row by row: they are listed with Skip set.
-func ensureShapes(ctx context.Context, tx pgx.Tx, src *sql.DB, schema string) ([]*shape, error) {
+//
+// Adding a column changes every existing row's text (t::text), so the row
+// hashes (md5(t::text), the sync's own version of each row) are moved to
+// the new shape in the same transaction: a row whose hash is the md5 of its
+// text over the columns it had before (a row value of the old column list
+// prints as t::text did) gets the hash of its new text; a row changed
+// outside the sync keeps its mismatch. A kept target version whose source
+// was decided against (kept_source, the source's row_to_json, which the
+// new column changes too) keeps its old hash: the strategy decides it again
+// rather than the source overwriting it. meta and client name the row
+// hashes of this schema.
+func ensureShapes(ctx context.Context, tx pgx.Tx, src *sql.DB, schema, meta, client string) ([]*shape, error) {
 	tables, err := migrate.DescribeSQLite(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("describe SQLite: %w", err)
@@ -42,6 +53,7 @@ func ensureShapes(ctx context.Context, tx pgx.Tx, src *sql.DB, schema string) ([
 		return nil, err
 	}
 	var out []*shape
+	before := map[string][]string{} // tables with added columns: their columns before, in order
 	for _, t := range tables {
 		cols, exists := have[t.Name]
 		if !exists {
@@ -51,6 +63,11 @@ func ensureShapes(ctx context.Context, tx pgx.Tx, src *sql.DB, schema string) ([
 		}
 		for _, c := range t.Columns {
 			if _, ok := cols[c.Name]; exists && !ok {
+				if before[t.Name] == nil {
+					if before[t.Name], err = orderedColumns(ctx, tx, schema, t.Name); err != nil {
+						return nil, err
+					}
+				}
 				q := "ALTER TABLE " + pgx.Identifier{schema, t.Name}.Sanitize() + " ADD COLUMN " +
 					pgx.Identifier{c.Name}.Sanitize() + " " + migrate.PGTypeFor(c.Type)
 				if _, err := tx.Exec(ctx, q); err != nil {
@@ -86,8 +103,45 @@ func ensureShapes(ctx context.Context, tx pgx.Tx, src *sql.DB, schema string) ([
 			sh.Skip = "no primary key"
 		}
 		out = append(out, sh)
+		if old := before[t.Name]; old != nil && sh.Skip == "" {
+			if err := rehash(ctx, tx, sh, old, meta, client); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
+}
+
+// orderedColumns are a target table's columns in their order.
+func orderedColumns(ctx context.Context, tx pgx.Tx, schema, table string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, schema, table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	return cols, nil
+}
+
+// rehash moves the row hashes of sh's rows the sync wrote as they are from
+// the table's shape of before its new columns (old) to the current one
+// (see ensureShapes).
+func rehash(ctx context.Context, tx pgx.Tx, sh *shape, old []string, meta, client string) error {
+	if len(old) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE `+meta+`.row_hashes h SET hash = md5(t::text)
+		FROM `+sh.quotedName+` t
+		WHERE h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
+		  AND h.hash = md5(ROW(`+qcols(old, "t")+`)::text)
+		  AND (h.kept_source IS NULL OR h.kept_source = 'deleted')`, client, sh.Table)
+	if err != nil {
+		return fmt.Errorf("row hashes of %s after its new columns: %w", sh.Table, err)
+	}
+	return nil
 }
 
 func targetColumns(ctx context.Context, tx pgx.Tx, schema string) (map[string]map[string]string, error) {
