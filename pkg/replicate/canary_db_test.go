@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // The canary through the admin API of a running leader: reset, rows
@@ -95,5 +97,39 @@ func TestCanaryThroughTheAdminAPI(t *testing.T) {
 	}
 	if strings.Contains(string(m), CanaryClient) {
 		t.Error("metrics name the canary")
+	}
+}
+
+// The canary's passes are not the clients' passes in the metrics: a
+// failing canary must not fire the clients' sync-failure alert.
+func TestCanaryPassesNotCounted(t *testing.T) {
+	tg := targets(t)["direct"](t)
+	app := newApp(t)
+	n := newNode(t, tg, "node-a", []Client{{Name: "c", SQLitePath: app.path}}, func(c *Config) {
+		c.Canary = filepath.Join(t.TempDir(), "canary.db")
+	})
+	if err := pass(t, n, true); err != nil {
+		t.Fatal(err)
+	}
+	if c := tg.count(t, `SELECT count(*) FROM sync_metadata.jobs WHERE client = '`+CanaryClient+`'`); c != 1 {
+		t.Fatalf("%d canary jobs, want 1 (the canary passed)", c)
+	}
+	var ops float64
+	for _, s := range []string{"ok", "failed", "fenced"} {
+		ops += testutil.ToFloat64(n.m.ops.WithLabelValues(s))
+	}
+	if ops != 1 {
+		t.Errorf("sync_operations_total sums to %v, want 1 (the client's pass only)", ops)
+	}
+	ts := httptest.NewServer(n.Handler())
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), "sync_operation_duration_seconds_count 1\n") {
+		t.Error("sync_operation_duration_seconds counts the canary's pass")
 	}
 }
