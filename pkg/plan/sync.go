@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -188,6 +189,14 @@ func (b *builder) syncNodes() {
 			acts = append(acts, *a)
 		}
 	}
+	if b.hostSync == nil || !b.hostSync.leave {
+		have := func(v string) bool { return b.volumes[v] != nil }
+		var p *Problem
+		acts, p = withoutNewNodes(acts, missingSyncVolumes(b.syncSpec(), have, b.plan.Actions, ""))
+		if p != nil {
+			b.plan.Conflicts = append(b.plan.Conflicts, *p)
+		}
+	}
 	if len(acts) == 0 {
 		return
 	}
@@ -217,6 +226,55 @@ func (b *builder) syncNodes() {
 		acts[i].DependsOn = append(acts[i].DependsOn, provID)
 	}
 	b.plan.Actions = append(b.plan.Actions, acts...)
+}
+
+// missingSyncVolumes are the synced clients whose volume the nodes would
+// mount but that is neither there (have) nor made by one of acts on host
+// (its create-volume, or its move-client): a client whose create or move a
+// conflict stopped, or held. Docker would make an empty, unlabelled volume
+// of that name for a node's mount, which the client would then take as its
+// own (the next plan moves it into that volume).
+func missingSyncVolumes(s *fleet.Spec, have func(string) bool, acts []Action, host string) []string {
+	var out []string
+	for _, c := range s.SyncedClients() {
+		v := s.VolumeName(c)
+		if have(v) || slices.ContainsFunc(acts, func(a Action) bool {
+			return a.Host == host && ((a.Kind == KindCreateVolume && a.Object == v) || (a.Kind == KindMoveClient && a.Client == c.Name))
+		}) {
+			continue
+		}
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// withoutNewNodes drops the nodes' creations and replacements while synced
+// clients' volumes are missing (missingSyncVolumes), and says why (nil when
+// nothing was dropped). A node's start or removal stays: a node that exists
+// holds the volumes it mounts.
+func withoutNewNodes(acts []Action, missing []string) ([]Action, *Problem) {
+	if len(missing) == 0 {
+		return acts, nil
+	}
+	var kept []Action
+	var dropped []string
+	for _, a := range acts {
+		if a.Kind == KindCreateContainer || a.Kind == KindRecreateContainer {
+			dropped = append(dropped, a.Object)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	if len(dropped) == 0 {
+		return acts, nil
+	}
+	what := "the volume of synced client " + missing[0] + " neither exists nor is created by this plan (see the client's conflicts or held actions)"
+	if len(missing) > 1 {
+		what = "the volumes of synced clients " + strings.Join(missing, ", ") + " neither exist nor are created by this plan (see the clients' conflicts or held actions)"
+	}
+	return kept, &Problem{Object: "sync", Message: fmt.Sprintf(
+		"sync: the nodes mount every synced client's volume, but %s: sync nodes %s are not created or replaced until then (a node would make an empty volume of that name)",
+		what, strings.Join(dropped, ", "))}
 }
 
 func clientSchemas(sy *fleet.Sync, clients []string) []string {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/quantabase/fleetctl/pkg/fleet"
@@ -225,6 +226,39 @@ func syncAfterMoves(out *Plan, s *fleet.Spec, pl Placement, st *observe.State) {
 	for i := range st.Hosts {
 		if hs := &st.Hosts[i]; hs.Host == pl.Sync.Host && !hs.Reachable() {
 			out.Warnings = append(out.Warnings, "sync: the sync nodes' host "+hs.Host+" cannot be reached: no sync node is planned")
+		}
+	}
+	// A synced client's volume that a held or stopped move leaves off the
+	// sync host: the nodes are not created or replaced there (sync.go), and
+	// those of other hosts are not removed.
+	have := map[string]bool{}
+	for i := range st.Hosts {
+		if hs := &st.Hosts[i]; hs.Host == pl.Sync.Host && hs.State != nil {
+			for _, v := range hs.State.Volumes {
+				have[v.Name] = true
+			}
+		}
+	}
+	if miss := missingSyncVolumes(s, func(v string) bool { return have[v] }, out.Actions, pl.Sync.Host); len(miss) > 0 {
+		var nodes, rest []Action
+		for _, a := range out.Actions {
+			if a.Host == pl.Sync.Host && a.Container != nil && strings.HasPrefix(a.ID, "sync-node.") {
+				nodes = append(nodes, a)
+			} else {
+				rest = append(rest, a)
+			}
+		}
+		if kept, p := withoutNewNodes(nodes, miss); p != nil {
+			p.Host = pl.Sync.Host
+			out.Conflicts = append(out.Conflicts, *p)
+			// The nodes of another host (sync.host moved) keep running
+			// until the ones replacing them can be created.
+			rest = slices.DeleteFunc(rest, func(a Action) bool {
+				return slices.Contains(removed, a.ID) ||
+					(len(kept) == 0 && a.Host == pl.Sync.Host && (a.ID == "sync.provision" || a.ID == "sync.canary-volume"))
+			})
+			removed = nil
+			out.Actions = append(rest, kept...)
 		}
 	}
 	synced := map[string]bool{}

@@ -17,6 +17,9 @@ import (
 type hostsSyncCase struct {
 	At      map[string]string `json:"at"`
 	NodesAt string            `json:"nodesAt"`
+	// Containers are extra containers by host (strangers).
+	Containers map[string][]observe.Container `json:"containers"`
+	Options    Options                        `json:"options"`
 }
 
 // hostsState is the hosts of spec after applying before, every host
@@ -29,6 +32,9 @@ func hostsState(t *testing.T, spec, before *fleet.Spec, bs fleet.Secrets, oc hos
 		hst := &observe.State{Fleet: spec.Fleet, Images: map[string]string{"fleetctl/webui-standin:dev": "sha256:x"}, SelfImage: goldenSelfImage}
 		byHost[h.Name] = hst
 		st.Hosts = append(st.Hosts, observe.HostState{Host: h.Name, State: hst})
+	}
+	for h, cs := range oc.Containers {
+		byHost[h].Containers = append(byHost[h].Containers, cs...)
 	}
 	if before == nil {
 		return st
@@ -84,7 +90,7 @@ func TestHostsSyncGolden(t *testing.T) {
 					t.Fatalf("observed.json: %v", err)
 				}
 			}
-			p := BuildHosts(spec, secrets, hostsState(t, spec, before, bs, oc), Options{})
+			p := BuildHosts(spec, secrets, hostsState(t, spec, before, bs, oc), oc.Options)
 			var text, js bytes.Buffer
 			if err := p.WriteText(&text); err != nil {
 				t.Fatal(err)
