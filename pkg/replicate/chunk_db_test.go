@@ -320,3 +320,52 @@ func TestChunkedDeletesUnderWrites(t *testing.T) {
 		})
 	}
 }
+
+// The source sums of a full pass are read before the table's transaction
+// (a large table's read outlasts idleInTx) unless the pass makes the
+// table's first copy: also when the target was emptied while its row
+// hashes remain (rows mode), or emptied before the incremental step of a
+// table whose watermark exists; the pass restores the rows of the table
+// without updated_at.
+func TestSourceSumsBeforeTheTransaction(t *testing.T) {
+	tg := targets(t)["direct"](t)
+	app := newApp(t)
+	n := newNode(t, tg, "node-a", []Client{{Name: "e", SQLitePath: app.path}}, long)
+	app.fill(t, 50)
+	first := func(table string) bool {
+		t.Helper()
+		c := n.clients["e"]
+		for _, sh := range c.shapes {
+			if sh.Table == table {
+				f, err := emptyTarget(ctxT(t), n.db, n.meta, "e", sh, sh.hasUpdatedAt())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("no shape %s", table)
+		return false
+	}
+	if err := pass(t, n, false); err != nil { // the shapes, chat's first copy
+		t.Fatal(err)
+	}
+	if !first("tag") {
+		t.Error("tag's first copy ahead: the sums would be read for nothing")
+	}
+	if err := pass(t, n, true); err != nil {
+		t.Fatal(err)
+	}
+	tg.query(t, `DELETE FROM client_e.tag; DELETE FROM client_e.chat`)
+	for _, table := range []string{"tag", "chat"} {
+		if first(table) {
+			t.Errorf("%s emptied in the target: no first copy, the sums must be read before the transaction", table)
+		}
+	}
+	if err := pass(t, n, true); err != nil {
+		t.Fatal(err)
+	}
+	if c := tg.count(t, `SELECT count(*) FROM client_e.tag`); c != 50 {
+		t.Errorf("tag: %d rows after the full pass, want 50", c)
+	}
+}

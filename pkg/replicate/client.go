@@ -196,13 +196,17 @@ func (n *Node) syncTable(ctx context.Context, tok Token, c *clientState, sh *sha
 	var st tableStats
 	var sums *sourceSums
 	if full && sh.chunkable() {
-		// The source's chunk sums, read outside the transaction (chunk.go);
-		// not for a table with nothing in the target yet (a first copy).
-		var has bool
-		if err := n.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+sh.quotedName+`)`).Scan(&has); err != nil {
+		// The source's chunk sums, read outside the transaction (chunk.go:
+		// a large table's read outlasts idleInTx); not for a table whose
+		// pass will make its first copy (initial.go: the same conditions,
+		// with the watermark's for a table with updated_at), which needs
+		// none. Should a write outside the sync come in between, chunked
+		// reads them in the transaction.
+		first, err := emptyTarget(ctx, n.db, n.meta, c.Name, sh, sh.hasUpdatedAt())
+		if err != nil {
 			return st, err
 		}
-		if has {
+		if !first {
 			var err error
 			if sums, err = (&tablePass{src: c.db, sh: sh}).sourceSums(ctx); err != nil {
 				return st, err

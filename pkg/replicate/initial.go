@@ -3,6 +3,8 @@ package replicate
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The first copy of a table: nothing of it in the target yet (no rows, no
@@ -16,13 +18,29 @@ import (
 
 // emptyTarget says whether the table has nothing of the sync's in the target.
 func (p *tablePass) emptyTarget(ctx context.Context) (bool, error) {
+	return emptyTarget(ctx, p.tx, p.meta, p.client, p.sh, false)
+}
+
+// rowQuerier is a transaction or the pool.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// emptyTarget says whether sh has nothing of the sync's in the target: no
+// rows, no row hashes, no open conflicts; with noWatermark, and no
+// watermark either (an incremental pass then makes the first copy).
+func emptyTarget(ctx context.Context, q rowQuerier, meta, client string, sh *shape, noWatermark bool) (bool, error) {
+	wm := ""
+	if noWatermark {
+		wm = ` AND NOT EXISTS (SELECT 1 FROM ` + meta + `.watermarks WHERE client = $1 AND tbl = $2)`
+	}
 	var empty bool
-	err := p.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+p.sh.quotedName+`)
-		AND NOT EXISTS (SELECT 1 FROM `+p.meta+`.row_hashes WHERE client = $1 AND tbl = $2)
-		AND NOT EXISTS (SELECT 1 FROM `+p.meta+`.conflicts WHERE client = $1 AND tbl = $2 AND resolved_at IS NULL)`,
-		p.client, p.sh.Table).Scan(&empty)
+	err := q.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+sh.quotedName+`)
+		AND NOT EXISTS (SELECT 1 FROM `+meta+`.row_hashes WHERE client = $1 AND tbl = $2)
+		AND NOT EXISTS (SELECT 1 FROM `+meta+`.conflicts WHERE client = $1 AND tbl = $2 AND resolved_at IS NULL)`+wm,
+		client, sh.Table).Scan(&empty)
 	if err != nil {
-		return false, fmt.Errorf("first copy %s: %w", p.sh.Table, err)
+		return false, fmt.Errorf("first copy %s: %w", sh.Table, err)
 	}
 	return empty, nil
 }
