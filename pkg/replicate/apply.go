@@ -11,7 +11,8 @@ import (
 )
 
 // conflictRow is a target row changed outside the sync since the node last
-// wrote it (its hash is not the one row_hashes holds), met by a source change.
+// wrote it (its hash is not the one row_hashes holds, or it has none: the
+// sync never wrote it), met by a source change.
 type conflictRow struct {
 	PK             string
 	Source, Target *string // row_to_json; Source nil for a delete
@@ -44,10 +45,23 @@ func (p *tablePass) apply(ctx context.Context, st *tableStats) error {
 	if sh.hasUpdatedAt() {
 		upd = sh.updatedAtInt("s") + ", " + sh.updatedAtInt("t")
 	}
+	// A target row the sync never wrote (no row hash: written outside the
+	// sync) that differs from the source is a conflict too, as in deletes;
+	// one equal to the source is taken as the sync's own (adopt).
+	if !p.keyed { // rows mode: recordSource does it, with the line hash
+		if _, err := p.tx.Exec(ctx, `INSERT INTO `+m+`.row_hashes (client, tbl, pk, hash, term, written_at)
+			SELECT $1, $2, `+sh.pkExpr("t")+`, md5(t::text), $3, clock_timestamp()
+			FROM _s s JOIN `+sh.quotedName+` t ON `+sh.pkMatch("s", "t")+`
+			WHERE `+sh.textRow("s")+` IS NOT DISTINCT FROM `+sh.textRow("t")+`
+			  AND NOT EXISTS (SELECT 1 FROM `+m+`.row_hashes h WHERE h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`)
+			ON CONFLICT (client, tbl, pk) DO NOTHING`, p.client, sh.Table, p.tok.Term); err != nil {
+			return fmt.Errorf("adopt rows %s: %w", sh.Table, err)
+		}
+	}
 	rows, err := p.tx.Query(ctx, `SELECT `+sh.pkExpr("t")+`, row_to_json(s)::text, row_to_json(t)::text, md5(t::text), `+upd+`
 		FROM _s s JOIN `+sh.quotedName+` t ON `+sh.pkMatch("s", "t")+`
-		JOIN `+m+`.row_hashes h ON h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
-		WHERE h.hash <> md5(t::text) AND `+sh.textRow("s")+` IS DISTINCT FROM `+sh.textRow("t"), p.client, sh.Table)
+		LEFT JOIN `+m+`.row_hashes h ON h.client = $1 AND h.tbl = $2 AND h.pk = `+sh.pkExpr("t")+`
+		WHERE h.hash IS DISTINCT FROM md5(t::text) AND `+sh.textRow("s")+` IS DISTINCT FROM `+sh.textRow("t"), p.client, sh.Table)
 	if err != nil {
 		return fmt.Errorf("conflicts %s: %w", sh.Table, err)
 	}

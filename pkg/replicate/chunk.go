@@ -38,7 +38,9 @@ import (
 //     it per row (row_hashes.src, in the transaction that writes the row);
 //     a row counts only while its target version is the one the node wrote
 //     (row_hashes.hash = md5(t::text)): a target row changed, added or
-//     untracked makes its chunk differ, and the conflict rules see it.
+//     untracked makes its chunk differ, and the conflict rules see it (an
+//     untracked row is a conflict when it differs from the source, and
+//     taken as the sync's own when equal: apply, recordSource).
 //
 // Only chunks that differ are staged (keys or rows, streamed by COPY) and
 // compared row by row by the usual apply and delete steps, scoped to them.

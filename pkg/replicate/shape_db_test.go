@@ -57,3 +57,46 @@ func TestAddedColumnKeepsRowHashes(t *testing.T) {
 		})
 	}
 }
+
+// A target row the sync never wrote (inserted outside it) whose key the
+// source then writes is a conflict when the two differ, decided by the
+// strategy like any other; one equal to the source is taken as the sync's
+// own: no conflict, and the source's later edit is written.
+func TestUntrackedTargetRows(t *testing.T) {
+	tg := targets(t)["direct"](t)
+	for _, s := range []Strategy{TargetWins, SourceWins} {
+		t.Run(string(s), func(t *testing.T) {
+			app := newApp(t)
+			client := "untracked-" + strings.ReplaceAll(string(s), "_", "-")
+			schema := ClientSchema(client)
+			n := newNode(t, tg, "node-"+client, []Client{{Name: client, SQLitePath: app.path}}, func(c *Config) { c.Strategy = s })
+			app.chat(t, "c1", "v1", 100)
+			if err := pass(t, n, false); err != nil {
+				t.Fatal(err)
+			}
+			tg.query(t, `INSERT INTO `+schema+`.chat VALUES ('x', 'u1', 'target', '{"m":[1,2]}', false, 1, 150), ('y', 'u1', 'same', '{"m":[1,2]}', false, 1, 300)`)
+			app.chat(t, "x", "source", 200)
+			app.chat(t, "y", "same", 300)
+			if err := pass(t, n, false); err != nil {
+				t.Fatal(err)
+			}
+			want := map[Strategy]string{TargetWins: "c1=v1,x=target,y=same", SourceWins: "c1=v1,x=source,y=same"}[s]
+			if got := tg.query(t, `SELECT string_agg(id || '=' || title, ',' ORDER BY id) FROM `+schema+`.chat`); got != want {
+				t.Errorf("chat %s, want %s", got, want)
+			}
+			if got := tg.query(t, `SELECT string_agg(pk || ' ' || outcome, ',') FROM sync_metadata.conflicts WHERE client = '`+client+`'`); got != `["x"] `+map[Strategy]string{TargetWins: "target", SourceWins: "source"}[s] {
+				t.Errorf("conflicts %q, want x's only", got)
+			}
+			app.chat(t, "y", "edited", 400)
+			if err := pass(t, n, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := tg.query(t, `SELECT title FROM `+schema+`.chat WHERE id = 'y'`); got != "edited" {
+				t.Errorf("y is %q after the source's edit of a row adopted as the sync's", got)
+			}
+			if c := tg.count(t, `SELECT count(*) FROM sync_metadata.conflicts WHERE client = '`+client+`'`); c != 1 {
+				t.Errorf("%d conflicts, want 1", c)
+			}
+		})
+	}
+}
