@@ -412,6 +412,7 @@ func (p *tablePass) stageChunks(ctx context.Context, cols []string, rowsMode boo
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sh.Table, err)
 	}
+	st.countAlterations(c.encs) // the sums' read (sourceSums) alters the same values: not counted twice
 	if rowsMode {
 		if _, err := p.tx.Exec(ctx, "CREATE TEMP TABLE _k ON COMMIT DROP AS SELECT "+qcols(sh.PK, "")+", _src FROM _s; ALTER TABLE _s DROP COLUMN _src"); err != nil {
 			return fmt.Errorf("stage %s: %w", sh.Table, err)

@@ -155,6 +155,13 @@ func (p *tablePass) copyRows(ctx context.Context, table string, cols []string, w
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", p.sh.Table, err)
 	}
+	st.countAlterations(encs)
+	return nil
+}
+
+// countAlterations adds the encoders' counts of changed values (NUL
+// removed, invalid UTF-8 replaced) to st.
+func (st *tableStats) countAlterations(encs []*migrate.Encoder) {
 	for _, e := range encs {
 		for k, n := range e.Alterations() {
 			if st.Alterations == nil {
@@ -163,7 +170,6 @@ func (p *tablePass) copyRows(ctx context.Context, table string, cols []string, w
 			st.Alterations[k] += n
 		}
 	}
-	return nil
 }
 
 func readRows(ctx context.Context, db *sql.DB, q string, args []any, encs []*migrate.Encoder, upd int, w io.Writer, st *tableStats) error {
