@@ -50,7 +50,7 @@ func TestInitialSync(t *testing.T) {
 		}
 		defer src.Close()
 		err = fencedTx(ctx, n.db, n.meta, tok, idleInTx, func(tx pgx.Tx) error {
-			shapes, err := ensureShapes(ctx, tx, src, ClientSchema("bench"))
+			shapes, err := ensureShapes(ctx, tx, src, ClientSchema("bench"), n.meta, "bench")
 			for _, sh := range shapes {
 				if err == nil {
 					_, err = tx.Exec(ctx, `INSERT INTO `+n.meta+`.row_hashes (client, tbl, pk, hash, term, written_at)
