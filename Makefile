@@ -29,8 +29,10 @@ PROMETHEUS_IMAGE ?= fleetctl/prometheus-local:dev
 prometheus-image: ## build a local Prometheus image from Debian's prometheus package (the monitoring deploy tests run it; nothing is pulled)
 	./scripts/build-prometheus.sh $(PROMETHEUS_IMAGE)
 
-vet: ## go vet and gofmt
+vet: ## go vet and gofmt (also the test-hook and benchmark build tags, so they cannot rot)
 	$(GO) vet ./...
+	$(GO) vet -tags fleetctl_testhooks ./cmd/fleetctl
+	$(GO) vet -tags syncbench ./pkg/replicate
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
