@@ -42,6 +42,24 @@ const (
 	roleGrafana = "grafana"
 )
 
+// MonitoringService is where one deployed monitoring container listens
+// (host network) and the path that says it is ready: one table for the
+// planner's health gate, the observer's probes and its port check.
+type MonitoringService struct {
+	Role       string // prometheus, grafana
+	Bind       string
+	Port       int
+	HealthPath string
+}
+
+// MonitoringServices are the deployed Prometheus and Grafana.
+func MonitoringServices(m *fleet.Monitoring) []MonitoringService {
+	return []MonitoringService{
+		{Role: roleProm, Bind: m.Prometheus.BindAddress, Port: m.Prometheus.Port, HealthPath: "/-/ready"},
+		{Role: roleGrafana, Bind: m.BindAddress, Port: m.Grafana.Port, HealthPath: "/api/health"},
+	}
+}
+
 // MonitoringContainerName is the container of role (prometheus, grafana).
 func MonitoringContainerName(fleetName, role string) string {
 	c, _ := fleet.MonitoringNames(fleetName, role)
@@ -155,12 +173,18 @@ func (b *builder) replacedBind(cur *observe.Container, role, dir string) string 
 // renderMonitoring is the container of role, with its config and hash.
 func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (resource.Container, monConfig, string) {
 	m := s.Monitoring
-	cfg := monConfig{Network: "host", Bind: m.BindAddress, Restart: "unless-stopped", Env: map[string]string{}}
+	var svc MonitoringService
+	for _, sv := range MonitoringServices(m) {
+		if sv.Role == role {
+			svc = sv
+		}
+	}
+	cfg := monConfig{Network: "host", Bind: svc.Bind, Port: svc.Port, Restart: "unless-stopped", Env: map[string]string{}}
 	var env []resource.EnvVar
-	health := resource.Health{AnyOK: true, Timeout: 2 * time.Minute}
+	health := resource.Health{AnyOK: true, Timeout: 2 * time.Minute, Path: svc.HealthPath}
 	switch role {
 	case roleProm:
-		cfg.Image, cfg.Port, cfg.Bind = m.Prometheus.Image, m.Prometheus.Port, m.Prometheus.BindAddress
+		cfg.Image = m.Prometheus.Image
 		cfg.Cmd = []string{
 			"--config.file=/etc/prometheus/prometheus.yml",
 			"--storage.tsdb.path=/prometheus",
@@ -170,12 +194,11 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 		}
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/prometheus"}}
 		cfg.Binds = MonitoringBinds(dir, role)
-		health.Path = "/-/ready"
 	case roleGrafana:
-		cfg.Image, cfg.Port = m.Grafana.Image, m.Grafana.Port
+		cfg.Image = m.Grafana.Image
 		env = []resource.EnvVar{
 			{Name: GrafanaEnvPassword, Value: secrets.Value(m.Grafana.AdminPassword), Sensitive: true},
-			{Name: "GF_SERVER_HTTP_ADDR", Value: m.BindAddress},
+			{Name: "GF_SERVER_HTTP_ADDR", Value: cfg.Bind},
 			{Name: "GF_SERVER_HTTP_PORT", Value: strconv.Itoa(cfg.Port)},
 			{Name: "GF_PATHS_PROVISIONING", Value: "/etc/grafana/provisioning"},
 			{Name: "GF_USERS_ALLOW_SIGN_UP", Value: "false"},
@@ -183,7 +206,6 @@ func renderMonitoring(s *fleet.Spec, secrets fleet.Secrets, dir, role string) (r
 		resource.SortEnv(env)
 		cfg.Mounts = []resource.Mount{{Volume: MonitoringVolumeName(s.Fleet, role), Target: "/var/lib/grafana"}}
 		cfg.Binds = MonitoringBinds(dir, role)
-		health.Path = "/api/health"
 	}
 	key := monitoringKey(s, secrets)
 	for _, e := range env {

@@ -41,7 +41,8 @@ func monitoringObjects(spec *fleet.Spec, vols, imgs []string) ([]string, []strin
 }
 
 // observeMonitoring reads monitoring.dir into st. A directory that cannot
-// be read does not stop the clients' repairs: the plan warns.
+// be read does not stop the clients' repairs: the plan reports it as a
+// conflict of the monitoring deploy.
 func observeMonitoring(ctx context.Context, spec *fleet.Spec, st *observe.State, local bool) {
 	if !deploysMonitoring(spec) {
 		return
@@ -67,19 +68,15 @@ func monitoringBoundPorts(spec *fleet.Spec, st *observe.State) []observe.PortBin
 	if !deploysMonitoring(spec) {
 		return nil
 	}
-	m := spec.Monitoring
 	var out []observe.PortBinding
-	for _, w := range []struct {
-		role, bind string
-		port       int
-	}{{"prometheus", m.Prometheus.BindAddress, m.Prometheus.Port}, {"grafana", m.BindAddress, m.Grafana.Port}} {
-		name := plan.MonitoringContainerName(spec.Fleet, w.role)
+	for _, w := range plan.MonitoringServices(spec.Monitoring) {
+		name := plan.MonitoringContainerName(spec.Fleet, w.Role)
 		exists := false
 		for _, c := range st.Containers {
 			exists = exists || c.Name == name || c.Name == name+observe.PreviousSuffix
 		}
-		if !exists && health.PortHeld(w.bind, w.port) {
-			out = append(out, observe.PortBinding{HostIP: w.bind, HostPort: w.port})
+		if !exists && health.PortHeld(w.Bind, w.Port) {
+			out = append(out, observe.PortBinding{HostIP: w.Bind, HostPort: w.Port})
 		}
 	}
 	return out
@@ -121,23 +118,19 @@ func lookMonitoring(ctx context.Context, cli *docker.Client, spec *fleet.Spec, s
 	if !deploysMonitoring(spec) {
 		return
 	}
-	m := spec.Monitoring
 	pr := health.Prober{HTTP: probeClient, Host: cli.ProbeHost(), AnyOK: true}
 	var inspect []*observe.Container
-	for _, w := range []struct {
-		role, path, bind string
-		port             int
-	}{{"prometheus", "/-/ready", m.Prometheus.BindAddress, m.Prometheus.Port}, {"grafana", "/api/health", m.BindAddress, m.Grafana.Port}} {
-		name := plan.MonitoringContainerName(spec.Fleet, w.role)
+	for _, w := range plan.MonitoringServices(spec.Monitoring) {
+		name := plan.MonitoringContainerName(spec.Fleet, w.Role)
 		for i := range st.Containers {
 			ctr := &st.Containers[i]
-			if ctr.Name != name || !observe.Managed(ctr.Labels, spec.Fleet) || ctr.Labels[plan.LabelMonitoring] != w.role {
+			if ctr.Name != name || !observe.Managed(ctr.Labels, spec.Fleet) || ctr.Labels[plan.LabelMonitoring] != w.Role {
 				continue
 			}
 			inspect = append(inspect, ctr)
 			if ctr.State == "running" {
 				pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-				res := pr.Probe(pctx, w.bind, w.port, w.path)
+				res := pr.Probe(pctx, w.Bind, w.Port, w.HealthPath)
 				cancel()
 				ctr.Probe = &res
 			}
