@@ -81,12 +81,6 @@ func SelectSQL(table string, cols []string) string { return selectSQL(table, col
 // SQLiteIdent quotes a SQLite identifier.
 func SQLiteIdent(s string) string { return sqliteIdent(s) }
 
-// FKOrder sorts table names parents first (cycles last).
-func FKOrder(names []string, parents map[string][]string) []string {
-	order, _ := fkOrder(names, parents)
-	return order
-}
-
 // Encoder coerces SQLite values into COPY text fields for one target column,
 // by the column's PostgreSQL type (udt_name), counting every alteration.
 type Encoder struct{ e colEncoder }

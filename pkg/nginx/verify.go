@@ -51,10 +51,6 @@ const (
 // probeLineRe finds a rendered file's probe answer.
 var probeLineRe = lazyRegexp(`(?m)^\s*return 200 "(fleetctl-site [a-z0-9-]{1,63} [a-z0-9-]{1,63} [0-9a-f]{16})\\n";$`)
 
-func probeAnswer(fleet, client, id string) string {
-	return "fleetctl-site " + fleet + " " + client + " " + id + "\n"
-}
-
 // expectation is what one site must answer once nginx runs the directory.
 type expectation struct {
 	file   string

@@ -74,8 +74,3 @@ func Masker(ctx context.Context, rawURL string) *redact.Masker {
 	}
 	return m
 }
-
-// QuoteIdent quotes an identifier for SQL (user and group are reserved words).
-func QuoteIdent(name string) string {
-	return pgx.Identifier{name}.Sanitize()
-}

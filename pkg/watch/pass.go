@@ -285,10 +285,6 @@ func (d *Daemon) refreshClients(_ context.Context, st *observe.State) {
 	d.m.dockerReachable.Set(1)
 }
 
-func owns(ctr *observe.Container, fleetName, client string) bool {
-	return observe.Managed(ctr.Labels, fleetName) && ctr.Labels[observe.LabelClient] == client
-}
-
 func (d *Daemon) setClientError(name, msg string, at time.Time) {
 	d.status.update(func(s *Status) {
 		c := clientRow(s, name)
