@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/quantabase/fleetctl/pkg/resource"
 )
 
 // The certification canary: a small SQLite database that belongs to the
@@ -36,7 +37,7 @@ const (
 // CanarySchema is the canary's target schema: the metadata schema's name
 // with _canary (several fleets on one database keep theirs apart as they
 // keep their metadata apart).
-func CanarySchema(metaSchema string) string { return metaSchema + "_canary" }
+func CanarySchema(metaSchema string) string { return resource.CanarySchemaOf(metaSchema) }
 
 // CanaryTable is the canary table replicated with strategy s.
 func CanaryTable(s Strategy) string { return "conflict_" + string(s) }

@@ -41,4 +41,8 @@ func SyncClientSchema(ns, client string) string {
 
 // SyncCanarySchema is the certification canary's schema in namespace ns:
 // the metadata schema's name with _canary (NS_sync_metadata_canary).
-func SyncCanarySchema(ns string) string { return SyncMetaSchema(ns) + "_canary" }
+func SyncCanarySchema(ns string) string { return CanarySchemaOf(SyncMetaSchema(ns)) }
+
+// CanarySchemaOf is the canary's schema beside the metadata schema meta (a
+// node is told its metadata schema, not its namespace).
+func CanarySchemaOf(meta string) string { return meta + "_canary" }
